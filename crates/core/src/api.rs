@@ -1,0 +1,60 @@
+//! The error shape that crosses every boundary to a person: Tauri IPC today,
+//! and the same codes in the CLI's messages.
+//!
+//! `code` is what the UI branches on; `message` is English for logs and the
+//! CLI; `fields` carries per-field validation errors the UI shows next to
+//! each field, in the person's language.
+
+use crate::domain::FieldError;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use ts_rs::TS;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorCode {
+    /// Input broke a rule; see `fields`.
+    Validation,
+    /// The device has no identity yet: run first-time set-up.
+    NotInitialised,
+    /// The device already has an identity.
+    AlreadyInitialised,
+    /// There is no crisis to record into: open one or load the demo.
+    NoCrisis,
+    /// The person's role does not allow the action.
+    Forbidden,
+    /// The database was written by a newer Relevo.
+    SchemaTooNew,
+    /// The database file is damaged or is not a Relevo database.
+    Corrupt,
+    /// The disk or the database failed; retrying may help.
+    Storage,
+    /// A bug: the message says what happened.
+    Internal,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub fields: Vec<FieldError>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError { code, message: message.into(), fields: Vec::new() }
+    }
+
+    pub fn validation(fields: Vec<FieldError>) -> Self {
+        let message = crate::domain::validation::describe(&fields);
+        ApiError { code: ErrorCode::Validation, message, fields }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}

@@ -1,0 +1,20 @@
+//! Relevo's core: the domain of a migration-crisis response and the rules
+//! every replica applies identically.
+//!
+//! This crate is pure. It never touches a file, a socket, the system clock or
+//! the OS random source: callers pass wall-clock time and random bytes in, so
+//! every rule here can be tested deterministically and runs the same on a
+//! field laptop, a director's machine and the hub.
+
+pub mod api;
+pub mod domain;
+pub mod hlc;
+pub mod ids;
+pub mod identity;
+pub mod op;
+pub mod payload;
+
+pub use hlc::{Clock, Hlc};
+pub use ids::{EntityId, Reference};
+pub use identity::{DeviceId, DeviceKey};
+pub use op::{Op, OpHash, UnsignedOp};
