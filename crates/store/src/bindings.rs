@@ -1,0 +1,65 @@
+//! The TypeScript types the UI uses, generated from the Rust types that
+//! cross the IPC boundary. `ui/src/lib/bindings.ts` is this output; a test
+//! fails when it is stale (regenerate with `RELEVO_WRITE_BINDINGS=1 cargo
+//! test -p relevo-store bindings`).
+
+use crate::queries::{CrisisView, IdentityView, RequestView};
+use relevo_core::api::{ApiError, ErrorCode};
+use relevo_core::domain::{
+    Country, CrisisDraft, FieldError, IdentityDraft, People, Priority, RequestDraft, Role, Rule, Sector,
+};
+use relevo_core::EntityId;
+use ts_rs::{Config, TS};
+
+/// The whole bindings file.
+pub fn typescript() -> String {
+    let cfg = Config::default();
+    let decls = [
+        EntityId::decl(&cfg),
+        Country::decl(&cfg),
+        Sector::decl(&cfg),
+        Priority::decl(&cfg),
+        Role::decl(&cfg),
+        Rule::decl(&cfg),
+        FieldError::decl(&cfg),
+        ErrorCode::decl(&cfg),
+        ApiError::decl(&cfg),
+        People::decl(&cfg),
+        RequestDraft::decl(&cfg),
+        IdentityDraft::decl(&cfg),
+        CrisisDraft::decl(&cfg),
+        IdentityView::decl(&cfg),
+        CrisisView::decl(&cfg),
+        RequestView::decl(&cfg),
+    ];
+    let mut out = String::from(
+        "// Generated from the Rust types by relevo-store's bindings test. Do not edit.\n\
+         // Regenerate: RELEVO_WRITE_BINDINGS=1 cargo test -p relevo-store bindings\n\n",
+    );
+    for decl in decls {
+        out.push_str("export ");
+        out.push_str(&decl);
+        out.push_str("\n\n");
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bindings_are_fresh() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../ui/src/lib/bindings.ts");
+        let generated = super::typescript();
+        if std::env::var_os("RELEVO_WRITE_BINDINGS").is_some() {
+            std::fs::write(path, &generated).expect("write bindings");
+        }
+        let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            on_disk == generated,
+            "ui/src/lib/bindings.ts is stale: the Rust types crossing IPC changed. \
+             Run `RELEVO_WRITE_BINDINGS=1 cargo test -p relevo-store bindings` and commit the result."
+        );
+    }
+}

@@ -1,0 +1,112 @@
+//! Relevo's local store: one SQLite file per device holding the signed op log
+//! and the projections built from it.
+//!
+//! Every write appends an op and updates the projections in the same
+//! transaction, committed with `synchronous=FULL` in WAL mode: once a call
+//! returns, the op is on disk. Projections are a pure function of the log
+//! ([`Store::rebuild_projections`] recomputes them) and do not depend on the
+//! order in which ops arrived.
+//!
+//! No SQL lives outside this crate.
+
+mod demo;
+mod error;
+mod log;
+mod project;
+mod queries;
+mod schema;
+
+pub mod bindings;
+
+pub use error::{Error, Result};
+pub use log::{DeviceReport, Ingest, VerifyReport};
+pub use queries::{CrisisView, IdentityView, LogEntry, RequestView};
+pub use schema::LATEST as SCHEMA_VERSION;
+
+use rand_core::{OsRng, RngCore};
+use relevo_core::{Clock, DeviceKey, EntityId};
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The file name of the database inside a data folder.
+pub const DB_FILE: &str = "relevo.db";
+
+/// The device's own identity, loaded from `local_device`.
+struct Local {
+    key: DeviceKey,
+    person: EntityId,
+}
+
+/// A device's store. Not `Sync`: wrap it in a mutex to share it.
+pub struct Store {
+    conn: Connection,
+    path: Option<PathBuf>,
+    clock: Clock,
+    local: Option<Local>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).field("clock", &self.clock.last()).finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database in a data folder.
+    pub fn open_dir(dir: &Path) -> Result<Store> {
+        std::fs::create_dir_all(dir)?;
+        Store::open(&dir.join(DB_FILE))
+    }
+
+    /// Opens (creating if needed) a database file. An existing file is first
+    /// examined read-only: a damaged file, another program's database or one
+    /// written by a newer Relevo is refused before anything is written to it.
+    pub fn open(path: &Path) -> Result<Store> {
+        if path.exists() {
+            schema::preflight(path)?;
+        }
+        let conn = Connection::open(path)?;
+        let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::Corrupt { path: path.to_owned(), detail: format!("could not switch to WAL (got {mode})") });
+        }
+        Store::configure(conn, Some(path.to_owned()))
+    }
+
+    /// A throwaway store for tests and tools.
+    pub fn open_in_memory() -> Result<Store> {
+        Store::configure(Connection::open_in_memory()?, None)
+    }
+
+    fn configure(mut conn: Connection, path: Option<PathBuf>) -> Result<Store> {
+        // FULL: a commit that returned is durable even if power is lost
+        // straight after; NORMAL in WAL mode could lose the last commits.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        schema::migrate(&mut conn)?;
+        let local = log::load_local(&conn)?;
+        let clock = Clock::starting_after(log::max_hlc(&conn)?);
+        Ok(Store { conn, path, clock, local })
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+}
+
+pub(crate) fn now_ms() -> u64 {
+    // A clock before 1970 is treated as 1970; the HLC keeps order regardless.
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+pub(crate) fn random<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    OsRng.fill_bytes(&mut bytes);
+    bytes
+}
+
+pub(crate) fn new_id() -> EntityId {
+    EntityId::new_v7(now_ms(), random())
+}

@@ -1,0 +1,404 @@
+//! The op log: making local ops, taking in ops from elsewhere, verifying.
+//!
+//! Two kinds of refusal are kept apart (see ARCHITECTURE.md): an op whose
+//! signature or chain does not check out was not made by the device it names
+//! and is never stored; an op that is genuine but breaks a domain rule is
+//! stored, marked refused with the reason, and left out of the projections.
+
+use crate::error::{Error, Result};
+use crate::project;
+use crate::{now_ms, Local, Store};
+use relevo_core::payload::Payload;
+use relevo_core::{DeviceId, DeviceKey, EntityId, Hlc, Op, OpHash, UnsignedOp};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// What happened to an op offered to [`Store::ingest`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ingest {
+    /// Stored, with this many ops in all (it and the waiting ops it unblocked).
+    Applied(usize),
+    /// Already held: nothing changed.
+    Duplicate,
+    /// Held back until the device's earlier ops arrive.
+    Pending,
+}
+
+pub(crate) fn load_local(conn: &Connection) -> Result<Option<Local>> {
+    let row: Option<(Vec<u8>, Vec<u8>)> = conn
+        .query_row("SELECT secret, person FROM local_device WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((secret, person)) = row else { return Ok(None) };
+    let secret: [u8; 32] = secret.try_into().map_err(|_| damaged("the device key has the wrong length"))?;
+    Ok(Some(Local { key: DeviceKey::from_secret(secret), person: entity_id(&person)? }))
+}
+
+pub(crate) fn max_hlc(conn: &Connection) -> Result<Hlc> {
+    let hlc = conn
+        .query_row("SELECT hlc_wall, hlc_counter FROM ops ORDER BY hlc_wall DESC, hlc_counter DESC LIMIT 1", [], |r| {
+            Ok(Hlc::new(r.get::<_, i64>(0)? as u64, r.get(1)?))
+        })
+        .optional()?;
+    Ok(hlc.unwrap_or(Hlc::ZERO))
+}
+
+pub(crate) fn damaged(detail: &str) -> Error {
+    Error::Corrupt { path: "the database".into(), detail: detail.to_owned() }
+}
+
+pub(crate) fn entity_id(bytes: &[u8]) -> Result<EntityId> {
+    let b: [u8; 16] = bytes.try_into().map_err(|_| damaged("an entity id has the wrong length"))?;
+    Ok(EntityId::from_bytes(b))
+}
+
+pub(crate) fn device_id(bytes: &[u8]) -> Result<DeviceId> {
+    let b: [u8; 32] = bytes.try_into().map_err(|_| damaged("a device id has the wrong length"))?;
+    Ok(DeviceId::from_bytes(b))
+}
+
+fn op_hash(bytes: &[u8]) -> Result<OpHash> {
+    let b: [u8; 32] = bytes.try_into().map_err(|_| damaged("an op hash has the wrong length"))?;
+    Ok(OpHash(b))
+}
+
+/// The device's highest gapless seq and that op's hash.
+fn head(tx: &Connection, device: &DeviceId) -> Result<(u64, OpHash)> {
+    let row: Option<(i64, Vec<u8>)> = tx
+        .query_row("SELECT seq, hash FROM device_heads WHERE device = ?1", [device.as_bytes()], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    match row {
+        None => Ok((0, OpHash::GENESIS)),
+        Some((seq, hash)) => Ok((seq as u64, op_hash(&hash)?)),
+    }
+}
+
+/// Appends a verified op that follows its device's head, and projects it
+/// unless it breaks a domain rule.
+fn apply(tx: &Transaction, op: &Op, received_at: u64) -> Result<()> {
+    let verdict = match Payload::decode(&op.body.kind, &op.body.payload) {
+        Ok(Some(payload)) => payload.check(&op.body).map(|()| Some(payload)),
+        Ok(None) => Ok(None),
+        Err(e) => Err(e.to_string()),
+    };
+    let b = &op.body;
+    let hash = op.hash();
+    tx.execute(
+        "INSERT INTO ops (device, seq, hlc_wall, hlc_counter, author, kind, payload, prev, hash, signature, received_at, refused)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            b.device.as_bytes(),
+            b.seq as i64,
+            b.hlc.wall_ms as i64,
+            b.hlc.counter,
+            b.author.as_bytes(),
+            b.kind,
+            b.payload,
+            b.prev.0,
+            hash.0,
+            op.signature,
+            received_at as i64,
+            verdict.as_ref().err(),
+        ],
+    )?;
+    tx.execute(
+        "INSERT INTO device_heads (device, seq, hash) VALUES (?1, ?2, ?3)
+         ON CONFLICT (device) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+        params![b.device.as_bytes(), b.seq as i64, hash.0],
+    )?;
+    if let Ok(Some(payload)) = verdict {
+        project::project(tx, op, &payload)?;
+    }
+    Ok(())
+}
+
+fn read_op(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawOp> {
+    Ok(RawOp {
+        device: r.get(0)?,
+        seq: r.get(1)?,
+        wall: r.get(2)?,
+        counter: r.get(3)?,
+        author: r.get(4)?,
+        kind: r.get(5)?,
+        payload: r.get(6)?,
+        prev: r.get(7)?,
+        signature: r.get(8)?,
+    })
+}
+
+/// An op as stored, before its byte fields are checked for length.
+pub(crate) struct RawOp {
+    device: Vec<u8>,
+    seq: i64,
+    wall: i64,
+    counter: u32,
+    author: Vec<u8>,
+    kind: String,
+    payload: Vec<u8>,
+    prev: Vec<u8>,
+    signature: Vec<u8>,
+}
+
+pub(crate) const OP_COLUMNS: &str = "device, seq, hlc_wall, hlc_counter, author, kind, payload, prev, signature";
+
+impl RawOp {
+    pub(crate) fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawOp> {
+        read_op(r)
+    }
+
+    pub(crate) fn into_op(self) -> Result<Op> {
+        Ok(Op {
+            body: UnsignedOp {
+                device: device_id(&self.device)?,
+                seq: self.seq as u64,
+                hlc: Hlc::new(self.wall as u64, self.counter),
+                author: entity_id(&self.author)?,
+                kind: self.kind,
+                payload: self.payload,
+                prev: op_hash(&self.prev)?,
+            },
+            signature: self.signature.try_into().map_err(|_| damaged("a signature has the wrong length"))?,
+        })
+    }
+}
+
+/// The per-device result of [`Store::verify`].
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceReport {
+    pub device: String,
+    pub tag: String,
+    pub ops: u64,
+    pub first: Option<String>,
+    pub last: Option<String>,
+    /// The first op that does not check out, and why; `None` when intact.
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    pub devices: Vec<DeviceReport>,
+}
+
+impl VerifyReport {
+    pub fn intact(&self) -> bool {
+        self.devices.iter().all(|d| d.problem.is_none())
+    }
+}
+
+impl Store {
+    /// Makes a local op in one transaction: `build` sees the open transaction
+    /// (to read counters) and returns the payload; the op is signed, appended
+    /// and projected, and the commit is durable before this returns.
+    pub(crate) fn append_local(
+        &mut self,
+        build: impl FnOnce(&Transaction, &DeviceId) -> Result<Payload>,
+    ) -> Result<(Op, Payload)> {
+        let local = self.local.as_ref().ok_or(Error::NotInitialised)?;
+        let device = local.key.device_id();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let payload = build(&tx, &device)?;
+        let (seq, prev) = head(&tx, &device)?;
+        let body = UnsignedOp {
+            device,
+            seq: seq + 1,
+            hlc: self.clock.tick(now_ms()),
+            author: local.person,
+            kind: payload.kind().to_owned(),
+            payload: payload.encode(),
+            prev,
+        };
+        // Local input was validated already; this is the same check every
+        // replica will run, so an op that fails it is never made.
+        payload.check(&body).map_err(|reason| Error::Forbidden(format!("refused before recording: {reason}")))?;
+        let op = body.sign(&local.key).map_err(|fault| Error::BadOp { label: "new op".into(), fault })?;
+        apply(&tx, &op, now_ms())?;
+        tx.commit()?;
+        Ok((op, payload))
+    }
+
+    /// Creates this device's identity: a new key and the person's declaration
+    /// as the device's first op, in one transaction.
+    pub(crate) fn create_local(&mut self, key: DeviceKey, person: EntityId, payload: Payload) -> Result<Op> {
+        let device = key.device_id();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO local_device (id, secret, device, person, created_at) VALUES (1, ?1, ?2, ?3, ?4)",
+            params![key.secret(), device.as_bytes(), person.as_bytes(), now_ms() as i64],
+        )?;
+        let (seq, prev) = head(&tx, &device)?;
+        let body = UnsignedOp {
+            device,
+            seq: seq + 1,
+            hlc: self.clock.tick(now_ms()),
+            author: person,
+            kind: payload.kind().to_owned(),
+            payload: payload.encode(),
+            prev,
+        };
+        payload.check(&body).map_err(Error::Forbidden)?;
+        let op = body.sign(&key).map_err(|fault| Error::BadOp { label: "new op".into(), fault })?;
+        apply(&tx, &op, now_ms())?;
+        tx.commit()?;
+        self.local = Some(Local { key, person });
+        Ok(op)
+    }
+
+    /// Takes in an op made elsewhere (another device, the hub, a bundle, the
+    /// demo generator). Checks its shape, signature and chain; stores it and
+    /// any waiting successors it unblocks, in one transaction.
+    pub fn ingest(&mut self, op: &Op) -> Result<Ingest> {
+        op.verify().map_err(|fault| Error::BadOp { label: op.label(), fault })?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let outcome = ingest_verified(&tx, op)?;
+        tx.commit()?;
+        self.clock.observe(op.body.hlc);
+        if let Ingest::Applied(_) = outcome {
+            self.clock.observe(max_hlc(&self.conn)?);
+        }
+        Ok(outcome)
+    }
+
+    /// Highest gapless seq held per device.
+    pub fn version_vector(&self) -> Result<BTreeMap<DeviceId, u64>> {
+        let mut stmt = self.conn.prepare("SELECT device, seq FROM device_heads")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))?;
+        let mut vv = BTreeMap::new();
+        for row in rows {
+            let (device, seq) = row?;
+            vv.insert(device_id(&device)?, seq as u64);
+        }
+        Ok(vv)
+    }
+
+    /// Every op held, in (device, seq) order.
+    pub fn ops(&self) -> Result<Vec<Op>> {
+        let mut stmt = self.conn.prepare(&format!("SELECT {OP_COLUMNS} FROM ops ORDER BY device, seq"))?;
+        let raws = stmt.query_map([], RawOp::read)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        raws.into_iter().map(RawOp::into_op).collect()
+    }
+
+    pub fn op_count(&self) -> Result<u64> {
+        Ok(self.conn.query_row("SELECT count(*) FROM ops", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    /// Checks every device's chain: gapless sequence from 1, each op naming
+    /// its predecessor's hash, the stored hash matching the content, and the
+    /// signature. Reports the first broken op of each device.
+    pub fn verify(&self) -> Result<VerifyReport> {
+        let mut stmt =
+            self.conn.prepare(&format!("SELECT {OP_COLUMNS}, hash FROM ops ORDER BY device, seq"))?;
+        let mut rows = stmt.query([])?;
+        let mut devices: Vec<DeviceReport> = Vec::new();
+        let mut expect_prev = OpHash::GENESIS;
+        while let Some(row) = rows.next()? {
+            let stored_hash: Vec<u8> = row.get(9)?;
+            let raw = RawOp::read(row)?;
+            let device_hex = hex::encode(&raw.device);
+            if devices.last().map(|d| d.device != device_hex).unwrap_or(true) {
+                let tag = device_id(&raw.device).map(|d| d.tag()).unwrap_or_else(|_| "??????".into());
+                devices.push(DeviceReport { device: device_hex, tag, ops: 0, first: None, last: None, problem: None });
+                expect_prev = OpHash::GENESIS;
+            }
+            let report = devices.last_mut().expect("pushed above");
+            report.ops += 1;
+            if report.problem.is_some() {
+                continue;
+            }
+            let seq = raw.seq;
+            let label = format!("{}#{}", report.tag, seq);
+            let problem = match raw.into_op() {
+                Err(e) => Some(format!("{label}: {e}")),
+                Ok(op) => {
+                    let when = op.body.hlc.to_string();
+                    report.first.get_or_insert_with(|| when.clone());
+                    report.last = Some(when);
+                    if op.body.seq != report.ops {
+                        Some(format!("{label}: sequence gap, expected #{}", report.ops))
+                    } else if op.body.prev != expect_prev {
+                        Some(format!("{label}: does not name the hash of #{} (chain broken)", seq - 1))
+                    } else if op.hash().0.as_slice() != stored_hash.as_slice() {
+                        Some(format!("{label}: content does not match its recorded hash (altered)"))
+                    } else if let Err(fault) = op.verify() {
+                        Some(format!("{label}: {fault}"))
+                    } else {
+                        expect_prev = op.hash();
+                        None
+                    }
+                }
+            };
+            report.problem = problem;
+        }
+        Ok(VerifyReport { devices })
+    }
+}
+
+/// The ingest rules, inside an open transaction.
+fn ingest_verified(tx: &Transaction, op: &Op) -> Result<Ingest> {
+    let device = &op.body.device;
+    let (have, head_hash) = head(tx, device)?;
+    if op.body.seq <= have {
+        let existing: Vec<u8> = tx.query_row(
+            "SELECT hash FROM ops WHERE device = ?1 AND seq = ?2",
+            params![device.as_bytes(), op.body.seq as i64],
+            |r| r.get(0),
+        )?;
+        return if existing.as_slice() == op.hash().0.as_slice() {
+            Ok(Ingest::Duplicate)
+        } else {
+            Err(Error::Fork { label: op.label() })
+        };
+    }
+    if op.body.seq > have + 1 {
+        let b = &op.body;
+        tx.execute(
+            &format!("INSERT OR IGNORE INTO pending_ops ({OP_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+            params![
+                b.device.as_bytes(),
+                b.seq as i64,
+                b.hlc.wall_ms as i64,
+                b.hlc.counter,
+                b.author.as_bytes(),
+                b.kind,
+                b.payload,
+                b.prev.0,
+                op.signature,
+            ],
+        )?;
+        return Ok(Ingest::Pending);
+    }
+    if op.body.prev != head_hash {
+        return Err(Error::BrokenChain { label: op.label() });
+    }
+    apply(tx, op, now_ms())?;
+    let mut applied = 1;
+    // Apply waiting successors that now follow the head.
+    let mut next_seq = op.body.seq + 1;
+    let mut prev = op.hash();
+    loop {
+        let waiting = tx
+            .query_row(
+                &format!("SELECT {OP_COLUMNS} FROM pending_ops WHERE device = ?1 AND seq = ?2"),
+                params![device.as_bytes(), next_seq as i64],
+                RawOp::read,
+            )
+            .optional()?;
+        let Some(raw) = waiting else { break };
+        tx.execute(
+            "DELETE FROM pending_ops WHERE device = ?1 AND seq = ?2",
+            params![device.as_bytes(), next_seq as i64],
+        )?;
+        let next = raw.into_op()?;
+        if next.body.prev != prev {
+            // A waiting op that does not chain was not made by this device's
+            // real history; it is dropped and will be refused if re-offered.
+            break;
+        }
+        apply(tx, &next, now_ms())?;
+        applied += 1;
+        prev = next.hash();
+        next_seq += 1;
+    }
+    Ok(Ingest::Applied(applied))
+}

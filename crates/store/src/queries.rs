@@ -1,0 +1,264 @@
+//! What screens and commands ask of the store, and the actions behind the
+//! first screen: set up the device, open a crisis, log a request.
+
+use crate::error::{Error, Result};
+use crate::log::{damaged, device_id, entity_id, RawOp, OP_COLUMNS};
+use crate::{new_id, random, Store};
+use relevo_core::domain::{Country, CrisisDraft, IdentityDraft, People, Priority, RequestDraft, Role, Sector};
+use relevo_core::ids::RefKind;
+use relevo_core::payload::{CrisisOpened, Payload, PersonDeclared, RequestCreated};
+use relevo_core::{DeviceKey, EntityId, Reference};
+use rusqlite::OptionalExtension;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// Who uses this device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct IdentityView {
+    pub person_id: EntityId,
+    pub name: String,
+    pub role: Role,
+    pub country: Country,
+    pub org: Option<String>,
+    pub device_id: String,
+    pub device_tag: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct CrisisView {
+    pub id: EntityId,
+    pub name: String,
+    pub countries: Vec<Country>,
+    pub demo: bool,
+    /// When it was opened (ms since the Unix epoch, by the opener's clock).
+    #[ts(type = "number")]
+    pub opened_at_ms: u64,
+}
+
+/// A request as the list shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct RequestView {
+    pub id: EntityId,
+    pub reference: String,
+    pub crisis: EntityId,
+    pub country: Country,
+    pub site: String,
+    pub sector: Sector,
+    pub people: People,
+    pub priority: Priority,
+    pub description: String,
+    /// Who logged it, once their declaration is held.
+    pub author_name: Option<String>,
+    pub device_tag: String,
+    /// When it was logged (ms since the Unix epoch, by the logger's clock).
+    #[ts(type = "number")]
+    pub recorded_at_ms: u64,
+}
+
+/// One op of the raw log, for `relevo log` and review.
+#[derive(Clone, Debug, Serialize)]
+pub struct LogEntry {
+    pub device: String,
+    pub device_tag: String,
+    pub seq: u64,
+    pub hlc: String,
+    pub author: String,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub prev: String,
+    pub hash: String,
+    pub signature: String,
+    pub refused: Option<String>,
+}
+
+fn parse_slug<T>(text: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
+    parse(text).ok_or_else(|| damaged(&format!("unknown code '{text}' in a projection")))
+}
+
+impl Store {
+    pub fn identity(&self) -> Result<Option<IdentityView>> {
+        let Some(local) = &self.local else { return Ok(None) };
+        let device = local.key.device_id();
+        let row = self
+            .conn
+            .query_row("SELECT name, role, country, org FROM persons WHERE id = ?1", [local.person.as_bytes()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get(3)?))
+            })
+            .optional()?;
+        let (name, role, country, org) = row.ok_or_else(|| damaged("this device's person is missing"))?;
+        Ok(Some(IdentityView {
+            person_id: local.person,
+            name,
+            role: parse_slug(&role, Role::parse)?,
+            country: parse_slug(&country, Country::parse)?,
+            org,
+            device_id: device.to_string(),
+            device_tag: device.tag(),
+        }))
+    }
+
+    /// Sets up this device: a new key pair, and the person's declaration as
+    /// its first op. Refused if the device already has an identity.
+    pub fn init_identity(&mut self, draft: &IdentityDraft) -> Result<IdentityView> {
+        if let Some(existing) = self.identity()? {
+            return Err(Error::AlreadyInitialised { name: existing.name });
+        }
+        let identity = draft.validate().map_err(Error::Validation)?;
+        let person = new_id();
+        let key = DeviceKey::from_secret(random());
+        self.create_local(key, person, Payload::PersonDeclare(PersonDeclared::new(person, identity, false)))?;
+        self.identity()?.ok_or(Error::NotInitialised)
+    }
+
+    fn require_writer(&self) -> Result<IdentityView> {
+        let me = self.identity()?.ok_or(Error::NotInitialised)?;
+        if !me.role.can_write() {
+            return Err(Error::Forbidden(format!(
+                "a {} can only read; recording needs a field coordinator, director or administrator role",
+                me.role.name_en().to_lowercase()
+            )));
+        }
+        Ok(me)
+    }
+
+    /// Opens a new crisis and makes it the current one.
+    pub fn open_crisis(&mut self, draft: &CrisisDraft) -> Result<CrisisView> {
+        self.require_writer()?;
+        let crisis = draft.validate().map_err(Error::Validation)?;
+        let id = new_id();
+        self.append_local(|_, _| Ok(Payload::CrisisOpen(CrisisOpened::new(id, crisis, false))))?;
+        self.set_current_crisis(id)?;
+        self.crisis(id)?.ok_or_else(|| damaged("the crisis just opened is missing"))
+    }
+
+    pub fn crises(&self) -> Result<Vec<CrisisView>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, name, countries, demo, hlc_wall FROM crises ORDER BY hlc_wall DESC, hlc_counter DESC, id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get(3)?, r.get::<_, i64>(4)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, name, countries, demo, opened) = row?;
+            let countries = countries
+                .split(',')
+                .filter(|c| !c.is_empty())
+                .map(|c| parse_slug(c, Country::parse))
+                .collect::<Result<Vec<_>>>()?;
+            out.push(CrisisView { id: entity_id(&id)?, name, countries, demo, opened_at_ms: opened as u64 });
+        }
+        Ok(out)
+    }
+
+    pub fn crisis(&self, id: EntityId) -> Result<Option<CrisisView>> {
+        Ok(self.crises()?.into_iter().find(|c| c.id == id))
+    }
+
+    /// The crisis this device works in: the one chosen last, else the most
+    /// recently opened.
+    pub fn current_crisis(&self) -> Result<Option<CrisisView>> {
+        let chosen: Option<String> =
+            self.conn.query_row("SELECT value FROM settings WHERE key = 'current_crisis'", [], |r| r.get(0)).optional()?;
+        let crises = self.crises()?;
+        let chosen = chosen.and_then(|c| c.parse::<EntityId>().ok());
+        Ok(crises.iter().find(|c| Some(c.id) == chosen).or(crises.first()).cloned())
+    }
+
+    pub fn set_current_crisis(&mut self, id: EntityId) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO settings (key, value) VALUES ('current_crisis', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [id.to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// Validates and logs a request in the current crisis. Nothing is written
+    /// when validation fails.
+    pub fn add_request(&mut self, draft: &RequestDraft) -> Result<RequestView> {
+        self.require_writer()?;
+        let request = draft.validate().map_err(Error::Validation)?;
+        let crisis = self.current_crisis()?.ok_or(Error::NoCrisis)?;
+        let id = new_id();
+        self.append_local(|tx, device| {
+            let n: i64 = tx.query_row(
+                "INSERT INTO local_counters (kind, n) VALUES ('request', 1)
+                 ON CONFLICT (kind) DO UPDATE SET n = n + 1 RETURNING n",
+                [],
+                |r| r.get(0),
+            )?;
+            let reference = Reference::new(RefKind::Request, &device.tag(), n as u64).into_string();
+            Ok(Payload::RequestCreate(RequestCreated { id, reference, crisis: crisis.id, request }))
+        })?;
+        self.request(id)?.ok_or_else(|| damaged("the request just logged is missing"))
+    }
+
+    fn request_rows(&self, filter: &str, arg: &[u8]) -> Result<Vec<RequestView>> {
+        let sql = format!(
+            "SELECT r.id, r.reference, r.crisis, r.country, r.site, r.sector, r.people_total, r.women, r.men,
+                    r.girls, r.boys, r.priority, r.description, p.name, r.device, r.hlc_wall
+             FROM requests r LEFT JOIN persons p ON p.id = r.author
+             WHERE {filter}
+             ORDER BY r.hlc_wall DESC, r.hlc_counter DESC, r.device"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query([arg])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(RequestView {
+                id: entity_id(&r.get::<_, Vec<u8>>(0)?)?,
+                reference: r.get(1)?,
+                crisis: entity_id(&r.get::<_, Vec<u8>>(2)?)?,
+                country: parse_slug(&r.get::<_, String>(3)?, Country::parse)?,
+                site: r.get(4)?,
+                sector: parse_slug(&r.get::<_, String>(5)?, Sector::parse)?,
+                people: People { total: r.get(6)?, women: r.get(7)?, men: r.get(8)?, girls: r.get(9)?, boys: r.get(10)? },
+                priority: parse_slug(&r.get::<_, String>(11)?, Priority::parse)?,
+                description: r.get(12)?,
+                author_name: r.get(13)?,
+                device_tag: device_id(&r.get::<_, Vec<u8>>(14)?)?.tag(),
+                recorded_at_ms: r.get::<_, i64>(15)? as u64,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The requests of a crisis, newest first.
+    pub fn requests(&self, crisis: EntityId) -> Result<Vec<RequestView>> {
+        self.request_rows("r.crisis = ?1", crisis.as_bytes())
+    }
+
+    pub fn request(&self, id: EntityId) -> Result<Option<RequestView>> {
+        Ok(self.request_rows("r.id = ?1", id.as_bytes())?.pop())
+    }
+
+    /// The raw log, in (device, seq) order.
+    pub fn log_entries(&self) -> Result<Vec<LogEntry>> {
+        let mut stmt =
+            self.conn.prepare(&format!("SELECT {OP_COLUMNS}, hash, refused FROM ops ORDER BY device, seq"))?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let hash: Vec<u8> = row.get(9)?;
+            let refused: Option<String> = row.get(10)?;
+            let op = RawOp::read(row)?.into_op()?;
+            let b = op.body;
+            out.push(LogEntry {
+                device: b.device.to_string(),
+                device_tag: b.device.tag(),
+                seq: b.seq,
+                hlc: b.hlc.to_string(),
+                author: b.author.to_string(),
+                payload: serde_json::from_slice(&b.payload)
+                    .unwrap_or_else(|_| serde_json::Value::String(hex::encode(&b.payload))),
+                kind: b.kind,
+                prev: b.prev.to_string(),
+                hash: hex::encode(hash),
+                signature: hex::encode(op.signature),
+                refused,
+            });
+        }
+        Ok(out)
+    }
+}

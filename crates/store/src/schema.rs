@@ -1,0 +1,172 @@
+//! Embedded, numbered, append-only migrations.
+//!
+//! Migration N brings the schema from version N-1 to N and runs in its own
+//! transaction together with the `user_version` bump, so a crash leaves the
+//! database at N-1 or N, never in between. Never edit a migration that has
+//! shipped: add the next one.
+
+use crate::error::{Error, Result};
+use rusqlite::{Connection, OpenFlags};
+use std::path::Path;
+
+/// "RELV": marks the file as ours in the SQLite header.
+pub const APPLICATION_ID: i32 = 0x5245_4c56;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the op log, local identity and the first projections.
+    r#"
+    CREATE TABLE local_device (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        secret     BLOB NOT NULL,
+        device     BLOB NOT NULL,
+        person     BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+
+    -- Every op held, own and received. Never updated except to mark refused
+    -- at insert time; never deleted.
+    CREATE TABLE ops (
+        device      BLOB NOT NULL,
+        seq         INTEGER NOT NULL,
+        hlc_wall    INTEGER NOT NULL,
+        hlc_counter INTEGER NOT NULL,
+        author      BLOB NOT NULL,
+        kind        TEXT NOT NULL,
+        payload     BLOB NOT NULL,
+        prev        BLOB NOT NULL,
+        hash        BLOB NOT NULL,
+        signature   BLOB NOT NULL,
+        received_at INTEGER NOT NULL,
+        refused     TEXT,
+        PRIMARY KEY (device, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX ops_by_clock ON ops (hlc_wall, hlc_counter, device, seq);
+
+    -- Highest gapless seq per device and that op's hash: the version vector.
+    CREATE TABLE device_heads (
+        device BLOB PRIMARY KEY,
+        seq    INTEGER NOT NULL,
+        hash   BLOB NOT NULL
+    ) WITHOUT ROWID;
+
+    -- Verified ops that arrived before their predecessors; applied as soon
+    -- as the gap closes.
+    CREATE TABLE pending_ops (
+        device      BLOB NOT NULL,
+        seq         INTEGER NOT NULL,
+        hlc_wall    INTEGER NOT NULL,
+        hlc_counter INTEGER NOT NULL,
+        author      BLOB NOT NULL,
+        kind        TEXT NOT NULL,
+        payload     BLOB NOT NULL,
+        prev        BLOB NOT NULL,
+        signature   BLOB NOT NULL,
+        PRIMARY KEY (device, seq)
+    ) WITHOUT ROWID;
+
+    -- Per-device counters for human references (REQ-<tag>-<n>).
+    CREATE TABLE local_counters (
+        kind TEXT PRIMARY KEY,
+        n    INTEGER NOT NULL
+    ) WITHOUT ROWID;
+
+    -- Device-local preferences (current crisis...). Not part of the record.
+    CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+
+    -- Projections: rebuilt from `ops` at any time. Each row names the op
+    -- that created it (device, seq, clock); if two ops ever claim the same
+    -- id, the earliest by (clock, device) wins on every replica alike.
+    CREATE TABLE persons (
+        id          BLOB PRIMARY KEY,
+        name        TEXT NOT NULL,
+        role        TEXT NOT NULL,
+        country     TEXT NOT NULL,
+        org         TEXT,
+        demo        INTEGER NOT NULL,
+        device      BLOB NOT NULL,
+        seq         INTEGER NOT NULL,
+        hlc_wall    INTEGER NOT NULL,
+        hlc_counter INTEGER NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE crises (
+        id          BLOB PRIMARY KEY,
+        name        TEXT NOT NULL,
+        countries   TEXT NOT NULL,
+        demo        INTEGER NOT NULL,
+        opened_by   BLOB NOT NULL,
+        device      BLOB NOT NULL,
+        seq         INTEGER NOT NULL,
+        hlc_wall    INTEGER NOT NULL,
+        hlc_counter INTEGER NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE requests (
+        id           BLOB PRIMARY KEY,
+        reference    TEXT NOT NULL,
+        crisis       BLOB NOT NULL,
+        country      TEXT NOT NULL,
+        site         TEXT NOT NULL,
+        sector       TEXT NOT NULL,
+        people_total INTEGER NOT NULL,
+        women        INTEGER,
+        men          INTEGER,
+        girls        INTEGER,
+        boys         INTEGER,
+        priority     TEXT NOT NULL,
+        description  TEXT NOT NULL,
+        author       BLOB NOT NULL,
+        device       BLOB NOT NULL,
+        seq          INTEGER NOT NULL,
+        hlc_wall     INTEGER NOT NULL,
+        hlc_counter  INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX requests_by_crisis ON requests (crisis, hlc_wall, hlc_counter);
+    CREATE INDEX requests_by_reference ON requests (reference);
+    "#,
+];
+
+/// The schema version this binary writes.
+pub const LATEST: i64 = MIGRATIONS.len() as i64;
+
+/// Looks at an existing file without changing it: is it a Relevo database
+/// this binary can open, and is it intact?
+pub fn preflight(path: &Path) -> Result<()> {
+    let corrupt = |e: rusqlite::Error| Error::Corrupt { path: path.to_owned(), detail: e.to_string() };
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(corrupt)?;
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(corrupt)?;
+    let app_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(corrupt)?;
+    let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).map_err(corrupt)?;
+    if app_id != APPLICATION_ID && (app_id != 0 || tables > 0) {
+        return Err(Error::NotRelevo { path: path.to_owned() });
+    }
+    if version > LATEST {
+        return Err(Error::SchemaTooNew { path: path.to_owned(), found: version, supported: LATEST });
+    }
+    let check: String = conn.query_row("PRAGMA quick_check(1)", [], |r| r.get(0)).map_err(corrupt)?;
+    if check != "ok" {
+        return Err(Error::Corrupt { path: path.to_owned(), detail: check });
+    }
+    Ok(())
+}
+
+/// Brings the schema to [`LATEST`], one migration per transaction.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if current > LATEST {
+        return Err(Error::SchemaTooNew { path: "the database".into(), found: current, supported: LATEST });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let version = index as i64 + 1;
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,41 @@
+//! Helpers shared by the store's integration tests.
+#![allow(dead_code)]
+
+use relevo_core::domain::{CrisisDraft, IdentityDraft, RequestDraft};
+use relevo_store::Store;
+
+pub fn identity(role: &str, country: &str) -> IdentityDraft {
+    IdentityDraft { name: format!("Tester {role} {country}"), role: role.into(), country: country.into(), org: "OIM".into() }
+}
+
+pub fn crisis() -> CrisisDraft {
+    CrisisDraft { name: "Flujo mixto".into(), countries: vec!["GT".into(), "HN".into()] }
+}
+
+pub fn request(site: &str, total: i64) -> RequestDraft {
+    RequestDraft {
+        country: "GT".into(),
+        site: site.into(),
+        sector: "shelter".into(),
+        people_total: Some(total),
+        women: Some(total / 4),
+        men: Some(total / 4),
+        girls: None,
+        boys: None,
+        priority: "high".into(),
+        description: "Colchonetas y frazadas".into(),
+    }
+}
+
+/// A store with an identity and an open crisis.
+pub fn ready_store(role: &str, country: &str) -> Store {
+    let mut s = Store::open_in_memory().expect("open");
+    s.init_identity(&identity(role, country)).expect("init");
+    s.open_crisis(&crisis()).expect("crisis");
+    s
+}
+
+/// The file's bytes, to show that a refused open left it untouched.
+pub fn file_bytes(path: &std::path::Path) -> Vec<u8> {
+    std::fs::read(path).expect("read file")
+}
