@@ -15,7 +15,11 @@ use std::process::ExitCode;
 const APP_IDENTIFIER: &str = "org.relevo.app";
 
 #[derive(Parser, Debug)]
-#[command(name = "relevo", version, about = "Coordinate the response to a migration crisis, offline first.")]
+#[command(
+    name = "relevo",
+    version,
+    about = "Coordinate the response to a migration crisis, offline first."
+)]
 struct Cli {
     /// Folder holding this device's database [default: the app's data folder]
     #[arg(long, global = true, env = "RELEVO_DATA_DIR", value_name = "DIR")]
@@ -136,15 +140,31 @@ fn data_dir(flag: Option<PathBuf>) -> Result<PathBuf, Error> {
 }
 
 fn print_json(value: &impl serde::Serialize) {
-    println!("{}", serde_json::to_string_pretty(value).expect("views serialise"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("views serialise")
+    );
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Error> {
     let mut store = Store::open_dir(&data_dir(cli.data_dir)?)?;
     match cli.command {
-        Command::Init { name, role, country, org } => {
-            let me = store.init_identity(&IdentityDraft { name, role, country, org })?;
-            println!("{} · {} · {} · device {}", me.name, me.role, me.country, me.device_tag);
+        Command::Init {
+            name,
+            role,
+            country,
+            org,
+        } => {
+            let me = store.init_identity(&IdentityDraft {
+                name,
+                role,
+                country,
+                org,
+            })?;
+            println!(
+                "{} · {} · {} · device {}",
+                me.name, me.role, me.country, me.device_tag
+            );
         }
         Command::Crisis(CrisisCommand::Open { name, countries }) => {
             let c = store.open_crisis(&CrisisDraft { name, countries })?;
@@ -158,7 +178,12 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             } else {
                 for c in crises {
                     let mark = if Some(c.id) == current { "*" } else { " " };
-                    let countries = c.countries.iter().map(|c| c.code()).collect::<Vec<_>>().join(",");
+                    let countries = c
+                        .countries
+                        .iter()
+                        .map(|c| c.code())
+                        .collect::<Vec<_>>()
+                        .join(",");
                     let demo = if c.demo { " (demo)" } else { "" };
                     println!("{mark} {}  {}{demo}  [{countries}]", c.id, c.name);
                 }
@@ -173,11 +198,11 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 country: a.country,
                 site: a.site,
                 sector: a.sector,
-                people_total: Some(a.people),
-                women: a.women,
-                men: a.men,
-                girls: a.girls,
-                boys: a.boys,
+                people_total: Some(a.people as f64),
+                women: a.women.map(|n| n as f64),
+                men: a.men.map(|n| n as f64),
+                girls: a.girls.map(|n| n as f64),
+                boys: a.boys.map(|n| n as f64),
                 priority: a.priority,
                 description: a.description,
             };
@@ -208,8 +233,14 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 print_json(&entries);
             } else {
                 for e in entries {
-                    let refused = e.refused.map(|r| format!("  REFUSED: {r}")).unwrap_or_default();
-                    println!("{}#{:<5} {}  {:<16} {}{refused}", e.device_tag, e.seq, e.hlc, e.kind, e.payload);
+                    let refused = e
+                        .refused
+                        .map(|r| format!("  REFUSED: {r}"))
+                        .unwrap_or_default();
+                    println!(
+                        "{}#{:<5} {}  {:<16} {}{refused}",
+                        e.device_tag, e.seq, e.hlc, e.kind, e.payload
+                    );
                 }
             }
         }
@@ -226,7 +257,11 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 }
             }
             if !report.intact() {
-                let first = report.devices.iter().find_map(|d| d.problem.clone()).unwrap_or_default();
+                let first = report
+                    .devices
+                    .iter()
+                    .find_map(|d| d.problem.clone())
+                    .unwrap_or_default();
                 eprintln!("error: the log does not verify: {first}");
                 return Ok(ExitCode::FAILURE);
             }

@@ -42,12 +42,20 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into(), fields: Vec::new() }
+        ApiError {
+            code,
+            message: message.into(),
+            fields: Vec::new(),
+        }
     }
 
     pub fn validation(fields: Vec<FieldError>) -> Self {
         let message = crate::domain::validation::describe(&fields);
-        ApiError { code: ErrorCode::Validation, message, fields }
+        ApiError {
+            code: ErrorCode::Validation,
+            message,
+            fields,
+        }
     }
 }
 

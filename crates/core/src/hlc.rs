@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A hybrid logical clock timestamp. Ordered by wall time, then counter.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Hlc {
     /// Milliseconds since the Unix epoch, as the issuing clock believed.
     pub wall_ms: u64,
@@ -21,7 +23,10 @@ pub struct Hlc {
 }
 
 impl Hlc {
-    pub const ZERO: Hlc = Hlc { wall_ms: 0, counter: 0 };
+    pub const ZERO: Hlc = Hlc {
+        wall_ms: 0,
+        counter: 0,
+    };
 
     pub fn new(wall_ms: u64, counter: u32) -> Self {
         Hlc { wall_ms, counter }
@@ -97,7 +102,10 @@ mod tests {
         let a = c.tick(4_000_000);
         // The user set the clock back an hour.
         let b = c.tick(4_000_000 - 3_600_000);
-        assert!(b > a, "after a backwards clock jump the HLC must still advance: {a} then {b}");
+        assert!(
+            b > a,
+            "after a backwards clock jump the HLC must still advance: {a} then {b}"
+        );
         assert_eq!(b, Hlc::new(4_000_000, 1));
     }
 
@@ -107,7 +115,10 @@ mod tests {
         c.tick(1_000);
         c.observe(Hlc::new(9_000, 4));
         let next = c.tick(1_001);
-        assert!(next > Hlc::new(9_000, 4), "a local op after receiving a remote one must sort after it");
+        assert!(
+            next > Hlc::new(9_000, 4),
+            "a local op after receiving a remote one must sort after it"
+        );
         // An older remote timestamp changes nothing.
         c.observe(Hlc::new(10, 0));
         assert!(c.tick(1_002) > next);

@@ -136,10 +136,18 @@ mod tests {
     fn sign_and_verify() {
         let key = DeviceKey::from_secret([7; 32]);
         let sig = key.sign(b"hello");
-        key.device_id().verify(b"hello", &sig).expect("own signature verifies");
-        assert_eq!(key.device_id().verify(b"hellO", &sig), Err(SignatureError::Mismatch));
+        key.device_id()
+            .verify(b"hello", &sig)
+            .expect("own signature verifies");
+        assert_eq!(
+            key.device_id().verify(b"hellO", &sig),
+            Err(SignatureError::Mismatch)
+        );
         let other = DeviceKey::from_secret([8; 32]);
-        assert_eq!(other.device_id().verify(b"hello", &sig), Err(SignatureError::Mismatch));
+        assert_eq!(
+            other.device_id().verify(b"hello", &sig),
+            Err(SignatureError::Mismatch)
+        );
     }
 
     #[test]

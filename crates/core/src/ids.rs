@@ -92,8 +92,15 @@ mod tests {
     fn v7_ids_sort_by_time() {
         let a = EntityId::new_v7(1_000, [0xff; 10]);
         let b = EntityId::new_v7(1_001, [0x00; 10]);
-        assert!(a < b, "UUIDv7 must order by their millisecond timestamp first");
-        assert_eq!(a.to_string().as_bytes()[14], b'7', "version nibble must be 7");
+        assert!(
+            a < b,
+            "UUIDv7 must order by their millisecond timestamp first"
+        );
+        assert_eq!(
+            a.to_string().as_bytes()[14],
+            b'7',
+            "version nibble must be 7"
+        );
     }
 
     #[test]
@@ -105,6 +112,9 @@ mod tests {
 
     #[test]
     fn reference_format() {
-        assert_eq!(Reference::new(RefKind::Request, "7K2M9Q", 14).as_str(), "REQ-7K2M9Q-14");
+        assert_eq!(
+            Reference::new(RefKind::Request, "7K2M9Q", 14).as_str(),
+            "REQ-7K2M9Q-14"
+        );
     }
 }

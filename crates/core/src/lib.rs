@@ -9,12 +9,12 @@
 pub mod api;
 pub mod domain;
 pub mod hlc;
-pub mod ids;
 pub mod identity;
+pub mod ids;
 pub mod op;
 pub mod payload;
 
 pub use hlc::{Clock, Hlc};
-pub use ids::{EntityId, Reference};
 pub use identity::{DeviceId, DeviceKey};
+pub use ids::{EntityId, Reference};
 pub use op::{Op, OpHash, UnsignedOp};

@@ -135,10 +135,17 @@ impl UnsignedOp {
 
     /// Signs the op with the device key. The key must be the op's device.
     pub fn sign(self, key: &DeviceKey) -> Result<Op, OpFault> {
-        assert_eq!(key.device_id(), self.device, "an op is signed by the device it names");
+        assert_eq!(
+            key.device_id(),
+            self.device,
+            "an op is signed by the device it names"
+        );
         self.check_shape()?;
         let signature = key.sign(&canonical_bytes(&self));
-        Ok(Op { body: self, signature })
+        Ok(Op {
+            body: self,
+            signature,
+        })
     }
 }
 
@@ -151,7 +158,9 @@ impl Op {
     /// device's earlier ops and is checked by the store.
     pub fn verify(&self) -> Result<(), OpFault> {
         self.body.check_shape()?;
-        self.body.device.verify(&canonical_bytes(&self.body), &self.signature)?;
+        self.body
+            .device
+            .verify(&canonical_bytes(&self.body), &self.signature)?;
         Ok(())
     }
 
@@ -182,20 +191,23 @@ mod tests {
         let key = DeviceKey::from_secret([5; 32]);
         let op = sample(2, OpHash([9; 32])).sign(&key).expect("valid op");
         op.verify().expect("fresh op verifies");
-        let tamperings: Vec<Box<dyn Fn(&mut UnsignedOp)>> = vec![
-            Box::new(|o| o.seq += 1),
-            Box::new(|o| o.hlc.wall_ms += 1),
-            Box::new(|o| o.hlc.counter += 1),
-            Box::new(|o| o.author = EntityId::from_bytes([2; 16])),
-            Box::new(|o| o.kind.push('x')),
-            Box::new(|o| o.payload[2] ^= 1),
-            Box::new(|o| o.prev.0[31] ^= 1),
-            Box::new(|o| o.device = DeviceKey::from_secret([6; 32]).device_id()),
+        let tamperings: [fn(&mut UnsignedOp); 8] = [
+            |o| o.seq += 1,
+            |o| o.hlc.wall_ms += 1,
+            |o| o.hlc.counter += 1,
+            |o| o.author = EntityId::from_bytes([2; 16]),
+            |o| o.kind.push('x'),
+            |o| o.payload[2] ^= 1,
+            |o| o.prev.0[31] ^= 1,
+            |o| o.device = DeviceKey::from_secret([6; 32]).device_id(),
         ];
         for (i, tamper) in tamperings.iter().enumerate() {
             let mut bad = op.clone();
             tamper(&mut bad.body);
-            assert!(bad.verify().is_err(), "tampering #{i} must break the signature");
+            assert!(
+                bad.verify().is_err(),
+                "tampering #{i} must break the signature"
+            );
         }
     }
 
@@ -213,8 +225,14 @@ mod tests {
 
     #[test]
     fn shape_rules() {
-        assert_eq!(sample(0, OpHash::GENESIS).check_shape(), Err(OpFault::ZeroSeq));
-        assert_eq!(sample(1, OpHash([1; 32])).check_shape(), Err(OpFault::GenesisWithPrev));
+        assert_eq!(
+            sample(0, OpHash::GENESIS).check_shape(),
+            Err(OpFault::ZeroSeq)
+        );
+        assert_eq!(
+            sample(1, OpHash([1; 32])).check_shape(),
+            Err(OpFault::GenesisWithPrev)
+        );
         let mut k = sample(1, OpHash::GENESIS);
         k.kind = String::new();
         assert_eq!(k.check_shape(), Err(OpFault::BadKind));

@@ -56,7 +56,10 @@ pub enum Payload {
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
     #[error("the {kind} payload is not valid: {source}")]
-    Malformed { kind: String, source: serde_json::Error },
+    Malformed {
+        kind: String,
+        source: serde_json::Error,
+    },
 }
 
 impl Payload {
@@ -81,11 +84,18 @@ impl Payload {
     /// `Ok(None)` for a kind this version does not know (made by a newer
     /// version): the op is kept and relayed, just not projected here.
     pub fn decode(kind: &str, bytes: &[u8]) -> Result<Option<Payload>, DecodeError> {
-        let malformed = |source| DecodeError::Malformed { kind: kind.to_owned(), source };
+        let malformed = |source| DecodeError::Malformed {
+            kind: kind.to_owned(),
+            source,
+        };
         Ok(Some(match kind {
-            PERSON_DECLARE => Payload::PersonDeclare(serde_json::from_slice(bytes).map_err(malformed)?),
+            PERSON_DECLARE => {
+                Payload::PersonDeclare(serde_json::from_slice(bytes).map_err(malformed)?)
+            }
             CRISIS_OPEN => Payload::CrisisOpen(serde_json::from_slice(bytes).map_err(malformed)?),
-            REQUEST_CREATE => Payload::RequestCreate(serde_json::from_slice(bytes).map_err(malformed)?),
+            REQUEST_CREATE => {
+                Payload::RequestCreate(serde_json::from_slice(bytes).map_err(malformed)?)
+            }
             _ => return Ok(None),
         }))
     }
@@ -107,22 +117,33 @@ impl Payload {
                     country: p.country.slug().into(),
                     org: p.org.clone().unwrap_or_default(),
                 };
-                draft.validate().map(|_| ()).map_err(|e| crate::domain::validation::describe(&e))
+                draft
+                    .validate()
+                    .map(|_| ())
+                    .map_err(|e| crate::domain::validation::describe(&e))
             }
             Payload::CrisisOpen(c) => {
                 let draft = crate::domain::CrisisDraft {
                     name: c.name.clone(),
                     countries: c.countries.iter().map(|c| c.slug().to_owned()).collect(),
                 };
-                draft.validate().map(|_| ()).map_err(|e| crate::domain::validation::describe(&e))
+                draft
+                    .validate()
+                    .map(|_| ())
+                    .map_err(|e| crate::domain::validation::describe(&e))
             }
             Payload::RequestCreate(r) => {
                 let prefix = format!("REQ-{}-", op.device.tag());
                 let counter = r.reference.strip_prefix(&prefix).map(|n| n.parse::<u64>());
                 if !matches!(counter, Some(Ok(n)) if n > 0) {
-                    return Err(format!("reference {} is not of the form {prefix}<n> for the device that made it", r.reference));
+                    return Err(format!(
+                        "reference {} is not of the form {prefix}<n> for the device that made it",
+                        r.reference
+                    ));
                 }
-                r.request.check().map_err(|e| crate::domain::validation::describe(&e))
+                r.request
+                    .check()
+                    .map_err(|e| crate::domain::validation::describe(&e))
             }
         }
     }
@@ -130,13 +151,25 @@ impl Payload {
 
 impl PersonDeclared {
     pub fn new(id: EntityId, identity: Identity, demo: bool) -> Self {
-        PersonDeclared { id, name: identity.name, role: identity.role, country: identity.country, org: identity.org, demo }
+        PersonDeclared {
+            id,
+            name: identity.name,
+            role: identity.role,
+            country: identity.country,
+            org: identity.org,
+            demo,
+        }
     }
 }
 
 impl CrisisOpened {
     pub fn new(id: EntityId, crisis: Crisis, demo: bool) -> Self {
-        CrisisOpened { id, name: crisis.name, countries: crisis.countries, demo }
+        CrisisOpened {
+            id,
+            name: crisis.name,
+            countries: crisis.countries,
+            demo,
+        }
     }
 }
 
@@ -152,7 +185,7 @@ mod tests {
             country: "HN".into(),
             site: "Corinto".into(),
             sector: "health".into(),
-            people_total: Some(3),
+            people_total: Some(3.0),
             priority: "low".into(),
             description: "Consulta médica".into(),
             ..Default::default()
@@ -180,14 +213,18 @@ mod tests {
     #[test]
     fn round_trip() {
         let (op, payload) = request_op("REQ-TAG-1");
-        let decoded = Payload::decode(&op.kind, &op.payload).expect("decodes").expect("known kind");
+        let decoded = Payload::decode(&op.kind, &op.payload)
+            .expect("decodes")
+            .expect("known kind");
         assert_eq!(decoded, payload);
         assert!(payload.check(&op).is_ok());
     }
 
     #[test]
     fn unknown_kinds_are_kept_not_failed() {
-        assert!(Payload::decode("flow.count", b"{}").expect("not an error").is_none());
+        assert!(Payload::decode("flow.count", b"{}")
+            .expect("not an error")
+            .is_none());
     }
 
     #[test]
@@ -199,7 +236,10 @@ mod tests {
     #[test]
     fn a_reference_from_another_device_is_refused() {
         let (op, payload) = request_op("REQ-ZZZZZZ-1");
-        assert!(payload.check(&op).expect_err("foreign tag").contains("not of the form"));
+        assert!(payload
+            .check(&op)
+            .expect_err("foreign tag")
+            .contains("not of the form"));
         let (op, payload) = request_op("REQ-TAG-0");
         assert!(payload.check(&op).is_err());
     }

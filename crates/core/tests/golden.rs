@@ -28,7 +28,9 @@ struct Vector {
 fn inputs() -> Vec<(String, [u8; 32], UnsignedOp)> {
     let key_a = DeviceKey::from_secret([0x11; 32]);
     let key_b = DeviceKey::from_secret(*b"relevo golden vector secret b..!");
-    let author: EntityId = "0193745a-6c00-7a4f-9b1e-2c3d4e5f6a7b".parse().expect("uuid");
+    let author: EntityId = "0193745a-6c00-7a4f-9b1e-2c3d4e5f6a7b"
+        .parse()
+        .expect("uuid");
     let first = UnsignedOp {
         device: key_a.device_id(),
         seq: 1,
@@ -42,7 +44,9 @@ fn inputs() -> Vec<(String, [u8; 32], UnsignedOp)> {
         seq: 2,
         hlc: Hlc::new(1_732_880_000_000, 1),
         kind: "request.create".into(),
-        payload: "{\"site\":\"Tecún Umán\",\"people\":{\"total\":120}}".as_bytes().to_vec(),
+        payload: "{\"site\":\"Tecún Umán\",\"people\":{\"total\":120}}"
+            .as_bytes()
+            .to_vec(),
         prev: first.hash(),
         ..first.clone()
     };
@@ -57,8 +61,16 @@ fn inputs() -> Vec<(String, [u8; 32], UnsignedOp)> {
     };
     vec![
         ("first op of a device".into(), key_a.secret(), first),
-        ("second op, chained to the first, non-ASCII payload".into(), key_a.secret(), second),
-        ("extreme values, empty payload".into(), key_b.secret(), other_device),
+        (
+            "second op, chained to the first, non-ASCII payload".into(),
+            key_a.secret(),
+            second,
+        ),
+        (
+            "extreme values, empty payload".into(),
+            key_b.secret(),
+            other_device,
+        ),
     ]
 }
 
@@ -101,6 +113,10 @@ fn canonical_encoding_matches_golden_vectors() {
     let golden: Vec<Vector> = serde_json::from_str(&text).expect("golden file parses");
     assert_eq!(golden.len(), computed.len());
     for (g, c) in golden.iter().zip(&computed) {
-        assert_eq!(g, c, "vector '{}' changed: the canonical op encoding is not stable", g.name);
+        assert_eq!(
+            g, c,
+            "vector '{}' changed: the canonical op encoding is not stable",
+            g.name
+        );
     }
 }

@@ -15,13 +15,14 @@ fn draft(i: u64) -> RequestDraft {
         country: "GT".into(),
         site: format!("Tecún Umán, albergue {i}"),
         sector: "shelter".into(),
-        people_total: Some(120),
-        women: Some(40),
-        men: Some(35),
-        girls: Some(25),
-        boys: Some(20),
+        people_total: Some(120.0),
+        women: Some(40.0),
+        men: Some(35.0),
+        girls: Some(25.0),
+        boys: Some(20.0),
         priority: "high".into(),
-        description: "Colchonetas y frazadas para 120 personas; el albergue superó su capacidad".into(),
+        description: "Colchonetas y frazadas para 120 personas; el albergue superó su capacidad"
+            .into(),
     }
 }
 
@@ -35,9 +36,12 @@ fn bench(c: &mut Criterion) {
     let raw_path = dir.path().join("raw.db");
     let raw = rusqlite::Connection::open(&raw_path).expect("open raw");
     raw.pragma_update(None, "journal_mode", "WAL").expect("wal");
-    raw.pragma_update(None, "synchronous", "FULL").expect("full");
-    raw.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, site TEXT, description TEXT, people INTEGER)")
-        .expect("table");
+    raw.pragma_update(None, "synchronous", "FULL")
+        .expect("full");
+    raw.execute_batch(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, site TEXT, description TEXT, people INTEGER)",
+    )
+    .expect("table");
     let mut n = 0u64;
     group.bench_function("raw_rusqlite_insert_commit", |b| {
         b.iter(|| {
@@ -60,7 +64,12 @@ fn bench(c: &mut Criterion) {
             org: String::new(),
         })
         .expect("init");
-    store.open_crisis(&CrisisDraft { name: "Bench".into(), countries: vec!["GT".into()] }).expect("crisis");
+    store
+        .open_crisis(&CrisisDraft {
+            name: "Bench".into(),
+            countries: vec!["GT".into()],
+        })
+        .expect("crisis");
     let mut m = 0u64;
     group.bench_function("relevo_add_request", |b| {
         b.iter(|| {

@@ -3,10 +3,11 @@
 //! fails when it is stale (regenerate with `RELEVO_WRITE_BINDINGS=1 cargo
 //! test -p relevo-store bindings`).
 
-use crate::queries::{CrisisView, IdentityView, RequestView};
+use crate::queries::{CrisisView, IdentityView, RequestView, Snapshot};
 use relevo_core::api::{ApiError, ErrorCode};
 use relevo_core::domain::{
-    Country, CrisisDraft, FieldError, IdentityDraft, People, Priority, RequestDraft, Role, Rule, Sector,
+    Country, CrisisDraft, FieldError, IdentityDraft, People, Priority, RequestDraft, Role, Rule,
+    Sector,
 };
 use relevo_core::EntityId;
 use ts_rs::{Config, TS};
@@ -31,6 +32,7 @@ pub fn typescript() -> String {
         IdentityView::decl(&cfg),
         CrisisView::decl(&cfg),
         RequestView::decl(&cfg),
+        Snapshot::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from the Rust types by relevo-store's bindings test. Do not edit.\n\

@@ -25,7 +25,14 @@ struct DemoDevice {
 }
 
 impl DemoDevice {
-    fn new(name: &str, role: Role, country: Country, org: &str, wall: u64, ops: &mut Vec<Op>) -> Self {
+    fn new(
+        name: &str,
+        role: Role,
+        country: Country,
+        org: &str,
+        wall: u64,
+        ops: &mut Vec<Op>,
+    ) -> Self {
         let person = EntityId::new_v7(wall, random());
         let mut d = DemoDevice {
             key: DeviceKey::from_secret(random()),
@@ -35,8 +42,16 @@ impl DemoDevice {
             country,
             requests: 0,
         };
-        let identity = Identity { name: name.into(), role, country, org: Some(org.into()) };
-        ops.push(d.sign(Payload::PersonDeclare(PersonDeclared::new(person, identity, true)), wall));
+        let identity = Identity {
+            name: name.into(),
+            role,
+            country,
+            org: Some(org.into()),
+        };
+        ops.push(d.sign(
+            Payload::PersonDeclare(PersonDeclared::new(person, identity, true)),
+            wall,
+        ));
         d
     }
 
@@ -69,12 +84,12 @@ impl DemoDevice {
         ops: &mut Vec<Op>,
     ) {
         let [total, women, men, girls, boys] = people;
-        let known = |n: i64| (n >= 0).then_some(n);
+        let known = |n: i64| (n >= 0).then_some(n as f64);
         let request = RequestDraft {
             country: self.country.slug().into(),
             site: site.into(),
             sector: sector.into(),
-            people_total: Some(total),
+            people_total: Some(total as f64),
             women: known(women),
             men: known(men),
             girls: known(girls),
@@ -85,7 +100,9 @@ impl DemoDevice {
         .validate()
         .expect("demo data is valid");
         self.requests += 1;
-        let reference = Reference::new(RefKind::Request, &self.key.device_id().tag(), self.requests).into_string();
+        let reference =
+            Reference::new(RefKind::Request, &self.key.device_id().tag(), self.requests)
+                .into_string();
         let payload = Payload::RequestCreate(RequestCreated {
             id: EntityId::new_v7(wall, random()),
             reference,
@@ -118,7 +135,10 @@ impl Store {
             name: "Demo · Flujo mixto Honduras–Guatemala".into(),
             countries: vec![Country::Hn, Country::Gt, Country::Mx],
         };
-        ops.push(regional.sign(Payload::CrisisOpen(CrisisOpened::new(crisis_id, crisis, true)), start + 1));
+        ops.push(regional.sign(
+            Payload::CrisisOpen(CrisisOpened::new(crisis_id, crisis, true)),
+            start + 1,
+        ));
 
         let mut gt = DemoDevice::new(
             "Demo · Ana López",
@@ -137,26 +157,84 @@ impl Store {
             &mut ops,
         );
 
-        hn.request(crisis_id, start + 2 * HOUR, "Corinto, punto fronterizo", "health", [85, 30, 25, 16, 14], "high",
-            "Atención primaria y rehidratación oral para grupo recién llegado", &mut ops);
-        hn.request(crisis_id, start + 9 * HOUR, "Agua Caliente, Ocotepeque", "wash", [240, -1, -1, -1, -1], "critical",
-            "Agua segura y letrinas portátiles; el punto no tiene servicios", &mut ops);
-        hn.request(crisis_id, start + 30 * HOUR, "San Pedro Sula, Centro de Atención al Migrante Retornado", "child-protection",
-            [12, 0, 0, 5, 7], "critical", "12 niñas y niños no acompañados requieren cuidado temporal y localización de familias", &mut ops);
+        hn.request(
+            crisis_id,
+            start + 2 * HOUR,
+            "Corinto, punto fronterizo",
+            "health",
+            [85, 30, 25, 16, 14],
+            "high",
+            "Atención primaria y rehidratación oral para grupo recién llegado",
+            &mut ops,
+        );
+        hn.request(
+            crisis_id,
+            start + 9 * HOUR,
+            "Agua Caliente, Ocotepeque",
+            "wash",
+            [240, -1, -1, -1, -1],
+            "critical",
+            "Agua segura y letrinas portátiles; el punto no tiene servicios",
+            &mut ops,
+        );
+        hn.request(
+            crisis_id,
+            start + 30 * HOUR,
+            "San Pedro Sula, Centro de Atención al Migrante Retornado",
+            "child-protection",
+            [12, 0, 0, 5, 7],
+            "critical",
+            "12 niñas y niños no acompañados requieren cuidado temporal y localización de familias",
+            &mut ops,
+        );
 
-        gt.request(crisis_id, start + 20 * HOUR, "Esquipulas, albergue parroquial", "shelter", [160, 50, 45, 35, 30], "high",
-            "Colchonetas y frazadas; capacidad del albergue superada", &mut ops);
-        gt.request(crisis_id, start + 26 * HOUR, "Esquipulas, albergue parroquial", "food-security", [160, 50, 45, 35, 30], "medium",
-            "Raciones para tres días", &mut ops);
-        gt.request(crisis_id, start + 44 * HOUR, "Tecún Umán, Casa del Migrante", "gbv", [9, 9, 0, 0, 0], "high",
-            "Espacio seguro y acompañamiento psicosocial para mujeres sobrevivientes", &mut ops);
-        gt.request(crisis_id, start + 60 * HOUR, "Tecún Umán, Casa del Migrante", "logistics", [300, -1, -1, -1, -1], "low",
-            "Transporte de insumos desde Ciudad de Guatemala", &mut ops);
+        gt.request(
+            crisis_id,
+            start + 20 * HOUR,
+            "Esquipulas, albergue parroquial",
+            "shelter",
+            [160, 50, 45, 35, 30],
+            "high",
+            "Colchonetas y frazadas; capacidad del albergue superada",
+            &mut ops,
+        );
+        gt.request(
+            crisis_id,
+            start + 26 * HOUR,
+            "Esquipulas, albergue parroquial",
+            "food-security",
+            [160, 50, 45, 35, 30],
+            "medium",
+            "Raciones para tres días",
+            &mut ops,
+        );
+        gt.request(
+            crisis_id,
+            start + 44 * HOUR,
+            "Tecún Umán, Casa del Migrante",
+            "gbv",
+            [9, 9, 0, 0, 0],
+            "high",
+            "Espacio seguro y acompañamiento psicosocial para mujeres sobrevivientes",
+            &mut ops,
+        );
+        gt.request(
+            crisis_id,
+            start + 60 * HOUR,
+            "Tecún Umán, Casa del Migrante",
+            "logistics",
+            [300, -1, -1, -1, -1],
+            "low",
+            "Transporte de insumos desde Ciudad de Guatemala",
+            &mut ops,
+        );
 
         for op in &ops {
             self.ingest(op)?;
         }
         self.set_current_crisis(crisis_id)?;
-        Ok(self.crisis(crisis_id)?.expect("the demo crisis was just stored"))
+        Ok(self
+            .crisis(crisis_id)?
+            .expect("the demo crisis was just stored"))
     }
 }

@@ -26,7 +26,11 @@ pub enum Error {
         "{path} was written by a newer version of Relevo (schema {found}; this version knows up to {supported}). \
          Update Relevo to open it; the file was not changed."
     )]
-    SchemaTooNew { path: PathBuf, found: i64, supported: i64 },
+    SchemaTooNew {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
 
     #[error("{path} is damaged or is not a database ({detail}). The file was not changed; restore it from a backup or sync a fresh copy from the hub.")]
     Corrupt { path: PathBuf, detail: String },
@@ -56,7 +60,10 @@ impl From<rusqlite::Error> for Error {
         // a generic failure: the person needs to know their file is hurt.
         match e.sqlite_error_code() {
             Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
-                Error::Corrupt { path: PathBuf::from("the database"), detail: e.to_string() }
+                Error::Corrupt {
+                    path: PathBuf::from("the database"),
+                    detail: e.to_string(),
+                }
             }
             _ => Error::Sqlite(e),
         }
@@ -73,7 +80,9 @@ impl Error {
             Error::Forbidden(_) => ErrorCode::Forbidden,
             Error::SchemaTooNew { .. } => ErrorCode::SchemaTooNew,
             Error::Corrupt { .. } | Error::NotRelevo { .. } => ErrorCode::Corrupt,
-            Error::BadOp { .. } | Error::BrokenChain { .. } | Error::Fork { .. } => ErrorCode::Validation,
+            Error::BadOp { .. } | Error::BrokenChain { .. } | Error::Fork { .. } => {
+                ErrorCode::Validation
+            }
             Error::Sqlite(_) | Error::Io(_) => ErrorCode::Storage,
         }
     }

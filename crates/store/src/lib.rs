@@ -20,7 +20,7 @@ pub mod bindings;
 
 pub use error::{Error, Result};
 pub use log::{DeviceReport, Ingest, VerifyReport};
-pub use queries::{CrisisView, IdentityView, LogEntry, RequestView};
+pub use queries::{CrisisView, IdentityView, LogEntry, RequestView, Snapshot};
 pub use schema::LATEST as SCHEMA_VERSION;
 
 use rand_core::{OsRng, RngCore};
@@ -48,7 +48,10 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).field("clock", &self.clock.last()).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("clock", &self.clock.last())
+            .finish_non_exhaustive()
     }
 }
 
@@ -67,9 +70,13 @@ impl Store {
             schema::preflight(path)?;
         }
         let conn = Connection::open(path)?;
-        let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        let mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(Error::Corrupt { path: path.to_owned(), detail: format!("could not switch to WAL (got {mode})") });
+            return Err(Error::Corrupt {
+                path: path.to_owned(),
+                detail: format!("could not switch to WAL (got {mode})"),
+            });
         }
         Store::configure(conn, Some(path.to_owned()))
     }
@@ -88,7 +95,12 @@ impl Store {
         schema::migrate(&mut conn)?;
         let local = log::load_local(&conn)?;
         let clock = Clock::starting_after(log::max_hlc(&conn)?);
-        Ok(Store { conn, path, clock, local })
+        Ok(Store {
+            conn,
+            path,
+            clock,
+            local,
+        })
     }
 
     pub fn path(&self) -> Option<&Path> {
@@ -98,7 +110,10 @@ impl Store {
 
 pub(crate) fn now_ms() -> u64 {
     // A clock before 1970 is treated as 1970; the HLC keeps order regardless.
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 pub(crate) fn random<const N: usize>() -> [u8; N] {

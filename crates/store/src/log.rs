@@ -27,11 +27,22 @@ pub enum Ingest {
 
 pub(crate) fn load_local(conn: &Connection) -> Result<Option<Local>> {
     let row: Option<(Vec<u8>, Vec<u8>)> = conn
-        .query_row("SELECT secret, person FROM local_device WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(
+            "SELECT secret, person FROM local_device WHERE id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
-    let Some((secret, person)) = row else { return Ok(None) };
-    let secret: [u8; 32] = secret.try_into().map_err(|_| damaged("the device key has the wrong length"))?;
-    Ok(Some(Local { key: DeviceKey::from_secret(secret), person: entity_id(&person)? }))
+    let Some((secret, person)) = row else {
+        return Ok(None);
+    };
+    let secret: [u8; 32] = secret
+        .try_into()
+        .map_err(|_| damaged("the device key has the wrong length"))?;
+    Ok(Some(Local {
+        key: DeviceKey::from_secret(secret),
+        person: entity_id(&person)?,
+    }))
 }
 
 pub(crate) fn max_hlc(conn: &Connection) -> Result<Hlc> {
@@ -44,30 +55,41 @@ pub(crate) fn max_hlc(conn: &Connection) -> Result<Hlc> {
 }
 
 pub(crate) fn damaged(detail: &str) -> Error {
-    Error::Corrupt { path: "the database".into(), detail: detail.to_owned() }
+    Error::Corrupt {
+        path: "the database".into(),
+        detail: detail.to_owned(),
+    }
 }
 
 pub(crate) fn entity_id(bytes: &[u8]) -> Result<EntityId> {
-    let b: [u8; 16] = bytes.try_into().map_err(|_| damaged("an entity id has the wrong length"))?;
+    let b: [u8; 16] = bytes
+        .try_into()
+        .map_err(|_| damaged("an entity id has the wrong length"))?;
     Ok(EntityId::from_bytes(b))
 }
 
 pub(crate) fn device_id(bytes: &[u8]) -> Result<DeviceId> {
-    let b: [u8; 32] = bytes.try_into().map_err(|_| damaged("a device id has the wrong length"))?;
+    let b: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| damaged("a device id has the wrong length"))?;
     Ok(DeviceId::from_bytes(b))
 }
 
 fn op_hash(bytes: &[u8]) -> Result<OpHash> {
-    let b: [u8; 32] = bytes.try_into().map_err(|_| damaged("an op hash has the wrong length"))?;
+    let b: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| damaged("an op hash has the wrong length"))?;
     Ok(OpHash(b))
 }
 
 /// The device's highest gapless seq and that op's hash.
 fn head(tx: &Connection, device: &DeviceId) -> Result<(u64, OpHash)> {
     let row: Option<(i64, Vec<u8>)> = tx
-        .query_row("SELECT seq, hash FROM device_heads WHERE device = ?1", [device.as_bytes()], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT seq, hash FROM device_heads WHERE device = ?1",
+            [device.as_bytes()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
     match row {
         None => Ok((0, OpHash::GENESIS)),
@@ -141,7 +163,8 @@ pub(crate) struct RawOp {
     signature: Vec<u8>,
 }
 
-pub(crate) const OP_COLUMNS: &str = "device, seq, hlc_wall, hlc_counter, author, kind, payload, prev, signature";
+pub(crate) const OP_COLUMNS: &str =
+    "device, seq, hlc_wall, hlc_counter, author, kind, payload, prev, signature";
 
 impl RawOp {
     pub(crate) fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawOp> {
@@ -159,7 +182,10 @@ impl RawOp {
                 payload: self.payload,
                 prev: op_hash(&self.prev)?,
             },
-            signature: self.signature.try_into().map_err(|_| damaged("a signature has the wrong length"))?,
+            signature: self
+                .signature
+                .try_into()
+                .map_err(|_| damaged("a signature has the wrong length"))?,
         })
     }
 }
@@ -197,7 +223,9 @@ impl Store {
     ) -> Result<(Op, Payload)> {
         let local = self.local.as_ref().ok_or(Error::NotInitialised)?;
         let device = local.key.device_id();
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let payload = build(&tx, &device)?;
         let (seq, prev) = head(&tx, &device)?;
         let body = UnsignedOp {
@@ -211,8 +239,13 @@ impl Store {
         };
         // Local input was validated already; this is the same check every
         // replica will run, so an op that fails it is never made.
-        payload.check(&body).map_err(|reason| Error::Forbidden(format!("refused before recording: {reason}")))?;
-        let op = body.sign(&local.key).map_err(|fault| Error::BadOp { label: "new op".into(), fault })?;
+        payload
+            .check(&body)
+            .map_err(|reason| Error::Forbidden(format!("refused before recording: {reason}")))?;
+        let op = body.sign(&local.key).map_err(|fault| Error::BadOp {
+            label: "new op".into(),
+            fault,
+        })?;
         apply(&tx, &op, now_ms())?;
         tx.commit()?;
         Ok((op, payload))
@@ -220,9 +253,16 @@ impl Store {
 
     /// Creates this device's identity: a new key and the person's declaration
     /// as the device's first op, in one transaction.
-    pub(crate) fn create_local(&mut self, key: DeviceKey, person: EntityId, payload: Payload) -> Result<Op> {
+    pub(crate) fn create_local(
+        &mut self,
+        key: DeviceKey,
+        person: EntityId,
+        payload: Payload,
+    ) -> Result<Op> {
         let device = key.device_id();
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO local_device (id, secret, device, person, created_at) VALUES (1, ?1, ?2, ?3, ?4)",
             params![key.secret(), device.as_bytes(), person.as_bytes(), now_ms() as i64],
@@ -238,7 +278,10 @@ impl Store {
             prev,
         };
         payload.check(&body).map_err(Error::Forbidden)?;
-        let op = body.sign(&key).map_err(|fault| Error::BadOp { label: "new op".into(), fault })?;
+        let op = body.sign(&key).map_err(|fault| Error::BadOp {
+            label: "new op".into(),
+            fault,
+        })?;
         apply(&tx, &op, now_ms())?;
         tx.commit()?;
         self.local = Some(Local { key, person });
@@ -249,8 +292,13 @@ impl Store {
     /// demo generator). Checks its shape, signature and chain; stores it and
     /// any waiting successors it unblocks, in one transaction.
     pub fn ingest(&mut self, op: &Op) -> Result<Ingest> {
-        op.verify().map_err(|fault| Error::BadOp { label: op.label(), fault })?;
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        op.verify().map_err(|fault| Error::BadOp {
+            label: op.label(),
+            fault,
+        })?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let outcome = ingest_verified(&tx, op)?;
         tx.commit()?;
         self.clock.observe(op.body.hlc);
@@ -274,21 +322,28 @@ impl Store {
 
     /// Every op held, in (device, seq) order.
     pub fn ops(&self) -> Result<Vec<Op>> {
-        let mut stmt = self.conn.prepare(&format!("SELECT {OP_COLUMNS} FROM ops ORDER BY device, seq"))?;
-        let raws = stmt.query_map([], RawOp::read)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {OP_COLUMNS} FROM ops ORDER BY device, seq"
+        ))?;
+        let raws = stmt
+            .query_map([], RawOp::read)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         raws.into_iter().map(RawOp::into_op).collect()
     }
 
     pub fn op_count(&self) -> Result<u64> {
-        Ok(self.conn.query_row("SELECT count(*) FROM ops", [], |r| r.get::<_, i64>(0))? as u64)
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM ops", [], |r| r.get::<_, i64>(0))? as u64)
     }
 
     /// Checks every device's chain: gapless sequence from 1, each op naming
     /// its predecessor's hash, the stored hash matching the content, and the
     /// signature. Reports the first broken op of each device.
     pub fn verify(&self) -> Result<VerifyReport> {
-        let mut stmt =
-            self.conn.prepare(&format!("SELECT {OP_COLUMNS}, hash FROM ops ORDER BY device, seq"))?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {OP_COLUMNS}, hash FROM ops ORDER BY device, seq"
+        ))?;
         let mut rows = stmt.query([])?;
         let mut devices: Vec<DeviceReport> = Vec::new();
         let mut expect_prev = OpHash::GENESIS;
@@ -296,9 +351,22 @@ impl Store {
             let stored_hash: Vec<u8> = row.get(9)?;
             let raw = RawOp::read(row)?;
             let device_hex = hex::encode(&raw.device);
-            if devices.last().map(|d| d.device != device_hex).unwrap_or(true) {
-                let tag = device_id(&raw.device).map(|d| d.tag()).unwrap_or_else(|_| "??????".into());
-                devices.push(DeviceReport { device: device_hex, tag, ops: 0, first: None, last: None, problem: None });
+            if devices
+                .last()
+                .map(|d| d.device != device_hex)
+                .unwrap_or(true)
+            {
+                let tag = device_id(&raw.device)
+                    .map(|d| d.tag())
+                    .unwrap_or_else(|_| "??????".into());
+                devices.push(DeviceReport {
+                    device: device_hex,
+                    tag,
+                    ops: 0,
+                    first: None,
+                    last: None,
+                    problem: None,
+                });
                 expect_prev = OpHash::GENESIS;
             }
             let report = devices.last_mut().expect("pushed above");
@@ -317,9 +385,14 @@ impl Store {
                     if op.body.seq != report.ops {
                         Some(format!("{label}: sequence gap, expected #{}", report.ops))
                     } else if op.body.prev != expect_prev {
-                        Some(format!("{label}: does not name the hash of #{} (chain broken)", seq - 1))
+                        Some(format!(
+                            "{label}: does not name the hash of #{} (chain broken)",
+                            seq - 1
+                        ))
                     } else if op.hash().0.as_slice() != stored_hash.as_slice() {
-                        Some(format!("{label}: content does not match its recorded hash (altered)"))
+                        Some(format!(
+                            "{label}: content does not match its recorded hash (altered)"
+                        ))
                     } else if let Err(fault) = op.verify() {
                         Some(format!("{label}: {fault}"))
                     } else {

@@ -20,7 +20,12 @@ const EARLIER: &str = "WHERE (excluded.hlc_wall, excluded.hlc_counter, excluded.
 
 pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()> {
     let b = &op.body;
-    let (device, seq, wall, counter) = (b.device.as_bytes(), b.seq as i64, b.hlc.wall_ms as i64, b.hlc.counter);
+    let (device, seq, wall, counter) = (
+        b.device.as_bytes(),
+        b.seq as i64,
+        b.hlc.wall_ms as i64,
+        b.hlc.counter,
+    );
     match payload {
         Payload::PersonDeclare(p) => {
             tx.execute(
@@ -36,7 +41,12 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
             )?;
         }
         Payload::CrisisOpen(c) => {
-            let countries = c.countries.iter().map(|c| c.slug()).collect::<Vec<_>>().join(",");
+            let countries = c
+                .countries
+                .iter()
+                .map(|c| c.slug())
+                .collect::<Vec<_>>()
+                .join(",");
             tx.execute(
                 &format!(
                     "INSERT INTO crises (id, name, countries, demo, opened_by, device, seq, hlc_wall, hlc_counter)
@@ -92,7 +102,9 @@ impl Store {
     /// Throws the projections away and recomputes them from the log, in one
     /// transaction. The result must equal the incrementally kept tables.
     pub fn rebuild_projections(&mut self) -> Result<()> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         for table in TABLES {
             tx.execute(&format!("DELETE FROM {table}"), [])?;
         }
@@ -120,7 +132,9 @@ impl Store {
         let mut out = String::new();
         for table in TABLES {
             out.push_str(&format!("## {table}\n"));
-            let mut stmt = self.conn.prepare(&format!("SELECT * FROM {table} ORDER BY id"))?;
+            let mut stmt = self
+                .conn
+                .prepare(&format!("SELECT * FROM {table} ORDER BY id"))?;
             let columns = stmt.column_count();
             let mut rows = stmt.query([])?;
             while let Some(row) = rows.next()? {
@@ -129,7 +143,9 @@ impl Store {
                         Ok(rusqlite::types::ValueRef::Null) => "NULL".to_owned(),
                         Ok(rusqlite::types::ValueRef::Integer(n)) => n.to_string(),
                         Ok(rusqlite::types::ValueRef::Real(f)) => f.to_string(),
-                        Ok(rusqlite::types::ValueRef::Text(t)) => format!("{:?}", String::from_utf8_lossy(t)),
+                        Ok(rusqlite::types::ValueRef::Text(t)) => {
+                            format!("{:?}", String::from_utf8_lossy(t))
+                        }
                         Ok(rusqlite::types::ValueRef::Blob(b)) => hex::encode(b),
                         Err(e) => format!("<{e}>"),
                     })

@@ -4,7 +4,9 @@
 use crate::error::{Error, Result};
 use crate::log::{damaged, device_id, entity_id, RawOp, OP_COLUMNS};
 use crate::{new_id, random, Store};
-use relevo_core::domain::{Country, CrisisDraft, IdentityDraft, People, Priority, RequestDraft, Role, Sector};
+use relevo_core::domain::{
+    Country, CrisisDraft, IdentityDraft, People, Priority, RequestDraft, Role, Sector,
+};
 use relevo_core::ids::RefKind;
 use relevo_core::payload::{CrisisOpened, Payload, PersonDeclared, RequestCreated};
 use relevo_core::{DeviceKey, EntityId, Reference};
@@ -55,6 +57,15 @@ pub struct RequestView {
     pub recorded_at_ms: u64,
 }
 
+/// What the app needs to pick a screen: who uses the device, the crisis it
+/// works in, and the crises it could switch to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Snapshot {
+    pub identity: Option<IdentityView>,
+    pub crisis: Option<CrisisView>,
+    pub crises: Vec<CrisisView>,
+}
+
 /// One op of the raw log, for `relevo log` and review.
 #[derive(Clone, Debug, Serialize)]
 pub struct LogEntry {
@@ -77,15 +88,27 @@ fn parse_slug<T>(text: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
 
 impl Store {
     pub fn identity(&self) -> Result<Option<IdentityView>> {
-        let Some(local) = &self.local else { return Ok(None) };
+        let Some(local) = &self.local else {
+            return Ok(None);
+        };
         let device = local.key.device_id();
         let row = self
             .conn
-            .query_row("SELECT name, role, country, org FROM persons WHERE id = ?1", [local.person.as_bytes()], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get(3)?))
-            })
+            .query_row(
+                "SELECT name, role, country, org FROM persons WHERE id = ?1",
+                [local.person.as_bytes()],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get(3)?,
+                    ))
+                },
+            )
             .optional()?;
-        let (name, role, country, org) = row.ok_or_else(|| damaged("this device's person is missing"))?;
+        let (name, role, country, org) =
+            row.ok_or_else(|| damaged("this device's person is missing"))?;
         Ok(Some(IdentityView {
             person_id: local.person,
             name,
@@ -101,12 +124,18 @@ impl Store {
     /// its first op. Refused if the device already has an identity.
     pub fn init_identity(&mut self, draft: &IdentityDraft) -> Result<IdentityView> {
         if let Some(existing) = self.identity()? {
-            return Err(Error::AlreadyInitialised { name: existing.name });
+            return Err(Error::AlreadyInitialised {
+                name: existing.name,
+            });
         }
         let identity = draft.validate().map_err(Error::Validation)?;
         let person = new_id();
         let key = DeviceKey::from_secret(random());
-        self.create_local(key, person, Payload::PersonDeclare(PersonDeclared::new(person, identity, false)))?;
+        self.create_local(
+            key,
+            person,
+            Payload::PersonDeclare(PersonDeclared::new(person, identity, false)),
+        )?;
         self.identity()?.ok_or(Error::NotInitialised)
     }
 
@@ -128,7 +157,16 @@ impl Store {
         let id = new_id();
         self.append_local(|_, _| Ok(Payload::CrisisOpen(CrisisOpened::new(id, crisis, false))))?;
         self.set_current_crisis(id)?;
-        self.crisis(id)?.ok_or_else(|| damaged("the crisis just opened is missing"))
+        self.crisis(id)?
+            .ok_or_else(|| damaged("the crisis just opened is missing"))
+    }
+
+    pub fn snapshot(&self) -> Result<Snapshot> {
+        Ok(Snapshot {
+            identity: self.identity()?,
+            crisis: self.current_crisis()?,
+            crises: self.crises()?,
+        })
     }
 
     pub fn crises(&self) -> Result<Vec<CrisisView>> {
@@ -136,7 +174,13 @@ impl Store {
             "SELECT id, name, countries, demo, hlc_wall FROM crises ORDER BY hlc_wall DESC, hlc_counter DESC, id",
         )?;
         let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get(3)?, r.get::<_, i64>(4)?))
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get(3)?,
+                r.get::<_, i64>(4)?,
+            ))
         })?;
         let mut out = Vec::new();
         for row in rows {
@@ -146,7 +190,13 @@ impl Store {
                 .filter(|c| !c.is_empty())
                 .map(|c| parse_slug(c, Country::parse))
                 .collect::<Result<Vec<_>>>()?;
-            out.push(CrisisView { id: entity_id(&id)?, name, countries, demo, opened_at_ms: opened as u64 });
+            out.push(CrisisView {
+                id: entity_id(&id)?,
+                name,
+                countries,
+                demo,
+                opened_at_ms: opened as u64,
+            });
         }
         Ok(out)
     }
@@ -158,14 +208,28 @@ impl Store {
     /// The crisis this device works in: the one chosen last, else the most
     /// recently opened.
     pub fn current_crisis(&self) -> Result<Option<CrisisView>> {
-        let chosen: Option<String> =
-            self.conn.query_row("SELECT value FROM settings WHERE key = 'current_crisis'", [], |r| r.get(0)).optional()?;
+        let chosen: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM settings WHERE key = 'current_crisis'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
         let crises = self.crises()?;
         let chosen = chosen.and_then(|c| c.parse::<EntityId>().ok());
-        Ok(crises.iter().find(|c| Some(c.id) == chosen).or(crises.first()).cloned())
+        Ok(crises
+            .iter()
+            .find(|c| Some(c.id) == chosen)
+            .or(crises.first())
+            .cloned())
     }
 
+    /// Chooses the crisis this device works in; it must be one the device holds.
     pub fn set_current_crisis(&mut self, id: EntityId) -> Result<()> {
+        if self.crisis(id)?.is_none() {
+            return Err(Error::NoCrisis);
+        }
         self.conn.execute(
             "INSERT INTO settings (key, value) VALUES ('current_crisis', ?1)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -189,9 +253,15 @@ impl Store {
                 |r| r.get(0),
             )?;
             let reference = Reference::new(RefKind::Request, &device.tag(), n as u64).into_string();
-            Ok(Payload::RequestCreate(RequestCreated { id, reference, crisis: crisis.id, request }))
+            Ok(Payload::RequestCreate(RequestCreated {
+                id,
+                reference,
+                crisis: crisis.id,
+                request,
+            }))
         })?;
-        self.request(id)?.ok_or_else(|| damaged("the request just logged is missing"))
+        self.request(id)?
+            .ok_or_else(|| damaged("the request just logged is missing"))
     }
 
     fn request_rows(&self, filter: &str, arg: &[u8]) -> Result<Vec<RequestView>> {
@@ -213,7 +283,13 @@ impl Store {
                 country: parse_slug(&r.get::<_, String>(3)?, Country::parse)?,
                 site: r.get(4)?,
                 sector: parse_slug(&r.get::<_, String>(5)?, Sector::parse)?,
-                people: People { total: r.get(6)?, women: r.get(7)?, men: r.get(8)?, girls: r.get(9)?, boys: r.get(10)? },
+                people: People {
+                    total: r.get(6)?,
+                    women: r.get(7)?,
+                    men: r.get(8)?,
+                    girls: r.get(9)?,
+                    boys: r.get(10)?,
+                },
                 priority: parse_slug(&r.get::<_, String>(11)?, Priority::parse)?,
                 description: r.get(12)?,
                 author_name: r.get(13)?,
@@ -235,8 +311,9 @@ impl Store {
 
     /// The raw log, in (device, seq) order.
     pub fn log_entries(&self) -> Result<Vec<LogEntry>> {
-        let mut stmt =
-            self.conn.prepare(&format!("SELECT {OP_COLUMNS}, hash, refused FROM ops ORDER BY device, seq"))?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {OP_COLUMNS}, hash, refused FROM ops ORDER BY device, seq"
+        ))?;
         let mut rows = stmt.query([])?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {

@@ -135,21 +135,44 @@ pub const LATEST: i64 = MIGRATIONS.len() as i64;
 /// Looks at an existing file without changing it: is it a Relevo database
 /// this binary can open, and is it intact?
 pub fn preflight(path: &Path) -> Result<()> {
-    let corrupt = |e: rusqlite::Error| Error::Corrupt { path: path.to_owned(), detail: e.to_string() };
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+    let corrupt = |e: rusqlite::Error| Error::Corrupt {
+        path: path.to_owned(),
+        detail: e.to_string(),
+    };
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(corrupt)?;
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
         .map_err(corrupt)?;
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(corrupt)?;
-    let app_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(corrupt)?;
-    let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).map_err(corrupt)?;
+    let app_id: i32 = conn
+        .pragma_query_value(None, "application_id", |r| r.get(0))
+        .map_err(corrupt)?;
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+        .map_err(corrupt)?;
     if app_id != APPLICATION_ID && (app_id != 0 || tables > 0) {
-        return Err(Error::NotRelevo { path: path.to_owned() });
+        return Err(Error::NotRelevo {
+            path: path.to_owned(),
+        });
     }
     if version > LATEST {
-        return Err(Error::SchemaTooNew { path: path.to_owned(), found: version, supported: LATEST });
+        return Err(Error::SchemaTooNew {
+            path: path.to_owned(),
+            found: version,
+            supported: LATEST,
+        });
     }
-    let check: String = conn.query_row("PRAGMA quick_check(1)", [], |r| r.get(0)).map_err(corrupt)?;
+    let check: String = conn
+        .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
+        .map_err(corrupt)?;
     if check != "ok" {
-        return Err(Error::Corrupt { path: path.to_owned(), detail: check });
+        return Err(Error::Corrupt {
+            path: path.to_owned(),
+            detail: check,
+        });
     }
     Ok(())
 }
@@ -158,7 +181,11 @@ pub fn preflight(path: &Path) -> Result<()> {
 pub fn migrate(conn: &mut Connection) -> Result<()> {
     let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if current > LATEST {
-        return Err(Error::SchemaTooNew { path: "the database".into(), found: current, supported: LATEST });
+        return Err(Error::SchemaTooNew {
+            path: "the database".into(),
+            found: current,
+            supported: LATEST,
+        });
     }
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let version = index as i64 + 1;

@@ -21,15 +21,27 @@ const CHILD_ENV: &str = "RELEVO_CRASH_CHILD_DIR";
 #[test]
 #[ignore = "runs as the child process of crash_at_random_moments_loses_nothing"]
 fn crash_child() {
-    let Some(dir) = std::env::var_os(CHILD_ENV) else { return };
+    let Some(dir) = std::env::var_os(CHILD_ENV) else {
+        return;
+    };
     let mut store = Store::open_dir(std::path::Path::new(&dir)).expect("child open");
-    let me = store.identity().expect("q").expect("parent set up the identity").device_id;
+    let me = store
+        .identity()
+        .expect("q")
+        .expect("parent set up the identity")
+        .device_id;
     let mut out = std::io::stdout().lock();
     use std::io::Write;
     for i in 0.. {
-        store.add_request(&request(&format!("Sitio {i}"), 10 + (i % 50))).expect("add");
+        store
+            .add_request(&request(&format!("Sitio {i}"), 10 + (i % 50)))
+            .expect("add");
         let vv = store.version_vector().expect("vv");
-        let seq = vv.iter().find(|(d, _)| d.to_string() == me).map(|(_, s)| *s).expect("own head");
+        let seq = vv
+            .iter()
+            .find(|(d, _)| d.to_string() == me)
+            .map(|(_, s)| *s)
+            .expect("own head");
         writeln!(out, "ack {seq}").expect("report");
         out.flush().expect("flush");
     }
@@ -37,11 +49,17 @@ fn crash_child() {
 
 #[test]
 fn crash_at_random_moments_loses_nothing() {
-    let runs: usize = std::env::var("RELEVO_CRASH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
+    let runs: usize = std::env::var("RELEVO_CRASH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
     let dir = tempfile::tempdir().expect("tempdir");
     let me = {
         let mut s = Store::open_dir(dir.path()).expect("open");
-        let me = s.init_identity(&identity("field-coordinator", "GT")).expect("init").device_id;
+        let me = s
+            .init_identity(&identity("field-coordinator", "GT"))
+            .expect("init")
+            .device_id;
         s.open_crisis(&crisis()).expect("crisis");
         me
     };
@@ -49,7 +67,13 @@ fn crash_at_random_moments_loses_nothing() {
     let mut highest_ack = 0u64;
     for run in 0..runs {
         let mut child = Command::new(&exe)
-            .args(["crash_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+            .args([
+                "crash_child",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_ENV, dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -60,7 +84,10 @@ fn crash_at_random_moments_loses_nothing() {
         let reader = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if let Some(seq) = line.strip_prefix("ack ").and_then(|s| s.trim().parse().ok()) {
+                if let Some(seq) = line
+                    .strip_prefix("ack ")
+                    .and_then(|s| s.trim().parse().ok())
+                {
                     if tx.send(seq).is_err() {
                         break;
                     }
@@ -68,7 +95,9 @@ fn crash_at_random_moments_loses_nothing() {
             }
         });
         // Wait until the child is writing, then kill it at a random moment.
-        let first = rx.recv_timeout(Duration::from_secs(60)).expect("child acknowledges its first op");
+        let first = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("child acknowledges its first op");
         highest_ack = highest_ack.max(first);
         std::thread::sleep(Duration::from_micros(u64::from(OsRng.next_u32() % 150_000)));
         child.kill().expect("SIGKILL");
@@ -76,17 +105,30 @@ fn crash_at_random_moments_loses_nothing() {
         reader.join().expect("reader");
         highest_ack = highest_ack.max(rx.try_iter().max().unwrap_or(0));
 
-        let mut store = Store::open_dir(dir.path()).unwrap_or_else(|e| panic!("run {run}: reopen after SIGKILL: {e}"));
+        let mut store = Store::open_dir(dir.path())
+            .unwrap_or_else(|e| panic!("run {run}: reopen after SIGKILL: {e}"));
         let check: String = rusqlite::Connection::open(dir.path().join(relevo_store::DB_FILE))
             .expect("raw")
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
             .expect("integrity_check");
         assert_eq!(check, "ok", "run {run}");
-        let held = store.version_vector().expect("vv").iter().find(|(d, _)| d.to_string() == me).map(|(_, s)| *s);
-        assert!(held.unwrap_or(0) >= highest_ack, "run {run}: acknowledged op #{highest_ack} lost (held {held:?})");
+        let held = store
+            .version_vector()
+            .expect("vv")
+            .iter()
+            .find(|(d, _)| d.to_string() == me)
+            .map(|(_, s)| *s);
+        assert!(
+            held.unwrap_or(0) >= highest_ack,
+            "run {run}: acknowledged op #{highest_ack} lost (held {held:?})"
+        );
         let incremental = store.projection_dump().expect("dump");
         store.rebuild_projections().expect("rebuild");
-        assert_eq!(store.projection_dump().expect("dump"), incremental, "run {run}: a half-applied op");
+        assert_eq!(
+            store.projection_dump().expect("dump"),
+            incremental,
+            "run {run}: a half-applied op"
+        );
         let crisis = store.current_crisis().expect("q").expect("crisis").id;
         assert_eq!(
             store.requests(crisis).expect("list").len() as u64 + 2,
@@ -95,5 +137,8 @@ fn crash_at_random_moments_loses_nothing() {
         );
         assert!(store.verify().expect("verify").intact(), "run {run}");
     }
-    assert!(highest_ack > runs as u64, "the children made progress: {highest_ack} ops in {runs} runs");
+    assert!(
+        highest_ack > runs as u64,
+        "the children made progress: {highest_ack} ops in {runs} runs"
+    );
 }

@@ -19,7 +19,10 @@ fn corpus() -> &'static Vec<Op> {
         let director = ready_store("regional-director", "PA");
         let crisis = director.current_crisis().expect("q").expect("crisis").id;
         let mut ops = director.ops().expect("ops");
-        for (role, country, n) in [("field-coordinator", "GT", 4), ("national-director", "HN", 3)] {
+        for (role, country, n) in [
+            ("field-coordinator", "GT", 4),
+            ("national-director", "HN", 3),
+        ] {
             let mut s = Store::open_in_memory().expect("open");
             s.init_identity(&identity(role, country)).expect("init");
             for op in &ops {
@@ -27,15 +30,24 @@ fn corpus() -> &'static Vec<Op> {
             }
             s.set_current_crisis(crisis).expect("current");
             for i in 0..n {
-                s.add_request(&request(&format!("{country} sitio {i}"), 10 + i)).expect("add");
+                s.add_request(&request(&format!("{country} sitio {i}"), 10 + i))
+                    .expect("add");
             }
             let mine = s.identity().expect("q").expect("me").device_id;
-            ops.extend(s.ops().expect("ops").into_iter().filter(|o| o.body.device.to_string() == mine));
+            ops.extend(
+                s.ops()
+                    .expect("ops")
+                    .into_iter()
+                    .filter(|o| o.body.device.to_string() == mine),
+            );
         }
         // A device whose second op breaks a domain rule (a foreign reference).
         let key = DeviceKey::from_secret([77; 32]);
         let mut prev = relevo_core::OpHash::GENESIS;
-        for (seq, reference) in [(1u64, format!("REQ-{}-1", key.device_id().tag())), (2, "REQ-XXXXXX-2".into())] {
+        for (seq, reference) in [
+            (1u64, format!("REQ-{}-1", key.device_id().tag())),
+            (2, "REQ-XXXXXX-2".into()),
+        ] {
             let payload = Payload::RequestCreate(RequestCreated {
                 id: EntityId::new_v7(seq, [9; 10]),
                 reference,
@@ -64,14 +76,24 @@ fn replica(order: &[usize]) -> Store {
     let ops = corpus();
     let mut s = Store::open_in_memory().expect("open");
     for &i in order {
-        s.ingest(&ops[i]).expect("every op in the corpus is genuine");
+        s.ingest(&ops[i])
+            .expect("every op in the corpus is genuine");
     }
     s
 }
 
 fn state(s: &Store) -> (String, String, String) {
-    let log = s.log_entries().expect("log").iter().map(|e| format!("{}#{}:{}:{:?}", e.device, e.seq, e.hash, e.refused)).collect();
-    (s.projection_dump().expect("dump"), log, format!("{:?}", s.version_vector().expect("vv")))
+    let log = s
+        .log_entries()
+        .expect("log")
+        .iter()
+        .map(|e| format!("{}#{}:{}:{:?}", e.device, e.seq, e.hash, e.refused))
+        .collect();
+    (
+        s.projection_dump().expect("dump"),
+        log,
+        format!("{:?}", s.version_vector().expect("vv")),
+    )
 }
 
 proptest! {
@@ -101,7 +123,18 @@ proptest! {
 fn the_corpus_exercises_what_the_property_claims() {
     let s = replica(&(0..corpus().len()).collect::<Vec<_>>());
     let crisis = s.crises().expect("crises")[0].id;
-    assert_eq!(s.requests(crisis).expect("list").len(), 4 + 3 + 1, "seven requests from two devices and one from a third");
-    assert_eq!(s.log_entries().expect("log").iter().filter(|e| e.refused.is_some()).count(), 1);
+    assert_eq!(
+        s.requests(crisis).expect("list").len(),
+        4 + 3 + 1,
+        "seven requests from two devices and one from a third"
+    );
+    assert_eq!(
+        s.log_entries()
+            .expect("log")
+            .iter()
+            .filter(|e| e.refused.is_some())
+            .count(),
+        1
+    );
     assert_eq!(s.version_vector().expect("vv").len(), 4);
 }

@@ -15,25 +15,51 @@ fn a_request_logged_offline_survives_closing_and_reopening() {
     let reference;
     {
         let mut store = Store::open_dir(dir.path()).expect("open new");
-        assert!(store.identity().expect("query").is_none(), "a new device has no identity");
-        let me = store.init_identity(&identity("field-coordinator", "GT")).expect("init");
-        assert!(matches!(store.add_request(&request("Tecún Umán", 40)), Err(Error::NoCrisis)));
+        assert!(
+            store.identity().expect("query").is_none(),
+            "a new device has no identity"
+        );
+        let me = store
+            .init_identity(&identity("field-coordinator", "GT"))
+            .expect("init");
+        assert!(matches!(
+            store.add_request(&request("Tecún Umán", 40)),
+            Err(Error::NoCrisis)
+        ));
         store.open_crisis(&crisis()).expect("crisis");
         let r = store.add_request(&request("Tecún Umán", 40)).expect("add");
         assert_eq!(r.reference, format!("REQ-{}-1", me.device_tag));
-        assert_eq!(r.author_name.as_deref(), Some("Tester field-coordinator GT"));
+        assert_eq!(
+            r.author_name.as_deref(),
+            Some("Tester field-coordinator GT")
+        );
         reference = r.reference;
     }
     let store = Store::open_dir(dir.path()).expect("reopen");
-    let crisis = store.current_crisis().expect("query").expect("crisis survives");
+    let crisis = store
+        .current_crisis()
+        .expect("query")
+        .expect("crisis survives");
     let list = store.requests(crisis.id).expect("list");
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].reference, reference);
     assert_eq!(list[0].people.total, 40);
-    assert_eq!(store.op_count().expect("count"), 3, "declare, open crisis, create request");
+    assert_eq!(
+        store.op_count().expect("count"),
+        3,
+        "declare, open crisis, create request"
+    );
     assert!(store.verify().expect("verify").intact());
     let me = store.identity().expect("q").expect("identity survives");
-    assert_eq!(store.version_vector().expect("vv").values().copied().collect::<Vec<_>>(), vec![3]);
+    assert_eq!(
+        store
+            .version_vector()
+            .expect("vv")
+            .values()
+            .copied()
+            .collect::<Vec<_>>(),
+        vec![3]
+    );
     assert_eq!(me.role.slug(), "field-coordinator");
 }
 
@@ -41,16 +67,26 @@ fn a_request_logged_offline_survives_closing_and_reopening() {
 fn references_count_per_device_and_the_clock_never_goes_back_across_restarts() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut store = Store::open_dir(dir.path()).expect("open");
-    store.init_identity(&identity("field-coordinator", "HN")).expect("init");
+    store
+        .init_identity(&identity("field-coordinator", "HN"))
+        .expect("init");
     store.open_crisis(&crisis()).expect("crisis");
     let a = store.add_request(&request("Corinto", 5)).expect("a");
     drop(store);
     let mut store = Store::open_dir(dir.path()).expect("reopen");
     let b = store.add_request(&request("Corinto", 6)).expect("b");
-    assert!(a.reference.ends_with("-1") && b.reference.ends_with("-2"), "{} {}", a.reference, b.reference);
+    assert!(
+        a.reference.ends_with("-1") && b.reference.ends_with("-2"),
+        "{} {}",
+        a.reference,
+        b.reference
+    );
     let ops = store.ops().expect("ops");
     for pair in ops.windows(2) {
-        assert!(pair[1].body.hlc > pair[0].body.hlc, "own ops carry strictly increasing clocks");
+        assert!(
+            pair[1].body.hlc > pair[0].body.hlc,
+            "own ops carry strictly increasing clocks"
+        );
     }
 }
 
@@ -59,20 +95,55 @@ fn an_invalid_request_writes_nothing() {
     let mut store = ready_store("field-coordinator", "GT");
     let before = store.op_count().expect("count");
     let cases = [
-        (RequestDraft { country: "XX".into(), ..request("A", 10) }, "country", Rule::Unknown),
-        (RequestDraft { girls: Some(-2), ..request("A", 10) }, "people.girls", Rule::Negative),
-        (RequestDraft { women: Some(20), ..request("A", 10) }, "people", Rule::BreakdownExceedsTotal),
-        (RequestDraft { sector: "".into(), ..request("A", 10) }, "sector", Rule::Required),
+        (
+            RequestDraft {
+                country: "XX".into(),
+                ..request("A", 10)
+            },
+            "country",
+            Rule::Unknown,
+        ),
+        (
+            RequestDraft {
+                girls: Some(-2.0),
+                ..request("A", 10)
+            },
+            "people.girls",
+            Rule::Negative,
+        ),
+        (
+            RequestDraft {
+                women: Some(20.0),
+                ..request("A", 10)
+            },
+            "people",
+            Rule::BreakdownExceedsTotal,
+        ),
+        (
+            RequestDraft {
+                sector: "".into(),
+                ..request("A", 10)
+            },
+            "sector",
+            Rule::Required,
+        ),
     ];
     for (draft, field, rule) in cases {
         match store.add_request(&draft) {
             Err(Error::Validation(errors)) => {
-                assert!(errors.iter().any(|e| e.field == field && e.rule == rule), "{field}: {errors:?}")
+                assert!(
+                    errors.iter().any(|e| e.field == field && e.rule == rule),
+                    "{field}: {errors:?}"
+                )
             }
             other => panic!("{field}: expected a validation error, got {other:?}"),
         }
     }
-    assert_eq!(store.op_count().expect("count"), before, "rejected input must not reach the log");
+    assert_eq!(
+        store.op_count().expect("count"),
+        before,
+        "rejected input must not reach the log"
+    );
     let crisis = store.current_crisis().expect("q").expect("crisis");
     assert!(store.requests(crisis.id).expect("list").is_empty());
 }
@@ -80,8 +151,12 @@ fn an_invalid_request_writes_nothing() {
 #[test]
 fn a_reviewer_cannot_record() {
     let mut store = Store::open_in_memory().expect("open");
-    store.init_identity(&identity("reviewer", "GT")).expect("init");
-    let err = store.open_crisis(&crisis()).expect_err("reviewers only read");
+    store
+        .init_identity(&identity("reviewer", "GT"))
+        .expect("init");
+    let err = store
+        .open_crisis(&crisis())
+        .expect_err("reviewers only read");
     assert_eq!(err.code(), ErrorCode::Forbidden);
     assert!(err.to_string().contains("reviewer"), "{err}");
     assert_eq!(store.op_count().expect("count"), 1);
@@ -90,7 +165,9 @@ fn a_reviewer_cannot_record() {
 #[test]
 fn a_device_is_set_up_once() {
     let mut store = ready_store("national-director", "HN");
-    let err = store.init_identity(&identity("field-coordinator", "GT")).expect_err("second init");
+    let err = store
+        .init_identity(&identity("field-coordinator", "GT"))
+        .expect_err("second init");
     assert_eq!(err.code(), ErrorCode::AlreadyInitialised);
 }
 
@@ -100,18 +177,27 @@ fn a_database_from_a_newer_version_is_refused_and_left_untouched() {
     let path = dir.path().join("relevo.db");
     {
         let mut store = Store::open(&path).expect("create");
-        store.init_identity(&identity("field-coordinator", "GT")).expect("init");
+        store
+            .init_identity(&identity("field-coordinator", "GT"))
+            .expect("init");
     }
     {
         let conn = rusqlite::Connection::open(&path).expect("raw open");
-        conn.pragma_update(None, "user_version", 99).expect("bump version");
-        conn.pragma_update(None, "journal_mode", "DELETE").expect("checkpoint and leave WAL");
+        conn.pragma_update(None, "user_version", 99)
+            .expect("bump version");
+        conn.pragma_update(None, "journal_mode", "DELETE")
+            .expect("checkpoint and leave WAL");
     }
     let before = file_bytes(&path);
     let err = Store::open(&path).expect_err("newer schema");
     assert_eq!(err.code(), ErrorCode::SchemaTooNew);
     let message = err.to_string();
-    assert!(message.contains("newer version") && message.contains("99") && message.contains("not changed"), "{message}");
+    assert!(
+        message.contains("newer version")
+            && message.contains("99")
+            && message.contains("not changed"),
+        "{message}"
+    );
     assert_eq!(file_bytes(&path), before, "the file must not be modified");
 }
 
@@ -119,8 +205,11 @@ fn a_database_from_a_newer_version_is_refused_and_left_untouched() {
 fn a_damaged_file_is_refused_and_left_untouched() {
     let dir = tempfile::tempdir().expect("tempdir");
     let garbage = dir.path().join("garbage.db");
-    std::fs::write(&garbage, b"this is not a database, it is a shopping list: agua, frazadas, sueros".repeat(100))
-        .expect("write");
+    std::fs::write(
+        &garbage,
+        b"this is not a database, it is a shopping list: agua, frazadas, sueros".repeat(100),
+    )
+    .expect("write");
     let before = file_bytes(&garbage);
     let err = Store::open(&garbage).expect_err("garbage");
     assert_eq!(err.code(), ErrorCode::Corrupt);
@@ -131,15 +220,20 @@ fn a_damaged_file_is_refused_and_left_untouched() {
     let hurt = dir.path().join("hurt.db");
     {
         let mut store = Store::open(&hurt).expect("create");
-        store.init_identity(&identity("field-coordinator", "GT")).expect("init");
+        store
+            .init_identity(&identity("field-coordinator", "GT"))
+            .expect("init");
         store.open_crisis(&crisis()).expect("crisis");
         for i in 0..300 {
-            store.add_request(&request(&format!("Sitio {i}"), 10)).expect("add");
+            store
+                .add_request(&request(&format!("Sitio {i}"), 10))
+                .expect("add");
         }
     }
     {
         let conn = rusqlite::Connection::open(&hurt).expect("raw");
-        conn.pragma_update(None, "journal_mode", "DELETE").expect("checkpoint");
+        conn.pragma_update(None, "journal_mode", "DELETE")
+            .expect("checkpoint");
     }
     let mut bytes = file_bytes(&hurt);
     let page = 4096;
@@ -150,14 +244,21 @@ fn a_damaged_file_is_refused_and_left_untouched() {
     std::fs::write(&hurt, &bytes).expect("damage");
     let err = Store::open(&hurt).expect_err("damaged pages");
     assert_eq!(err.code(), ErrorCode::Corrupt, "{err}");
-    assert_eq!(file_bytes(&hurt), bytes, "the damaged file must not be modified");
+    assert_eq!(
+        file_bytes(&hurt),
+        bytes,
+        "the damaged file must not be modified"
+    );
 }
 
 #[test]
 fn another_programs_database_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("other.db");
-    rusqlite::Connection::open(&path).expect("raw").execute_batch("CREATE TABLE t (x);").expect("create");
+    rusqlite::Connection::open(&path)
+        .expect("raw")
+        .execute_batch("CREATE TABLE t (x);")
+        .expect("create");
     let before = file_bytes(&path);
     let err = Store::open(&path).expect_err("foreign db");
     assert!(err.to_string().contains("another program"), "{err}");
@@ -169,10 +270,15 @@ fn rebuilding_projections_gives_exactly_the_incremental_tables() {
     let mut store = ready_store("field-coordinator", "GT");
     store.load_demo().expect("demo");
     for i in 0..20 {
-        store.add_request(&request(&format!("Albergue {i}"), 10 + i)).expect("add");
+        store
+            .add_request(&request(&format!("Albergue {i}"), 10 + i))
+            .expect("add");
     }
     let incremental = store.projection_dump().expect("dump");
-    assert!(incremental.matches('\n').count() > 30, "the dump must hold the rows: {incremental}");
+    assert!(
+        incremental.matches('\n').count() > 30,
+        "the dump must hold the rows: {incremental}"
+    );
     store.rebuild_projections().expect("rebuild");
     assert_eq!(store.projection_dump().expect("dump"), incremental);
 }
@@ -187,7 +293,10 @@ fn the_demo_crisis_loads_once_and_is_marked() {
     let again = store.load_demo().expect("again");
     assert_eq!(again.id, demo.id);
     assert_eq!(store.requests(demo.id).expect("list").len(), n);
-    assert_eq!(store.current_crisis().expect("q").expect("current").id, demo.id);
+    assert_eq!(
+        store.current_crisis().expect("q").expect("current").id,
+        demo.id
+    );
     assert!(store.verify().expect("verify").intact());
 }
 
@@ -198,7 +307,10 @@ fn tampering_with_one_byte_is_found_and_named() {
     let tag;
     {
         let mut store = Store::open(&path).expect("open");
-        tag = store.init_identity(&identity("field-coordinator", "GT")).expect("init").device_tag;
+        tag = store
+            .init_identity(&identity("field-coordinator", "GT"))
+            .expect("init")
+            .device_tag;
         store.open_crisis(&crisis()).expect("crisis");
         store.add_request(&request("Tecún Umán", 100)).expect("a");
         store.add_request(&request("Tecún Umán", 100)).expect("b");
@@ -215,7 +327,10 @@ fn tampering_with_one_byte_is_found_and_named() {
     let report = store.verify().expect("verify");
     assert!(!report.intact());
     let problem = report.devices[0].problem.clone().expect("a problem");
-    assert!(problem.starts_with(&format!("{tag}#3")), "must name op #3: {problem}");
+    assert!(
+        problem.starts_with(&format!("{tag}#3")),
+        "must name op #3: {problem}"
+    );
 }
 
 fn signed_request(key: &DeviceKey, seq: u64, prev: OpHash, reference: &str) -> relevo_core::Op {
@@ -248,26 +363,62 @@ fn ingest_rules() {
     let op3 = signed_request(&key, 3, op2.hash(), "REQ-AAAAAA-3");
 
     let mut store = Store::open_in_memory().expect("open");
-    assert_eq!(store.ingest(&op2).expect("early"), Ingest::Pending, "held until #1 arrives");
+    assert_eq!(
+        store.ingest(&op2).expect("early"),
+        Ingest::Pending,
+        "held until #1 arrives"
+    );
     assert_eq!(store.op_count().expect("n"), 0);
-    assert_eq!(store.ingest(&op1).expect("fills the gap"), Ingest::Applied(2));
+    assert_eq!(
+        store.ingest(&op1).expect("fills the gap"),
+        Ingest::Applied(2)
+    );
     assert_eq!(store.ingest(&op1).expect("again"), Ingest::Duplicate);
-    assert_eq!(store.ingest(&op3).expect("refused but kept"), Ingest::Applied(1));
-    assert_eq!(store.op_count().expect("n"), 3, "a refused op stays in the log");
+    assert_eq!(
+        store.ingest(&op3).expect("refused but kept"),
+        Ingest::Applied(1)
+    );
+    assert_eq!(
+        store.op_count().expect("n"),
+        3,
+        "a refused op stays in the log"
+    );
     let entries = store.log_entries().expect("log");
-    assert!(entries[2].refused.as_deref().unwrap_or("").contains("not of the form"), "{:?}", entries[2].refused);
-    assert_eq!(store.requests(EntityId::from_bytes([1; 16])).expect("list").len(), 2, "refused ops are not projected");
+    assert!(
+        entries[2]
+            .refused
+            .as_deref()
+            .unwrap_or("")
+            .contains("not of the form"),
+        "{:?}",
+        entries[2].refused
+    );
+    assert_eq!(
+        store
+            .requests(EntityId::from_bytes([1; 16]))
+            .expect("list")
+            .len(),
+        2,
+        "refused ops are not projected"
+    );
 
     // Same device and number, different content: a fork.
     let fork = signed_request(&key, 2, op1.hash(), &format!("REQ-{tag}-9"));
     assert!(matches!(store.ingest(&fork), Err(Error::Fork { .. })));
     // Does not follow the head.
     let stray = signed_request(&key, 4, OpHash([7; 32]), &format!("REQ-{tag}-4"));
-    assert!(matches!(store.ingest(&stray), Err(Error::BrokenChain { .. })));
+    assert!(matches!(
+        store.ingest(&stray),
+        Err(Error::BrokenChain { .. })
+    ));
     // Forged signature.
     let mut forged = signed_request(&key, 4, op3.hash(), &format!("REQ-{tag}-4"));
     forged.signature[0] ^= 1;
     assert!(matches!(store.ingest(&forged), Err(Error::BadOp { .. })));
-    assert_eq!(store.op_count().expect("n"), 3, "nothing failed verification was stored");
+    assert_eq!(
+        store.op_count().expect("n"),
+        3,
+        "nothing failed verification was stored"
+    );
     assert!(store.verify().expect("verify").intact());
 }

@@ -11,7 +11,7 @@ export type Priority = "critical" | "high" | "medium" | "low";
 
 export type Role = "field-coordinator" | "national-director" | "regional-director" | "reviewer" | "administrator";
 
-export type Rule = "required" | "unknown" | "negative" | "at-least-one" | "too-large" | "too-long" | "breakdown-exceeds-total";
+export type Rule = "required" | "unknown" | "negative" | "whole-number" | "at-least-one" | "too-large" | "too-long" | "breakdown-exceeds-total";
 
 export type FieldError = { 
 /**
@@ -60,3 +60,5 @@ author_name: string | null, device_tag: string,
  * When it was logged (ms since the Unix epoch, by the logger's clock).
  */
 recorded_at_ms: number, };
+
+export type Snapshot = { identity: IdentityView | null, crisis: CrisisView | null, crises: Array<CrisisView>, };

@@ -45,7 +45,10 @@ mod tests {
 
     #[test]
     fn eight_members_two_observers() {
-        let members = Country::ALL.iter().filter(|c| c.ocam_status() == OcamStatus::Member).count();
+        let members = Country::ALL
+            .iter()
+            .filter(|c| c.ocam_status() == OcamStatus::Member)
+            .count();
         assert_eq!(members, 8);
         assert_eq!(Country::ALL.len(), 10);
     }

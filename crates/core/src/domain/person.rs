@@ -32,10 +32,21 @@ impl IdentityDraft {
         let mut errors = Vec::new();
         let name = required_text(&self.name, "name", MAX_NAME_CHARS, &mut errors);
         let role = code(&self.role, "role", Role::parse, Role::slugs, &mut errors);
-        let country = code(&self.country, "country", Country::parse, Country::slugs, &mut errors);
+        let country = code(
+            &self.country,
+            "country",
+            Country::parse,
+            Country::slugs,
+            &mut errors,
+        );
         let org = optional_text(&self.org, "org", MAX_NAME_CHARS, &mut errors);
         match (name, role, country) {
-            (Some(name), Some(role), Some(country)) if errors.is_empty() => Ok(Identity { name, role, country, org }),
+            (Some(name), Some(role), Some(country)) if errors.is_empty() => Ok(Identity {
+                name,
+                role,
+                country,
+                org,
+            }),
             _ => Err(errors),
         }
     }
@@ -63,14 +74,24 @@ impl CrisisDraft {
         let name = required_text(&self.name, "name", MAX_NAME_CHARS, &mut errors);
         let mut countries = Vec::new();
         for raw in &self.countries {
-            if let Some(c) = code(raw, "countries", Country::parse, Country::slugs, &mut errors) {
+            if let Some(c) = code(
+                raw,
+                "countries",
+                Country::parse,
+                Country::slugs,
+                &mut errors,
+            ) {
                 if !countries.contains(&c) {
                     countries.push(c);
                 }
             }
         }
         if self.countries.is_empty() {
-            errors.push(FieldError::new("countries", Rule::Required, "name at least one affected country"));
+            errors.push(FieldError::new(
+                "countries",
+                Rule::Required,
+                "name at least one affected country",
+            ));
         }
         match name {
             Some(name) if errors.is_empty() => Ok(Crisis { name, countries }),
@@ -79,15 +100,29 @@ impl CrisisDraft {
     }
 }
 
-pub(crate) fn required_text(raw: &str, field: &str, max: usize, errors: &mut Vec<FieldError>) -> Option<String> {
+pub(crate) fn required_text(
+    raw: &str,
+    field: &str,
+    max: usize,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
     let t = optional_text(raw, field, max, errors);
     if raw.trim().is_empty() {
-        errors.push(FieldError::new(field, Rule::Required, format!("{field} is required")));
+        errors.push(FieldError::new(
+            field,
+            Rule::Required,
+            format!("{field} is required"),
+        ));
     }
     t
 }
 
-pub(crate) fn optional_text(raw: &str, field: &str, max: usize, errors: &mut Vec<FieldError>) -> Option<String> {
+pub(crate) fn optional_text(
+    raw: &str,
+    field: &str,
+    max: usize,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return None;
@@ -95,8 +130,12 @@ pub(crate) fn optional_text(raw: &str, field: &str, max: usize, errors: &mut Vec
     let chars = trimmed.chars().count();
     if chars > max {
         errors.push(
-            FieldError::new(field, Rule::TooLong, format!("{field} is {chars} characters long; the limit is {max}"))
-                .with_limit(max as u64),
+            FieldError::new(
+                field,
+                Rule::TooLong,
+                format!("{field} is {chars} characters long; the limit is {max}"),
+            )
+            .with_limit(max as u64),
         );
         return None;
     }
@@ -111,7 +150,11 @@ pub(crate) fn code<T>(
     errors: &mut Vec<FieldError>,
 ) -> Option<T> {
     if raw.trim().is_empty() {
-        errors.push(FieldError::new(field, Rule::Required, format!("{field} is required (one of: {})", known())));
+        errors.push(FieldError::new(
+            field,
+            Rule::Required,
+            format!("{field} is required (one of: {})", known()),
+        ));
         return None;
     }
     let parsed = parse(raw);
@@ -119,7 +162,11 @@ pub(crate) fn code<T>(
         errors.push(FieldError::new(
             field,
             Rule::Unknown,
-            format!("'{}' is not a known {field}; use one of: {}", raw.trim(), known()),
+            format!(
+                "'{}' is not a known {field}; use one of: {}",
+                raw.trim(),
+                known()
+            ),
         ));
     }
     parsed
@@ -131,19 +178,55 @@ mod tests {
 
     #[test]
     fn identity_rules() {
-        let ok = IdentityDraft { name: "Ana".into(), role: "field-coordinator".into(), country: "gt".into(), org: "".into() };
+        let ok = IdentityDraft {
+            name: "Ana".into(),
+            role: "field-coordinator".into(),
+            country: "gt".into(),
+            org: "".into(),
+        };
         let id = ok.validate().expect("valid");
-        assert_eq!((id.role, id.country, id.org), (Role::FieldCoordinator, Country::Gt, None));
-        let bad = IdentityDraft { name: " ".into(), role: "boss".into(), country: "GT".into(), org: "".into() };
-        let fields: Vec<_> = bad.validate().expect_err("invalid").into_iter().map(|e| (e.field, e.rule)).collect();
-        assert_eq!(fields, vec![("name".into(), Rule::Required), ("role".into(), Rule::Unknown)]);
+        assert_eq!(
+            (id.role, id.country, id.org),
+            (Role::FieldCoordinator, Country::Gt, None)
+        );
+        let bad = IdentityDraft {
+            name: " ".into(),
+            role: "boss".into(),
+            country: "GT".into(),
+            org: "".into(),
+        };
+        let fields: Vec<_> = bad
+            .validate()
+            .expect_err("invalid")
+            .into_iter()
+            .map(|e| (e.field, e.rule))
+            .collect();
+        assert_eq!(
+            fields,
+            vec![
+                ("name".into(), Rule::Required),
+                ("role".into(), Rule::Unknown)
+            ]
+        );
     }
 
     #[test]
     fn crisis_rules() {
-        let c = CrisisDraft { name: "Flujo mixto".into(), countries: vec!["GT".into(), "gt".into(), "HN".into()] };
-        assert_eq!(c.validate().expect("valid").countries, vec![Country::Gt, Country::Hn]);
-        let none = CrisisDraft { name: "X".into(), countries: vec![] };
-        assert_eq!(none.validate().expect_err("no countries")[0].field, "countries");
+        let c = CrisisDraft {
+            name: "Flujo mixto".into(),
+            countries: vec!["GT".into(), "gt".into(), "HN".into()],
+        };
+        assert_eq!(
+            c.validate().expect("valid").countries,
+            vec![Country::Gt, Country::Hn]
+        );
+        let none = CrisisDraft {
+            name: "X".into(),
+            countries: vec![],
+        };
+        assert_eq!(
+            none.validate().expect_err("no countries")[0].field,
+            "countries"
+        );
     }
 }

@@ -18,6 +18,8 @@ pub enum Rule {
     Unknown,
     /// A count below zero.
     Negative,
+    /// A count with a fractional part.
+    WholeNumber,
     /// A count of zero where at least one is needed.
     AtLeastOne,
     /// A number above the largest accepted (`limit`).
@@ -43,7 +45,12 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: &str, rule: Rule, message: impl Into<String>) -> Self {
-        FieldError { field: field.to_owned(), rule, limit: None, message: message.into() }
+        FieldError {
+            field: field.to_owned(),
+            rule,
+            limit: None,
+            message: message.into(),
+        }
     }
 
     pub fn with_limit(mut self, limit: u64) -> Self {
@@ -60,5 +67,9 @@ impl fmt::Display for FieldError {
 
 /// Joins several errors into one line per error, for the CLI.
 pub fn describe(errors: &[FieldError]) -> String {
-    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -5,21 +5,30 @@ use relevo_core::domain::{CrisisDraft, IdentityDraft, RequestDraft};
 use relevo_store::Store;
 
 pub fn identity(role: &str, country: &str) -> IdentityDraft {
-    IdentityDraft { name: format!("Tester {role} {country}"), role: role.into(), country: country.into(), org: "OIM".into() }
+    IdentityDraft {
+        name: format!("Tester {role} {country}"),
+        role: role.into(),
+        country: country.into(),
+        org: "OIM".into(),
+    }
 }
 
 pub fn crisis() -> CrisisDraft {
-    CrisisDraft { name: "Flujo mixto".into(), countries: vec!["GT".into(), "HN".into()] }
+    CrisisDraft {
+        name: "Flujo mixto".into(),
+        countries: vec!["GT".into(), "HN".into()],
+    }
 }
 
 pub fn request(site: &str, total: i64) -> RequestDraft {
+    let total = total as f64;
     RequestDraft {
         country: "GT".into(),
         site: site.into(),
         sector: "shelter".into(),
         people_total: Some(total),
-        women: Some(total / 4),
-        men: Some(total / 4),
+        women: Some((total / 4.0).floor()),
+        men: Some((total / 4.0).floor()),
         girls: None,
         boys: None,
         priority: "high".into(),

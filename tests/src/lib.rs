@@ -1,0 +1,292 @@
+//! Drives the real Relevo window: starts `tauri-driver` (which starts
+//! WebKitWebDriver, which starts the app binary) with an isolated data
+//! folder, and hands out a WebDriver session.
+//!
+//! Needs: an X display (`DISPLAY`, Xvfb in CI), `tauri-driver` on PATH or in
+//! `~/.cargo/bin`, `WebKitWebDriver`, and the app built with `cargo build -p
+//! relevo-app` (or `RELEVO_APP_BINARY`). `./dev test` provides all of them.
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub use fantoccini;
+
+/// The app binary under test.
+pub fn app_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("RELEVO_APP_BINARY") {
+        return PathBuf::from(p);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("debug/relevo-app")
+}
+
+fn tauri_driver() -> PathBuf {
+    let home_bin = std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo/bin/tauri-driver"));
+    match home_bin {
+        Some(p) if p.exists() => p,
+        _ => PathBuf::from("tauri-driver"),
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// A device for the app: its data folder and the folders WebKit keeps its
+/// own state in (local storage holds the language choice), all temporary.
+#[derive(Debug)]
+pub struct Device {
+    root: tempfile::TempDir,
+}
+
+impl Device {
+    pub fn new() -> Self {
+        Device {
+            root: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.root.path().join("relevo")
+    }
+
+    /// Starts the app on this device and connects a WebDriver session.
+    pub async fn launch(&self) -> Session {
+        let app = app_binary();
+        assert!(
+            app.exists(),
+            "the app is not built: {} (run `cargo build -p relevo-app`)",
+            app.display()
+        );
+        let port = free_port();
+        let native = free_port();
+        let xdg = |name: &str| {
+            let p = self.root.path().join(name);
+            std::fs::create_dir_all(&p).expect("xdg dir");
+            p
+        };
+        let driver = Command::new(tauri_driver())
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
+            .env("RELEVO_DATA_DIR", self.data_dir())
+            .env("XDG_DATA_HOME", xdg("data"))
+            .env("XDG_CONFIG_HOME", xdg("config"))
+            .env("XDG_CACHE_HOME", xdg("cache"))
+            .env("LANG", "en_US.UTF-8")
+            .env("LC_ALL", "en_US.UTF-8")
+            .env("MESA_SHADER_CACHE_DISABLE", "true")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start tauri-driver (cargo install tauri-driver --locked)");
+        let driver = DriverGuard(driver);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "tauri-driver did not listen on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let caps = serde_json::json!({
+            "browserName": "wry",
+            "tauri:options": { "application": app.to_string_lossy() }
+        });
+        let caps = caps.as_object().expect("object").clone();
+        let client = ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("WebDriver session with the app");
+        Session {
+            client: Some(client),
+            _driver: driver,
+        }
+    }
+}
+
+impl Default for Device {
+    fn default() -> Self {
+        Device::new()
+    }
+}
+
+/// Every process below `root` (children, grandchildren...), from /proc.
+fn descendants(root: u32) -> Vec<u32> {
+    let mut parent_of = Vec::new();
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for entry in entries.flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // The command name is in parentheses and may contain spaces; the
+            // parent pid is the second field after it.
+            let Some(after) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+                continue;
+            };
+            if let Some(ppid) = after
+                .split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u32>().ok())
+            {
+                parent_of.push((pid, ppid));
+            }
+        }
+    }
+    let mut found = vec![root];
+    let mut i = 0;
+    while i < found.len() {
+        let p = found[i];
+        found.extend(parent_of.iter().filter(|(_, pp)| *pp == p).map(|(c, _)| *c));
+        i += 1;
+    }
+    found.remove(0);
+    found
+}
+
+/// Stops tauri-driver with SIGTERM (SIGKILL would orphan WebKitWebDriver and
+/// the app), then ends whatever it started that is still running, so no app
+/// outlives its test.
+#[derive(Debug)]
+struct DriverGuard(Child);
+
+impl Drop for DriverGuard {
+    fn drop(&mut self) {
+        let family = descendants(self.0.id());
+        let signal = |sig: &str, pid: u32| {
+            let _ = Command::new("kill")
+                .args([sig, &pid.to_string()])
+                .stderr(Stdio::null())
+                .status();
+        };
+        signal("-TERM", self.0.id());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline && !matches!(self.0.try_wait(), Ok(Some(_))) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        for pid in family {
+            if Path::new(&format!("/proc/{pid}")).exists() {
+                signal("-KILL", pid);
+            }
+        }
+    }
+}
+
+/// A WebDriver session on a running app. Call [`Session::quit`] to close the
+/// app; dropping the session stops the driver in any case.
+#[derive(Debug)]
+pub struct Session {
+    client: Option<Client>,
+    _driver: DriverGuard,
+}
+
+impl Session {
+    pub fn client(&self) -> &Client {
+        self.client.as_ref().expect("session open")
+    }
+
+    pub async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
+        self.client()
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.wait_for(css)
+            .await
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("text of {css}: {e}"))
+    }
+
+    /// Waits until `css` has text containing `needle`.
+    pub async fn wait_for_text(&self, css: &str, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(el) = self.client().find(Locator::Css(css)).await {
+                if let Ok(t) = el.text().await {
+                    if t.contains(needle) {
+                        return t;
+                    }
+                    assert!(
+                        Instant::now() < deadline,
+                        "{css} never contained {needle:?}; last text: {t:?}"
+                    );
+                }
+            }
+            assert!(Instant::now() < deadline, "{css} never appeared");
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let el = self.wait_for(css).await;
+        el.clear()
+            .await
+            .unwrap_or_else(|e| panic!("clear {css}: {e}"));
+        el.send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.wait_for(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    /// Chooses an option of a `<select>` by its value, as a person would:
+    /// opening the list and clicking the option.
+    pub async fn choose(&self, select_css: &str, value: &str) {
+        self.click(&format!("{select_css} option[value=\"{value}\"]"))
+            .await;
+    }
+
+    pub async fn count(&self, css: &str) -> usize {
+        self.client()
+            .find_all(Locator::Css(css))
+            .await
+            .map(|v| v.len())
+            .unwrap_or(0)
+    }
+
+    /// Saves a screenshot of the window under `artifacts/` at the workspace
+    /// root (kept by CI) and returns its path.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let png = self.client().screenshot().await.expect("screenshot");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../artifacts");
+        std::fs::create_dir_all(&dir).expect("artifacts dir");
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).expect("write screenshot");
+        path
+    }
+
+    /// Closes the window (the app exits) and the driver.
+    pub async fn quit(mut self) {
+        if let Some(client) = self.client.take() {
+            let _ = client.close().await;
+        }
+    }
+}

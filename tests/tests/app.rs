@@ -1,0 +1,234 @@
+//! The walking skeleton on the real app: first run, log a request with no
+//! network, see it listed, quit, start again, see it still there; bad input
+//! shown next to the field and nothing written; switch to Spanish.
+//!
+//! Ignored in a plain `cargo test` (needs a display, tauri-driver and the
+//! built app); `./dev test` runs it with `--ignored` under Xvfb.
+
+use relevo_e2e::{Device, Session};
+
+async fn set_up(s: &Session) {
+    s.type_into("#setup-name", "Ana López").await;
+    s.choose("#setup-role", "field-coordinator").await;
+    s.choose("#setup-country", "GT").await;
+    s.type_into("#setup-org", "Instituto Guatemalteco de Migración")
+        .await;
+    // Keep "load the demo crisis" ticked: the first-run experience.
+    s.click("#setup-submit").await;
+    s.wait_for("#request-form").await;
+}
+
+async fn fill_request(
+    s: &Session,
+    site: &str,
+    total: &str,
+    women: &str,
+    girls: &str,
+    description: &str,
+) {
+    s.type_into("#site", site).await;
+    s.choose("#sector", "shelter").await;
+    s.choose("#priority", "high").await;
+    s.type_into("#people-total", total).await;
+    s.type_into("#women", women).await;
+    s.type_into("#girls", girls).await;
+    s.type_into("#description", description).await;
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb, tauri-driver and the built app: run through ./dev test"]
+async fn a_field_coordinator_logs_a_request_offline_and_finds_it_after_a_restart() {
+    let device = Device::new();
+    let site = "Tecún Umán, Casa del Migrante (E2E)";
+
+    let s = device.launch().await;
+    assert_eq!(
+        s.text("#setup-title").await,
+        "Set up this device",
+        "English from the OS locale"
+    );
+    // An empty set-up form is refused next to the field.
+    s.click("#setup-submit").await;
+    assert!(s.text("#error-name").await.contains("Required"));
+    set_up(&s).await;
+    let who = s.text("#who").await;
+    assert!(
+        who.contains("Ana López") && who.contains("Field coordinator"),
+        "{who}"
+    );
+    let demo_requests = s.count("li.request").await;
+    assert!(
+        demo_requests >= 5,
+        "the demo crisis is loaded: {demo_requests} requests"
+    );
+
+    // Bad input: a breakdown larger than the total, and a negative count.
+    fill_request(&s, site, "10", "20", "-3", "Mantas").await;
+    s.click("#submit-request").await;
+    let people_error = s.text("#error-people").await;
+    assert!(
+        people_error.contains("add up to more than the total"),
+        "{people_error}"
+    );
+    assert!(s.text("#error-people-girls").await.contains("negative"));
+    assert!(s.text("#form-error").await.contains("Nothing was saved"));
+    assert_eq!(
+        s.count("li.request").await,
+        demo_requests,
+        "a rejected form writes nothing"
+    );
+
+    // Spanish: labels and the errors already shown change language.
+    s.click("#lang-es").await;
+    assert_eq!(s.text("#form-title").await, "Registrar una solicitud");
+    assert_eq!(s.text("label[for=site]").await, "Sitio o lugar");
+    assert!(s
+        .text("#error-people")
+        .await
+        .contains("suman más que el total"));
+    assert!(s.text("#form-error").await.contains("No se guardó nada"));
+    s.screenshot("e2e-form-errors-es").await;
+
+    // Correct it and save with the keyboard shortcut.
+    fill_request(
+        &s,
+        site,
+        "50",
+        "20",
+        "15",
+        "Mantas y colchonetas para 50 personas",
+    )
+    .await;
+    let description = s.wait_for("#description").await;
+    description
+        .send_keys("\u{E009}\u{E007}\u{E000}")
+        .await
+        .expect("Ctrl+Enter");
+    let saved = s.wait_for_text("#form-saved", "REQ-").await;
+    let reference = saved
+        .split_whitespace()
+        .last()
+        .expect("reference")
+        .to_owned();
+    assert!(
+        reference.starts_with("REQ-") && reference.ends_with("-1"),
+        "{saved}"
+    );
+    let item = s
+        .wait_for_text(&format!("li.request[data-reference=\"{reference}\"]"), site)
+        .await;
+    assert!(item.contains("Alta") && item.contains("50"), "{item}");
+    assert_eq!(s.count("li.request").await, demo_requests + 1);
+    s.click("#lang-en").await;
+    s.wait_for_text("#form-title", "Log a request").await;
+    s.screenshot("e2e-after-logging").await;
+    s.quit().await;
+
+    // Start again on the same device: the request is still there.
+    let s = device.launch().await;
+    let item = s
+        .wait_for_text(&format!("li.request[data-reference=\"{reference}\"]"), site)
+        .await;
+    assert!(
+        item.contains("High") && item.contains("Ana López"),
+        "{item}"
+    );
+    assert_eq!(s.count("li.request").await, demo_requests + 1);
+    s.screenshot("e2e-after-restart").await;
+    s.quit().await;
+
+    // And it is a signed op in the local SQLite log, whose chains verify.
+    let store = relevo_store::Store::open_dir(&device.data_dir())
+        .expect("the database is in RELEVO_DATA_DIR");
+    let entries = store.log_entries().expect("log");
+    let op = entries
+        .iter()
+        .find(|e| e.kind == "request.create" && e.payload["reference"] == reference.as_str())
+        .expect("the request is an op in the log");
+    assert_eq!(op.payload["site"], site);
+    assert!(op.refused.is_none());
+    assert!(store.verify().expect("verify").intact());
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb, tauri-driver and the built app: run through ./dev test"]
+async fn a_database_from_a_newer_version_is_explained_not_overwritten() {
+    let device = Device::new();
+    std::fs::create_dir_all(device.data_dir()).expect("data dir");
+    let db = device.data_dir().join("relevo.db");
+    // A Relevo file from "the future": its header says schema 99.
+    {
+        let conn = rusqlite::Connection::open(&db).expect("create");
+        conn.execute_batch("CREATE TABLE from_the_future (x); PRAGMA application_id = 1380273238; PRAGMA user_version = 99;")
+            .expect("future schema");
+    }
+    let before = std::fs::read(&db).expect("read");
+    let s = device.launch().await;
+    let text = s.text("#fatal").await;
+    assert!(text.contains("newer version"), "{text}");
+    s.screenshot("e2e-newer-database").await;
+    s.quit().await;
+    assert_eq!(
+        std::fs::read(&db).expect("read"),
+        before,
+        "the file is left as it was"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb, tauri-driver and the built app: run through ./dev test"]
+async fn the_command_boundary_answers_bad_input_with_typed_errors_and_writes_nothing() {
+    let device = Device::new();
+    let s = device.launch().await;
+    set_up(&s).await;
+    let before = s.count("li.request").await;
+    // Call the Tauri commands directly, as a buggy or hostile front end could.
+    let call = r#"
+        const [command, args, done] = arguments;
+        window.__TAURI_INTERNALS__.invoke(command, args).then(
+            (ok) => done({ ok }),
+            (err) => done({ err }));
+    "#;
+    let cases = [
+        (
+            serde_json::json!({ "draft": { "country": "XX", "site": "Paso Canoas", "sector": "", "people_total": 10,
+                                            "girls": -3, "priority": "high", "description": "Agua" } }),
+            vec!["country", "sector", "people.girls"],
+        ),
+        (
+            serde_json::json!({ "draft": { "people_total": "muchos" } }),
+            vec![],
+        ),
+        (serde_json::json!({ "draft": [1, 2, 3] }), vec![]),
+    ];
+    for (args, fields) in cases {
+        let reply = s
+            .client()
+            .execute_async(call, vec![serde_json::json!("add_request"), args.clone()])
+            .await
+            .expect("invoke");
+        let err = &reply["err"];
+        assert_eq!(err["code"], "validation", "{args}: {reply}");
+        let named: Vec<&str> = err["fields"]
+            .as_array()
+            .expect("fields")
+            .iter()
+            .filter_map(|f| f["field"].as_str())
+            .collect();
+        for f in &fields {
+            assert!(named.contains(f), "{args}: {f} not named in {reply}");
+        }
+        if fields.is_empty() {
+            assert!(
+                err["message"].as_str().unwrap_or("").contains("malformed"),
+                "{reply}"
+            );
+        }
+    }
+    // Nothing was written: the list, reloaded from the store, is unchanged.
+    s.client().refresh().await.expect("reload");
+    s.wait_for("#request-form").await;
+    s.wait_for("li.request").await;
+    assert_eq!(s.count("li.request").await, before);
+    s.quit().await;
+}

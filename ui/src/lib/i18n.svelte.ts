@@ -1,0 +1,51 @@
+// The person's language: chosen in the header, remembered on this device,
+// defaulting to the OS locale (Spanish for any es-* locale).
+import { catalogues, type Lang, type TextKey } from './messages';
+import type { ApiError, Country, ErrorCode, Priority, Role, Rule, Sector } from './bindings';
+
+const STORAGE_KEY = 'relevo.lang';
+
+function initialLang(): Lang {
+  const saved = localStorage.getItem(STORAGE_KEY);
+  if (saved === 'en' || saved === 'es') return saved;
+  return navigator.language.toLowerCase().startsWith('es') ? 'es' : 'en';
+}
+
+function fill(template: string, params?: Record<string, string | number>): string {
+  if (!params) return template;
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
+    name in params ? String(params[name]) : whole,
+  );
+}
+
+class I18n {
+  lang = $state<Lang>(initialLang());
+
+  set(lang: Lang): void {
+    this.lang = lang;
+    localStorage.setItem(STORAGE_KEY, lang);
+    document.documentElement.lang = lang;
+  }
+
+  t = (key: TextKey, params?: Record<string, string | number>): string =>
+    fill(catalogues[this.lang].text[key], params);
+  country = (c: Country): string => catalogues[this.lang].country[c];
+  sector = (s: Sector): string => catalogues[this.lang].sector[s];
+  priority = (p: Priority): string => catalogues[this.lang].priority[p];
+  role = (r: Role): string => catalogues[this.lang].role[r];
+  rule = (r: Rule, limit: number | null): string =>
+    fill(catalogues[this.lang].rule[r], { limit: limit === null ? '' : this.number(limit) });
+  error = (c: ErrorCode): string => catalogues[this.lang].error[c];
+  /** What a failed action tells the person: field problems are shown next to
+   * the fields, so the summary only says nothing was saved; anything else is
+   * explained, with Rust's detail for a support call. */
+  failure = (e: ApiError): string =>
+    e.code === 'validation' && e.fields.length > 0 ? this.t('form.fixErrors') : `${this.error(e.code)} ${e.message}`;
+
+  number = (n: number): string => new Intl.NumberFormat(this.lang).format(n);
+  dateTime = (ms: number): string =>
+    new Intl.DateTimeFormat(this.lang, { dateStyle: 'medium', timeStyle: 'short' }).format(ms);
+}
+
+export const i18n = new I18n();
+document.documentElement.lang = i18n.lang;

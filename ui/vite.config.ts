@@ -1,0 +1,16 @@
+import { defineConfig } from 'vite';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+
+// The app is loaded from the embedded dist/ folder; nothing is fetched at
+// run time, so everything (fonts included) must be bundled.
+export default defineConfig({
+  plugins: [svelte()],
+  clearScreen: false,
+  build: {
+    target: 'safari15',
+    outDir: 'dist',
+    emptyOutDir: true,
+    // Keep scripts and styles as files: the CSP forbids inline ones.
+    assetsInlineLimit: 0,
+  },
+});
