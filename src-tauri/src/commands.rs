@@ -13,6 +13,7 @@ type Reply<T> = Result<T, ApiError>;
 /// The one list of commands.
 pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
+        system_locale,
         snapshot,
         init_identity,
         load_demo,
@@ -51,6 +52,13 @@ fn with_store<T>(
         Ok(store) => f(store).map_err(ApiError::from),
         Err(open_error) => Err(open_error.clone()),
     }
+}
+
+/// The operating system's language (such as `es-GT`), which the web view
+/// does not always report: the UI starts in it until the person chooses.
+#[tauri::command]
+fn system_locale() -> Option<String> {
+    sys_locale::get_locale()
 }
 
 #[tauri::command]

@@ -58,8 +58,14 @@ impl Device {
         self.root.path().join("relevo")
     }
 
-    /// Starts the app on this device and connects a WebDriver session.
+    /// Starts the app on this device, with an English system locale, and
+    /// connects a WebDriver session.
     pub async fn launch(&self) -> Session {
+        self.launch_with_locale("en_US.UTF-8").await
+    }
+
+    /// Starts the app with the given system locale (`LANG`).
+    pub async fn launch_with_locale(&self, locale: &str) -> Session {
         let app = app_binary();
         assert!(
             app.exists(),
@@ -84,8 +90,9 @@ impl Device {
             .env("XDG_DATA_HOME", xdg("data"))
             .env("XDG_CONFIG_HOME", xdg("config"))
             .env("XDG_CACHE_HOME", xdg("cache"))
-            .env("LANG", "en_US.UTF-8")
-            .env("LC_ALL", "en_US.UTF-8")
+            .env("LANG", locale)
+            .env("LC_ALL", locale)
+            .env("LANGUAGE", locale.split('.').next().unwrap_or(locale))
             .env("MESA_SHADER_CACHE_DISABLE", "true")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())

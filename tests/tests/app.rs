@@ -232,3 +232,15 @@ async fn the_command_boundary_answers_bad_input_with_typed_errors_and_writes_not
     assert_eq!(s.count("li.request").await, before);
     s.quit().await;
 }
+
+#[tokio::test]
+#[ignore = "needs Xvfb, tauri-driver and the built app: run through ./dev test"]
+async fn a_spanish_system_opens_in_spanish() {
+    let device = Device::new();
+    let s = device.launch_with_locale("es_GT.UTF-8").await;
+    assert_eq!(s.text("#setup-title").await, "Configurar este equipo");
+    s.click("#setup-submit").await;
+    assert!(s.text("#error-name").await.contains("Obligatorio"));
+    s.screenshot("e2e-first-run-es").await;
+    s.quit().await;
+}

@@ -10,7 +10,10 @@ use crate::project;
 use crate::{now_ms, Local, Store};
 use relevo_core::payload::Payload;
 use relevo_core::{DeviceId, DeviceKey, EntityId, Hlc, Op, OpHash, UnsignedOp};
-use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::types::Value;
+use rusqlite::{
+    params, params_from_iter, Connection, OptionalExtension, Transaction, TransactionBehavior,
+};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -107,23 +110,18 @@ fn apply(tx: &Transaction, op: &Op, received_at: u64) -> Result<()> {
     };
     let b = &op.body;
     let hash = op.hash();
+    let mut values = op_values(op);
+    values.extend([
+        Value::Blob(hash.0.to_vec()),
+        Value::Integer(received_at as i64),
+        verdict.as_ref().err().cloned().into(),
+    ]);
     tx.execute(
-        "INSERT INTO ops (device, seq, hlc_wall, hlc_counter, author, kind, payload, prev, hash, signature, received_at, refused)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        params![
-            b.device.as_bytes(),
-            b.seq as i64,
-            b.hlc.wall_ms as i64,
-            b.hlc.counter,
-            b.author.as_bytes(),
-            b.kind,
-            b.payload,
-            b.prev.0,
-            hash.0,
-            op.signature,
-            received_at as i64,
-            verdict.as_ref().err(),
-        ],
+        &format!(
+            "INSERT INTO ops ({OP_COLUMNS}, hash, received_at, refused) VALUES ({})",
+            placeholders(values.len())
+        ),
+        params_from_iter(values),
     )?;
     tx.execute(
         "INSERT INTO device_heads (device, seq, hash) VALUES (?1, ?2, ?3)
@@ -165,6 +163,29 @@ pub(crate) struct RawOp {
 
 pub(crate) const OP_COLUMNS: &str =
     "device, seq, hlc_wall, hlc_counter, author, kind, payload, prev, signature";
+
+/// An op's values in [`OP_COLUMNS`] order.
+fn op_values(op: &Op) -> Vec<Value> {
+    let b = &op.body;
+    vec![
+        Value::Blob(b.device.as_bytes().to_vec()),
+        Value::Integer(b.seq as i64),
+        Value::Integer(b.hlc.wall_ms as i64),
+        Value::Integer(i64::from(b.hlc.counter)),
+        Value::Blob(b.author.as_bytes().to_vec()),
+        Value::Text(b.kind.clone()),
+        Value::Blob(b.payload.clone()),
+        Value::Blob(b.prev.0.to_vec()),
+        Value::Blob(op.signature.to_vec()),
+    ]
+}
+
+fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 impl RawOp {
     pub(crate) fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawOp> {
@@ -424,20 +445,13 @@ fn ingest_verified(tx: &Transaction, op: &Op) -> Result<Ingest> {
         };
     }
     if op.body.seq > have + 1 {
-        let b = &op.body;
+        let values = op_values(op);
         tx.execute(
-            &format!("INSERT OR IGNORE INTO pending_ops ({OP_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
-            params![
-                b.device.as_bytes(),
-                b.seq as i64,
-                b.hlc.wall_ms as i64,
-                b.hlc.counter,
-                b.author.as_bytes(),
-                b.kind,
-                b.payload,
-                b.prev.0,
-                op.signature,
-            ],
+            &format!(
+                "INSERT OR IGNORE INTO pending_ops ({OP_COLUMNS}) VALUES ({})",
+                placeholders(values.len())
+            ),
+            params_from_iter(values),
         )?;
         return Ok(Ingest::Pending);
     }

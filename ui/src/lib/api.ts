@@ -30,6 +30,7 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
 }
 
 export const api = {
+  systemLocale: () => call<string | null>('system_locale'),
   snapshot: () => call<Snapshot>('snapshot'),
   initIdentity: (draft: IdentityDraft) => call<IdentityView>('init_identity', { draft }),
   loadDemo: () => call<CrisisView>('load_demo'),

@@ -5,11 +5,12 @@ import type { ApiError, Country, ErrorCode, Priority, Role, Rule, Sector } from 
 
 const STORAGE_KEY = 'relevo.lang';
 
-function initialLang(): Lang {
+function savedLang(): Lang | null {
   const saved = localStorage.getItem(STORAGE_KEY);
-  if (saved === 'en' || saved === 'es') return saved;
-  return navigator.language.toLowerCase().startsWith('es') ? 'es' : 'en';
+  return saved === 'en' || saved === 'es' ? saved : null;
 }
+
+const fromLocale = (locale: string): Lang => (locale.toLowerCase().startsWith('es') ? 'es' : 'en');
 
 function fill(template: string, params?: Record<string, string | number>): string {
   if (!params) return template;
@@ -19,7 +20,15 @@ function fill(template: string, params?: Record<string, string | number>): strin
 }
 
 class I18n {
-  lang = $state<Lang>(initialLang());
+  lang = $state<Lang>(savedLang() ?? fromLocale(navigator.language));
+
+  /** Follows the OS language (as Rust reads it) unless the person chose one. */
+  adoptSystemLocale(locale: string | null): void {
+    if (savedLang() === null && locale) {
+      this.lang = fromLocale(locale);
+      document.documentElement.lang = this.lang;
+    }
+  }
 
   set(lang: Lang): void {
     this.lang = lang;
