@@ -244,3 +244,26 @@ fn verify_names_a_tampered_op_and_exits_1() {
         "other devices still intact: {stdout}"
     );
 }
+
+#[test]
+fn a_damaged_database_is_reported_and_left_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let db = d.join("relevo.db");
+    std::fs::write(
+        &db,
+        b"SQLite format 3\0 but the rest is a photo of a whiteboard".repeat(64),
+    )
+    .expect("write");
+    let before = std::fs::read(&db).expect("read");
+    let err = fails(d, &["request", "list"]);
+    assert!(
+        err.contains("damaged") && err.contains("not changed"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&db).expect("read"),
+        before,
+        "the file must not be modified"
+    );
+}
