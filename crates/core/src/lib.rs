@@ -13,6 +13,7 @@ pub mod identity;
 pub mod ids;
 pub mod op;
 pub mod payload;
+pub mod permissions;
 
 pub use hlc::{Clock, Hlc};
 pub use identity::{DeviceId, DeviceKey};

@@ -9,6 +9,7 @@ use relevo_core::domain::{
 };
 use relevo_core::ids::RefKind;
 use relevo_core::payload::{CrisisOpened, Payload, PersonDeclared, RequestCreated};
+use relevo_core::permissions::{self, Action, Actor, Scope};
 use relevo_core::{DeviceKey, EntityId, Reference};
 use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
@@ -139,20 +140,26 @@ impl Store {
         self.identity()?.ok_or(Error::NotInitialised)
     }
 
-    fn require_writer(&self) -> Result<IdentityView> {
+    /// Asks the one permission rule whether this device's person may do
+    /// `action` in `scope`; a refusal says which role or scope it needs.
+    fn permit(&self, action: Action, scope: Scope) -> Result<IdentityView> {
         let me = self.identity()?.ok_or(Error::NotInitialised)?;
-        if !me.role.can_write() {
-            return Err(Error::Forbidden(format!(
-                "a {} can only read; recording needs a field coordinator, director or administrator role",
-                me.role.name_en().to_lowercase()
-            )));
-        }
+        permissions::check(
+            Actor {
+                role: me.role,
+                country: me.country,
+            },
+            action,
+            scope,
+            false,
+        )
+        .map_err(|refusal| Error::Forbidden(refusal.to_string()))?;
         Ok(me)
     }
 
     /// Opens a new crisis and makes it the current one.
     pub fn open_crisis(&mut self, draft: &CrisisDraft) -> Result<CrisisView> {
-        self.require_writer()?;
+        self.permit(Action::OpenCrisis, Scope::Regional)?;
         let crisis = draft.validate().map_err(Error::Validation)?;
         let id = new_id();
         self.append_local(|_, _| Ok(Payload::CrisisOpen(CrisisOpened::new(id, crisis, false))))?;
@@ -241,8 +248,11 @@ impl Store {
     /// Validates and logs a request in the current crisis. Nothing is written
     /// when validation fails.
     pub fn add_request(&mut self, draft: &RequestDraft) -> Result<RequestView> {
-        self.require_writer()?;
+        if self.identity()?.is_none() {
+            return Err(Error::NotInitialised);
+        }
         let request = draft.validate().map_err(Error::Validation)?;
+        self.permit(Action::LogRequest, Scope::National(request.country))?;
         let crisis = self.current_crisis()?.ok_or(Error::NoCrisis)?;
         let id = new_id();
         self.append_local(|tx, device| {

@@ -6,6 +6,7 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
+use relevo_core::domain::RequestDraft;
 use relevo_core::payload::{Payload, RequestCreated};
 use relevo_core::{DeviceKey, EntityId, Hlc, Op, UnsignedOp};
 use relevo_store::Store;
@@ -30,8 +31,11 @@ fn corpus() -> &'static Vec<Op> {
             }
             s.set_current_crisis(crisis).expect("current");
             for i in 0..n {
-                s.add_request(&request(&format!("{country} sitio {i}"), 10 + i))
-                    .expect("add");
+                let draft = RequestDraft {
+                    country: country.into(),
+                    ..request(&format!("{country} sitio {i}"), 10 + i)
+                };
+                s.add_request(&draft).expect("add");
             }
             let mine = s.identity().expect("q").expect("me").device_id;
             ops.extend(

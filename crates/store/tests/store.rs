@@ -68,7 +68,7 @@ fn references_count_per_device_and_the_clock_never_goes_back_across_restarts() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut store = Store::open_dir(dir.path()).expect("open");
     store
-        .init_identity(&identity("field-coordinator", "HN"))
+        .init_identity(&identity("field-coordinator", "GT"))
         .expect("init");
     store.open_crisis(&crisis()).expect("crisis");
     let a = store.add_request(&request("Corinto", 5)).expect("a");
@@ -160,6 +160,36 @@ fn a_reviewer_cannot_record() {
     assert_eq!(err.code(), ErrorCode::Forbidden);
     assert!(err.to_string().contains("reviewer"), "{err}");
     assert_eq!(store.op_count().expect("count"), 1);
+}
+
+#[test]
+fn a_field_coordinator_logs_only_in_their_own_country() {
+    let mut store = ready_store("field-coordinator", "GT");
+    let before = store.op_count().expect("count");
+    let err = store
+        .add_request(&RequestDraft {
+            country: "HN".into(),
+            ..request("Corinto", 5)
+        })
+        .expect_err("out of scope");
+    assert_eq!(err.code(), ErrorCode::Forbidden);
+    assert!(
+        err.to_string().contains("only within their own country"),
+        "{err}"
+    );
+    assert_eq!(
+        store.op_count().expect("count"),
+        before,
+        "a refused action writes nothing"
+    );
+    // A regional director logs anywhere.
+    let mut regional = ready_store("regional-director", "PA");
+    regional
+        .add_request(&RequestDraft {
+            country: "HN".into(),
+            ..request("Corinto", 5)
+        })
+        .expect("regional scope");
 }
 
 #[test]

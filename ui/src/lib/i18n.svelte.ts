@@ -52,8 +52,17 @@ class I18n {
     e.code === 'validation' && e.fields.length > 0 ? this.t('form.fixErrors') : `${this.error(e.code)} ${e.message}`;
 
   number = (n: number): string => new Intl.NumberFormat(this.lang).format(n);
+  /** In the viewer's time zone, with the zone named: the region spans
+   * UTC-6 to UTC-4, and a time without its zone misleads. */
   dateTime = (ms: number): string =>
-    new Intl.DateTimeFormat(this.lang, { dateStyle: 'medium', timeStyle: 'short' }).format(ms);
+    new Intl.DateTimeFormat(this.lang, {
+      year: 'numeric',
+      month: 'short',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: '2-digit',
+      timeZoneName: 'short',
+    }).format(ms);
 }
 
 export const i18n = new I18n();

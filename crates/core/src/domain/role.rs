@@ -12,11 +12,3 @@ vocabulary! {
         Administrator => "administrator", "Administrator", "Administrador/a";
     }
 }
-
-impl Role {
-    /// Reviewers only read. The full permission table arrives with task
-    /// coordination; until then this is the one rule the first screen needs.
-    pub fn can_write(self) -> bool {
-        self != Role::Reviewer
-    }
-}
