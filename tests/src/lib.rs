@@ -264,11 +264,35 @@ impl Session {
             .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
-    /// Chooses an option of a `<select>` by its value, as a person would:
-    /// opening the list and clicking the option.
+    /// Chooses an option of a `<select>` by its value. Clicking the option
+    /// opens WebKitGTK's native popup menu, which closes asynchronously and
+    /// can hand the focus back to an earlier field while the next one is
+    /// being typed into; so the choice is made the way the page sees a
+    /// person's choice: the value changes and a `change` event fires.
     pub async fn choose(&self, select_css: &str, value: &str) {
-        self.click(&format!("{select_css} option[value=\"{value}\"]"))
+        self.wait_for(&format!("{select_css} option[value=\"{value}\"]"))
             .await;
+        let script = r#"
+            const [css, value] = arguments;
+            const select = document.querySelector(css);
+            select.focus();
+            select.value = value;
+            select.dispatchEvent(new Event('change', { bubbles: true }));
+            return select.value;
+        "#;
+        let chosen = self
+            .client()
+            .execute(
+                script,
+                vec![serde_json::json!(select_css), serde_json::json!(value)],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("choose {value} in {select_css}: {e}"));
+        assert_eq!(
+            chosen,
+            serde_json::json!(value),
+            "{select_css} has no option {value}"
+        );
     }
 
     pub async fn count(&self, css: &str) -> usize {
@@ -282,6 +306,10 @@ impl Session {
     /// Saves a screenshot of the window under `artifacts/` at the workspace
     /// root (kept by CI) and returns its path.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
+        // Let the web view paint what the DOM already holds: on a loaded
+        // machine a snapshot taken at once can show an earlier frame.
+        let paint = "const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));";
+        let _ = self.client().execute_async(paint, vec![]).await;
         let png = self.client().screenshot().await.expect("screenshot");
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../artifacts");
         std::fs::create_dir_all(&dir).expect("artifacts dir");
