@@ -102,10 +102,6 @@ impl Store {
             local,
         })
     }
-
-    pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
-    }
 }
 
 pub(crate) fn now_ms() -> u64 {

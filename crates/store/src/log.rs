@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::project;
 use crate::{now_ms, Local, Store};
 use relevo_core::payload::Payload;
-use relevo_core::{DeviceId, DeviceKey, EntityId, Hlc, Op, OpHash, UnsignedOp};
+use relevo_core::{Clock, DeviceId, DeviceKey, EntityId, Hlc, Op, OpHash, UnsignedOp};
 use rusqlite::types::Value;
 use rusqlite::{
     params, params_from_iter, Connection, OptionalExtension, Transaction, TransactionBehavior,
@@ -134,20 +134,6 @@ fn apply(tx: &Transaction, op: &Op, received_at: u64) -> Result<()> {
     Ok(())
 }
 
-fn read_op(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawOp> {
-    Ok(RawOp {
-        device: r.get(0)?,
-        seq: r.get(1)?,
-        wall: r.get(2)?,
-        counter: r.get(3)?,
-        author: r.get(4)?,
-        kind: r.get(5)?,
-        payload: r.get(6)?,
-        prev: r.get(7)?,
-        signature: r.get(8)?,
-    })
-}
-
 /// An op as stored, before its byte fields are checked for length.
 pub(crate) struct RawOp {
     device: Vec<u8>,
@@ -189,7 +175,17 @@ fn placeholders(n: usize) -> String {
 
 impl RawOp {
     pub(crate) fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawOp> {
-        read_op(r)
+        Ok(RawOp {
+            device: r.get(0)?,
+            seq: r.get(1)?,
+            wall: r.get(2)?,
+            counter: r.get(3)?,
+            author: r.get(4)?,
+            kind: r.get(5)?,
+            payload: r.get(6)?,
+            prev: r.get(7)?,
+            signature: r.get(8)?,
+        })
     }
 
     pub(crate) fn into_op(self) -> Result<Op> {
@@ -320,12 +316,8 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let outcome = ingest_verified(&tx, op)?;
+        let outcome = ingest_verified(&tx, op, &mut self.clock)?;
         tx.commit()?;
-        self.clock.observe(op.body.hlc);
-        if let Ingest::Applied(_) = outcome {
-            self.clock.observe(max_hlc(&self.conn)?);
-        }
         Ok(outcome)
     }
 
@@ -428,8 +420,10 @@ impl Store {
     }
 }
 
-/// The ingest rules, inside an open transaction.
-fn ingest_verified(tx: &Transaction, op: &Op) -> Result<Ingest> {
+/// The ingest rules, inside an open transaction. The clock observes every
+/// timestamp seen, so local ops made afterwards sort after them.
+fn ingest_verified(tx: &Transaction, op: &Op, clock: &mut Clock) -> Result<Ingest> {
+    clock.observe(op.body.hlc);
     let device = &op.body.device;
     let (have, head_hash) = head(tx, device)?;
     if op.body.seq <= have {
@@ -483,6 +477,7 @@ fn ingest_verified(tx: &Transaction, op: &Op) -> Result<Ingest> {
             break;
         }
         apply(tx, &next, now_ms())?;
+        clock.observe(next.body.hlc);
         applied += 1;
         prev = next.hash();
         next_seq += 1;

@@ -140,26 +140,14 @@ impl Store {
         self.identity()?.ok_or(Error::NotInitialised)
     }
 
-    /// Asks the one permission rule whether this device's person may do
-    /// `action` in `scope`; a refusal says which role or scope it needs.
-    fn permit(&self, action: Action, scope: Scope) -> Result<IdentityView> {
-        let me = self.identity()?.ok_or(Error::NotInitialised)?;
-        permissions::check(
-            Actor {
-                role: me.role,
-                country: me.country,
-            },
-            action,
-            scope,
-            false,
-        )
-        .map_err(|refusal| Error::Forbidden(refusal.to_string()))?;
-        Ok(me)
+    /// This device's person, or the error that says set-up comes first.
+    fn me(&self) -> Result<IdentityView> {
+        self.identity()?.ok_or(Error::NotInitialised)
     }
 
     /// Opens a new crisis and makes it the current one.
     pub fn open_crisis(&mut self, draft: &CrisisDraft) -> Result<CrisisView> {
-        self.permit(Action::OpenCrisis, Scope::Regional)?;
+        permit(&self.me()?, Action::OpenCrisis, Scope::Regional)?;
         let crisis = draft.validate().map_err(Error::Validation)?;
         let id = new_id();
         self.append_local(|_, _| Ok(Payload::CrisisOpen(CrisisOpened::new(id, crisis, false))))?;
@@ -169,10 +157,11 @@ impl Store {
     }
 
     pub fn snapshot(&self) -> Result<Snapshot> {
+        let crises = self.crises()?;
         Ok(Snapshot {
             identity: self.identity()?,
-            crisis: self.current_crisis()?,
-            crises: self.crises()?,
+            crisis: self.current_of(&crises)?,
+            crises,
         })
     }
 
@@ -215,6 +204,10 @@ impl Store {
     /// The crisis this device works in: the one chosen last, else the most
     /// recently opened.
     pub fn current_crisis(&self) -> Result<Option<CrisisView>> {
+        self.current_of(&self.crises()?)
+    }
+
+    fn current_of(&self, crises: &[CrisisView]) -> Result<Option<CrisisView>> {
         let chosen: Option<String> = self
             .conn
             .query_row(
@@ -223,7 +216,6 @@ impl Store {
                 |r| r.get(0),
             )
             .optional()?;
-        let crises = self.crises()?;
         let chosen = chosen.and_then(|c| c.parse::<EntityId>().ok());
         Ok(crises
             .iter()
@@ -248,11 +240,9 @@ impl Store {
     /// Validates and logs a request in the current crisis. Nothing is written
     /// when validation fails.
     pub fn add_request(&mut self, draft: &RequestDraft) -> Result<RequestView> {
-        if self.identity()?.is_none() {
-            return Err(Error::NotInitialised);
-        }
+        let me = self.me()?;
         let request = draft.validate().map_err(Error::Validation)?;
-        self.permit(Action::LogRequest, Scope::National(request.country))?;
+        permit(&me, Action::LogRequest, Scope::National(request.country))?;
         let crisis = self.current_crisis()?.ok_or(Error::NoCrisis)?;
         let id = new_id();
         self.append_local(|tx, device| {
@@ -348,4 +338,19 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// Asks the one permission rule whether `me` may do `action` in `scope`; a
+/// refusal says which role or scope it needs, and nothing is written.
+fn permit(me: &IdentityView, action: Action, scope: Scope) -> Result<()> {
+    permissions::check(
+        Actor {
+            role: me.role,
+            country: me.country,
+        },
+        action,
+        scope,
+        false,
+    )
+    .map_err(|refusal| Error::Forbidden(refusal.to_string()))
 }
