@@ -7,6 +7,7 @@
 
 use crate::domain::FieldError;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 use ts_rs::TS;
 
@@ -23,6 +24,12 @@ pub enum ErrorCode {
     NoCrisis,
     /// The person's role does not allow the action.
     Forbidden,
+    /// No record with that reference is held on this device.
+    NotFound,
+    /// The record's status does not allow the action (`args`: `from`, `step`).
+    Lifecycle,
+    /// The field has competing values; resolve the conflict first (`args`: `field`).
+    Conflict,
     /// The database was written by a newer Relevo.
     SchemaTooNew,
     /// The database file is damaged or is not a Relevo database.
@@ -38,6 +45,9 @@ pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
     pub fields: Vec<FieldError>,
+    /// Values the UI puts into its translated message (a status, a field).
+    #[serde(default)]
+    pub args: BTreeMap<String, String>,
 }
 
 impl ApiError {
@@ -46,7 +56,13 @@ impl ApiError {
             code,
             message: message.into(),
             fields: Vec::new(),
+            args: BTreeMap::new(),
         }
+    }
+
+    pub fn with_arg(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.args.insert(key.to_owned(), value.into());
+        self
     }
 
     pub fn validation(fields: Vec<FieldError>) -> Self {
@@ -55,6 +71,7 @@ impl ApiError {
             code: ErrorCode::Validation,
             message,
             fields,
+            args: BTreeMap::new(),
         }
     }
 }

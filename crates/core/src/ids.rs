@@ -23,7 +23,7 @@ impl EntityId {
         EntityId(uuid::Builder::from_unix_timestamp_millis(unix_ms, &random).into_uuid())
     }
 
-    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+    pub const fn from_bytes(bytes: [u8; 16]) -> Self {
         EntityId(Uuid::from_bytes(bytes))
     }
 
@@ -49,12 +49,14 @@ impl FromStr for EntityId {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RefKind {
     Request,
+    Task,
 }
 
 impl RefKind {
     pub fn prefix(self) -> &'static str {
         match self {
             RefKind::Request => "REQ",
+            RefKind::Task => "TSK",
         }
     }
 }

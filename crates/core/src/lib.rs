@@ -14,8 +14,9 @@ pub mod ids;
 pub mod op;
 pub mod payload;
 pub mod permissions;
+pub mod rules;
 
 pub use hlc::{Clock, Hlc};
 pub use identity::{DeviceId, DeviceKey};
 pub use ids::{EntityId, Reference};
-pub use op::{Op, OpHash, UnsignedOp};
+pub use op::{Op, OpHash, OpRef, UnsignedOp};

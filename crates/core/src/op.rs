@@ -45,6 +45,52 @@ impl fmt::Debug for OpHash {
     }
 }
 
+/// Names one op: its device and position in that device's log. Ops that
+/// depend on others (a field write and the values it saw) name them this way;
+/// on the wire it is `<device hex>/<seq>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OpRef {
+    pub device: DeviceId,
+    pub seq: u64,
+}
+
+impl fmt::Display for OpRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.device, self.seq)
+    }
+}
+
+impl std::str::FromStr for OpRef {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (device, seq) = s
+            .split_once('/')
+            .ok_or_else(|| format!("'{s}' is not an op reference (<device>/<seq>)"))?;
+        let device = device
+            .parse::<DeviceId>()
+            .map_err(|e| format!("'{s}': {e}"))?;
+        let seq = seq
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| format!("'{s}': the sequence number must be 1 or more"))?;
+        Ok(OpRef { device, seq })
+    }
+}
+
+impl serde::Serialize for OpRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OpRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// Everything an op says, before it is signed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnsignedOp {
@@ -162,6 +208,13 @@ impl Op {
             .device
             .verify(&canonical_bytes(&self.body), &self.signature)?;
         Ok(())
+    }
+
+    pub fn op_ref(&self) -> OpRef {
+        OpRef {
+            device: self.body.device,
+            seq: self.body.seq,
+        }
     }
 
     /// `DEVICETAG#seq`, the way ops are named in messages to people.

@@ -6,9 +6,8 @@
 //! replica's current state, so every device and the hub reach the same
 //! verdict whatever order ops arrive in.
 //!
-//! Status: opening a crisis and logging a request go through [`check`] in the
-//! store today; the task, conflict and roster actions are the table the
-//! coordination work builds on.
+//! [`crate::rules::verdict`] asks it for every op, before a device makes it
+//! and again on every replica that receives it.
 
 use crate::domain::{Country, Role};
 use std::fmt;
@@ -17,6 +16,7 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
     OpenCrisis,
+    CloseCrisis,
     /// Log a new assistance request.
     LogRequest,
     /// Correct a request's details, record fulfilment.
@@ -40,6 +40,7 @@ pub enum Action {
 impl Action {
     pub const ALL: &'static [Action] = &[
         Action::OpenCrisis,
+        Action::CloseCrisis,
         Action::LogRequest,
         Action::UpdateRequest,
         Action::TriageRequest,
@@ -57,6 +58,7 @@ impl Action {
     fn describe(self) -> &'static str {
         match self {
             Action::OpenCrisis => "open a crisis",
+            Action::CloseCrisis => "close a crisis",
             Action::LogRequest => "log a request",
             Action::UpdateRequest => "update a request",
             Action::TriageRequest => "triage a request",
@@ -164,7 +166,7 @@ fn reach(role: Role, action: Action) -> Reach {
             _ => Never,
         },
         Role::NationalDirector => match action {
-            ResolveConflict | ManageRoster => Never,
+            ResolveConflict | ManageRoster | CloseCrisis => Never,
             UpdateHeldTask => HeldOnly,
             _ => OwnCountry,
         },
@@ -224,6 +226,7 @@ mod tests {
         let table: &[(Role, Action, bool, bool, bool, bool)] = &[
             // role                     action            own    other  region held
             (Role::FieldCoordinator,  OpenCrisis,       y, y, y, y),
+            (Role::FieldCoordinator,  CloseCrisis,      n, n, n, n),
             (Role::FieldCoordinator,  LogRequest,       y, n, n, n),
             (Role::FieldCoordinator,  UpdateRequest,    y, n, n, n),
             (Role::FieldCoordinator,  TriageRequest,    n, n, n, n),
@@ -237,6 +240,7 @@ mod tests {
             (Role::FieldCoordinator,  ResolveConflict,  n, n, n, n),
             (Role::FieldCoordinator,  ManageRoster,     n, n, n, n),
             (Role::NationalDirector,  OpenCrisis,       y, y, y, y),
+            (Role::NationalDirector,  CloseCrisis,      n, n, n, n),
             (Role::NationalDirector,  LogRequest,       y, n, n, n),
             (Role::NationalDirector,  UpdateRequest,    y, n, n, n),
             (Role::NationalDirector,  TriageRequest,    y, n, n, n),
@@ -250,6 +254,7 @@ mod tests {
             (Role::NationalDirector,  ResolveConflict,  n, n, n, n),
             (Role::NationalDirector,  ManageRoster,     n, n, n, n),
             (Role::RegionalDirector,  OpenCrisis,       y, y, y, y),
+            (Role::RegionalDirector,  CloseCrisis,      y, y, y, y),
             (Role::RegionalDirector,  LogRequest,       y, y, y, y),
             (Role::RegionalDirector,  UpdateRequest,    y, y, y, y),
             (Role::RegionalDirector,  TriageRequest,    y, y, y, y),

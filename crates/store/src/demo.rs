@@ -96,6 +96,7 @@ impl DemoDevice {
             boys: known(boys),
             priority: priority.into(),
             description: description.into(),
+            ..Default::default()
         }
         .validate()
         .expect("demo data is valid");

@@ -22,6 +22,22 @@ pub enum Error {
     #[error("{0}")]
     Forbidden(String),
 
+    #[error("no {what} {reference} is held on this device")]
+    NotFound { what: &'static str, reference: String },
+
+    #[error("{message}")]
+    Lifecycle {
+        message: String,
+        from: String,
+        step: String,
+    },
+
+    #[error("{field} has competing values from people who were offline; a regional director must resolve the conflict first")]
+    InConflict { field: String },
+
+    #[error("{0}")]
+    Invalid(String),
+
     #[error(
         "{path} was written by a newer version of Relevo (schema {found}; this version knows up to {supported}). \
          Update Relevo to open it; the file was not changed."
@@ -78,6 +94,10 @@ impl Error {
             Error::AlreadyInitialised { .. } => ErrorCode::AlreadyInitialised,
             Error::NoCrisis => ErrorCode::NoCrisis,
             Error::Forbidden(_) => ErrorCode::Forbidden,
+            Error::NotFound { .. } => ErrorCode::NotFound,
+            Error::Lifecycle { .. } => ErrorCode::Lifecycle,
+            Error::InConflict { .. } => ErrorCode::Conflict,
+            Error::Invalid(_) => ErrorCode::Validation,
             Error::SchemaTooNew { .. } => ErrorCode::SchemaTooNew,
             Error::Corrupt { .. } | Error::NotRelevo { .. } => ErrorCode::Corrupt,
             Error::BadOp { .. } | Error::BrokenChain { .. } | Error::Fork { .. } => {
@@ -92,9 +112,49 @@ impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         match e {
             Error::Validation(fields) => ApiError::validation(fields),
+            Error::Lifecycle {
+                ref from, ref step, ..
+            } => {
+                let (from, step) = (from.clone(), step.clone());
+                ApiError::new(e.code(), e.to_string())
+                    .with_arg("from", from)
+                    .with_arg("step", step)
+            }
+            Error::InConflict { ref field } => {
+                let field = field.clone();
+                ApiError::new(e.code(), e.to_string()).with_arg("field", field)
+            }
+            Error::NotFound { ref reference, .. } => {
+                let reference = reference.clone();
+                ApiError::new(e.code(), e.to_string()).with_arg("reference", reference)
+            }
             other => ApiError::new(other.code(), other.to_string()),
         }
     }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<relevo_core::rules::Refused> for Error {
+    fn from(r: relevo_core::rules::Refused) -> Self {
+        use relevo_core::rules::Refused;
+        match r {
+            Refused::Permission(p) => Error::Forbidden(p.to_string()),
+            Refused::Lifecycle { .. } => {
+                let message = r.to_string();
+                let Refused::Lifecycle { from, step, .. } = r else {
+                    unreachable!("matched above")
+                };
+                Error::Lifecycle {
+                    message,
+                    from,
+                    step: step.to_owned(),
+                }
+            }
+            Refused::InConflict { field } => Error::InConflict { field },
+            Refused::Validation(fields) => Error::Validation(fields),
+            Refused::Invalid(why) => Error::Invalid(why),
+            Refused::Missing(op) => Error::Invalid(format!("op {op} it relies on is not held")),
+        }
+    }
+}

@@ -9,18 +9,26 @@
 //!
 //! No SQL lives outside this crate.
 
+mod coord;
 mod demo;
 mod error;
 mod log;
 mod project;
 mod queries;
 mod schema;
+mod views;
 
 pub mod bindings;
 
 pub use error::{Error, Result};
 pub use log::{DeviceReport, Ingest, VerifyReport};
+pub use coord::{FulfilmentDraft, HolderDraft};
 pub use queries::{CrisisView, IdentityView, LogEntry, RequestView, Snapshot};
+pub use views::{
+    Board, BoardColumn, ConflictValue, ConflictView, FieldChange, FulfilmentView, HolderChange,
+    HolderView, Holding, PersonView, RequestDetail, RequestFilter, Roster, TaskDetail, TaskFilter,
+    TaskView, TimelineEntry, BOARD_COLUMN_LIMIT,
+};
 pub use schema::LATEST as SCHEMA_VERSION;
 
 use rand_core::{OsRng, RngCore};
@@ -92,15 +100,20 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        schema::migrate(&mut conn)?;
+        let found = schema::migrate(&mut conn)?;
         let local = log::load_local(&conn)?;
         let clock = Clock::starting_after(log::max_hlc(&conn)?);
-        Ok(Store {
+        let mut store = Store {
             conn,
             path,
             clock,
             local,
-        })
+        };
+        if found > 0 && found < schema::LATEST {
+            // Projections changed shape: recompute them from the log.
+            store.rebuild_projections()?;
+        }
+        Ok(store)
     }
 }
 

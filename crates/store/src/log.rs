@@ -8,8 +8,10 @@
 use crate::error::{Error, Result};
 use crate::project;
 use crate::{now_ms, Local, Store};
-use relevo_core::payload::Payload;
-use relevo_core::{Clock, DeviceId, DeviceKey, EntityId, Hlc, Op, OpHash, UnsignedOp};
+use relevo_core::payload::{Payload, PersonDeclared, PERSON_DECLARE};
+use relevo_core::permissions::Actor;
+use relevo_core::rules::{self, Context, Dep, Refused};
+use relevo_core::{Clock, DeviceId, DeviceKey, EntityId, Hlc, Op, OpHash, OpRef, UnsignedOp};
 use rusqlite::types::Value;
 use rusqlite::{
     params, params_from_iter, Connection, OptionalExtension, Transaction, TransactionBehavior,
@@ -100,11 +102,79 @@ fn head(tx: &Connection, device: &DeviceId) -> Result<(u64, OpHash)> {
     }
 }
 
-/// Appends a verified op that follows its device's head, and projects it
-/// unless it breaks a domain rule.
+/// The person a device declared in its first op, and their grant.
+fn declared(tx: &Connection, device: &DeviceId) -> Result<Option<(EntityId, Actor)>> {
+    let payload: Option<Vec<u8>> = tx
+        .prepare_cached("SELECT payload FROM ops WHERE device = ?1 AND seq = 1 AND kind = ?2")?
+        .query_row(params![device.as_bytes(), PERSON_DECLARE], |r| r.get(0))
+        .optional()?;
+    Ok(payload
+        .and_then(|p| serde_json::from_slice::<PersonDeclared>(&p).ok())
+        .map(|p| {
+            (
+                p.id,
+                Actor {
+                    role: p.role,
+                    country: p.country,
+                },
+            )
+        }))
+}
+
+/// An op held in the log, as the rules see it; `None` if not held, refused
+/// (a refused op's values never took effect) or not understood.
+fn dep(tx: &Connection, r: &OpRef) -> Option<Dep> {
+    let row: Option<(i64, u32, String, Vec<u8>)> = tx
+        .prepare_cached(
+            "SELECT hlc_wall, hlc_counter, kind, payload FROM ops WHERE device = ?1 AND seq = ?2 AND refused IS NULL",
+        )
+        .ok()?
+        .query_row(params![r.device.as_bytes(), r.seq as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()
+        .ok()?;
+    let (wall, counter, kind, payload) = row?;
+    Some(Dep {
+        hlc: Hlc::new(wall as u64, counter),
+        payload: Payload::decode(&kind, &payload).ok()??,
+    })
+}
+
+/// The rules' verdict on an op, judged against the log in `tx`.
+pub(crate) fn judge(tx: &Connection, op: &UnsignedOp, payload: &Payload) -> Result<Result<(), Refused>> {
+    let declared = declared(tx, &op.device)?;
+    let lookup = |r: &OpRef| dep(tx, r);
+    Ok(rules::verdict(
+        op,
+        payload,
+        &Context {
+            declared,
+            dep: &lookup,
+        },
+    ))
+}
+
+/// Does the log hold every op this one names?
+fn deps_held(tx: &Connection, op: &Op) -> Result<bool> {
+    let Ok(Some(payload)) = Payload::decode(&op.body.kind, &op.body.payload) else {
+        return Ok(true);
+    };
+    for d in payload.deps() {
+        if head(tx, &d.device)?.0 < d.seq {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Appends a verified op that follows its device's head and whose
+/// dependencies are held, and projects it unless a rule refuses it.
 fn apply(tx: &Transaction, op: &Op, received_at: u64) -> Result<()> {
     let verdict = match Payload::decode(&op.body.kind, &op.body.payload) {
-        Ok(Some(payload)) => payload.check(&op.body).map(|()| Some(payload)),
+        Ok(Some(payload)) => judge(tx, &op.body, &payload)?
+            .map(|()| Some(payload))
+            .map_err(|r| r.to_string()),
         Ok(None) => Ok(None),
         Err(e) => Err(e.to_string()),
     };
@@ -116,18 +186,16 @@ fn apply(tx: &Transaction, op: &Op, received_at: u64) -> Result<()> {
         Value::Integer(received_at as i64),
         verdict.as_ref().err().cloned().into(),
     ]);
-    tx.execute(
-        &format!(
-            "INSERT INTO ops ({OP_COLUMNS}, hash, received_at, refused) VALUES ({})",
-            placeholders(values.len())
-        ),
-        params_from_iter(values),
-    )?;
-    tx.execute(
+    tx.prepare_cached(&format!(
+        "INSERT INTO ops ({OP_COLUMNS}, hash, received_at, refused) VALUES ({})",
+        placeholders(values.len())
+    ))?
+    .execute(params_from_iter(values))?;
+    tx.prepare_cached(
         "INSERT INTO device_heads (device, seq, hash) VALUES (?1, ?2, ?3)
          ON CONFLICT (device) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-        params![b.device.as_bytes(), b.seq as i64, hash.0],
-    )?;
+    )?
+    .execute(params![b.device.as_bytes(), b.seq as i64, hash.0])?;
     if let Ok(Some(payload)) = verdict {
         project::project(tx, op, &payload)?;
     }
@@ -254,11 +322,9 @@ impl Store {
             payload: payload.encode(),
             prev,
         };
-        // Local input was validated already; this is the same check every
-        // replica will run, so an op that fails it is never made.
-        payload
-            .check(&body)
-            .map_err(|reason| Error::Forbidden(format!("refused before recording: {reason}")))?;
+        // The same verdict every replica will reach: an op it refuses is
+        // never made, and the person is told why.
+        judge(&tx, &body, &payload)?.map_err(Error::from)?;
         let op = body.sign(&local.key).map_err(|fault| Error::BadOp {
             label: "new op".into(),
             fault,
@@ -294,7 +360,7 @@ impl Store {
             payload: payload.encode(),
             prev,
         };
-        payload.check(&body).map_err(Error::Forbidden)?;
+        judge(&tx, &body, &payload)?.map_err(Error::from)?;
         let op = body.sign(&key).map_err(|fault| Error::BadOp {
             label: "new op".into(),
             fault,
@@ -438,7 +504,11 @@ fn ingest_verified(tx: &Transaction, op: &Op, clock: &mut Clock) -> Result<Inges
             Err(Error::Fork { label: op.label() })
         };
     }
-    if op.body.seq > have + 1 {
+    if op.body.seq == have + 1 && op.body.prev != head_hash {
+        return Err(Error::BrokenChain { label: op.label() });
+    }
+    if op.body.seq > have + 1 || !deps_held(tx, op)? {
+        // Earlier ops of its device, or ops it names, are still missing.
         let values = op_values(op);
         tx.execute(
             &format!(
@@ -449,38 +519,52 @@ fn ingest_verified(tx: &Transaction, op: &Op, clock: &mut Clock) -> Result<Inges
         )?;
         return Ok(Ingest::Pending);
     }
-    if op.body.prev != head_hash {
-        return Err(Error::BrokenChain { label: op.label() });
-    }
     apply(tx, op, now_ms())?;
-    let mut applied = 1;
-    // Apply waiting successors that now follow the head.
-    let mut next_seq = op.body.seq + 1;
-    let mut prev = op.hash();
+    Ok(Ingest::Applied(1 + drain_pending(tx, clock)?))
+}
+
+/// Applies waiting ops that can now go: those that follow their device's
+/// head and whose dependencies are held, until none is left that can.
+fn drain_pending(tx: &Transaction, clock: &mut Clock) -> Result<usize> {
+    let mut applied = 0;
     loop {
-        let waiting = tx
-            .query_row(
-                &format!("SELECT {OP_COLUMNS} FROM pending_ops WHERE device = ?1 AND seq = ?2"),
-                params![device.as_bytes(), next_seq as i64],
-                RawOp::read,
-            )
-            .optional()?;
-        let Some(raw) = waiting else { break };
-        tx.execute(
-            "DELETE FROM pending_ops WHERE device = ?1 AND seq = ?2",
-            params![device.as_bytes(), next_seq as i64],
-        )?;
-        let next = raw.into_op()?;
-        if next.body.prev != prev {
-            // A waiting op that does not chain was not made by this device's
-            // real history; it is dropped and will be refused if re-offered.
-            break;
+        let ready: Vec<RawOp> = {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT {} FROM pending_ops p LEFT JOIN device_heads h ON h.device = p.device
+                 WHERE p.seq = COALESCE(h.seq, 0) + 1",
+                OP_COLUMNS
+                    .split(", ")
+                    .map(|c| format!("p.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))?;
+            let rows = stmt.query_map([], RawOp::read)?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut progressed = false;
+        for raw in ready {
+            let op = raw.into_op()?;
+            let (_, head_hash) = head(tx, &op.body.device)?;
+            let chained = op.body.prev == head_hash;
+            if chained && !deps_held(tx, &op)? {
+                continue;
+            }
+            tx.execute(
+                "DELETE FROM pending_ops WHERE device = ?1 AND seq = ?2",
+                params![op.body.device.as_bytes(), op.body.seq as i64],
+            )?;
+            if !chained {
+                // Not this device's real history: dropped, and refused if
+                // offered again.
+                continue;
+            }
+            apply(tx, &op, now_ms())?;
+            clock.observe(op.body.hlc);
+            applied += 1;
+            progressed = true;
         }
-        apply(tx, &next, now_ms())?;
-        clock.observe(next.body.hlc);
-        applied += 1;
-        prev = next.hash();
-        next_seq += 1;
+        if !progressed {
+            return Ok(applied);
+        }
     }
-    Ok(Ingest::Applied(applied))
 }

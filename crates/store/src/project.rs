@@ -1,22 +1,65 @@
 //! Projections: the tables screens read, computed from the log.
 //!
-//! Each projection is an upsert keyed by entity id where the earliest op by
-//! (clock, device) wins, so the result is the same whatever order ops were
-//! applied in, and [`Store::rebuild_projections`] reproduces it exactly.
+//! Records are created whole by one op; after that every field is a
+//! multi-value register. Each write is kept in `registers`; the writes a
+//! later write saw are listed in `superseded`; the heads of a field are its
+//! writes nobody superseded. The value shown is the head with the highest
+//! (clock, device), and a field with more than one head is a conflict. Both
+//! are set functions of the ops applied, so the result is the same whatever
+//! order ops arrive in, and [`Store::rebuild_projections`] reproduces it.
 
 use crate::error::Result;
 use crate::log::{RawOp, OP_COLUMNS};
 use crate::Store;
-use relevo_core::payload::Payload;
-use relevo_core::Op;
-use rusqlite::{params, Transaction, TransactionBehavior};
+use relevo_core::domain::{Holder, TaskScope};
+use relevo_core::payload::{ChangeKind, EntityKind, Payload};
+use relevo_core::{EntityId, Op};
+use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
+use serde_json::Value;
 
 /// The projection tables, in the order they are cleared and dumped.
-const TABLES: &[&str] = &["persons", "crises", "requests"];
+const TABLES: &[&str] = &[
+    "persons",
+    "crises",
+    "requests",
+    "tasks",
+    "task_links",
+    "entities",
+    "registers",
+    "superseded",
+    "conflicts",
+    "notes",
+    "fulfilments",
+    "orgs",
+    "sites",
+];
 
 /// Only replace an existing row when the incoming op is earlier.
 const EARLIER: &str = "WHERE (excluded.hlc_wall, excluded.hlc_counter, excluded.device) \
                        < (hlc_wall, hlc_counter, device)";
+
+/// `INSERT ... ON CONFLICT (id) DO UPDATE ... WHERE earlier`: if two ops
+/// ever claim one id, the earliest by (clock, device) wins on every replica.
+fn upsert(table: &str, columns: &[&str]) -> String {
+    let marks = (1..=columns.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+    let sets = columns[1..]
+        .iter()
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "INSERT INTO {table} ({}) VALUES ({marks}) ON CONFLICT (id) DO UPDATE SET {sets} {EARLIER}",
+        columns.join(", ")
+    )
+}
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
 
 pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()> {
     let b = &op.body;
@@ -26,18 +69,37 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
         b.hlc.wall_ms as i64,
         b.hlc.counter,
     );
+    let author = b.author.as_bytes();
     match payload {
         Payload::PersonDeclare(p) => {
+            upsert_person(tx, op, p.id, &p.name, p.role.slug(), p.country.slug(), p.org.as_deref(), p.demo, true)?;
+        }
+        Payload::RosterPerson(p) => {
+            upsert_person(tx, op, p.id, &p.name, p.role.slug(), p.country.slug(), p.org.as_deref(), false, false)?;
+        }
+        Payload::RosterOrg(o) => {
             tx.execute(
                 &format!(
-                    "INSERT INTO persons (id, name, role, country, org, demo, device, seq, hlc_wall, hlc_counter)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role,
-                       country = excluded.country, org = excluded.org, demo = excluded.demo,
-                       device = excluded.device, seq = excluded.seq, hlc_wall = excluded.hlc_wall,
-                       hlc_counter = excluded.hlc_counter {EARLIER}"
+                    "INSERT INTO orgs (id, name, kind, country, device, seq, hlc_wall, hlc_counter)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind,
+                       country = excluded.country, device = excluded.device, seq = excluded.seq,
+                       hlc_wall = excluded.hlc_wall, hlc_counter = excluded.hlc_counter {EARLIER}"
                 ),
-                params![p.id.as_bytes(), p.name, p.role.slug(), p.country.slug(), p.org, p.demo, device, seq, wall, counter],
+                params![o.id, o.name, o.kind.slug(), o.country.map(|c| c.slug()), device, seq, wall, counter],
+            )?;
+        }
+        Payload::RosterSite(s) => {
+            tx.execute(
+                &format!(
+                    "INSERT INTO sites (id, name, kind, country, pcode, lat, lon, device, seq, hlc_wall, hlc_counter)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind,
+                       country = excluded.country, pcode = excluded.pcode, lat = excluded.lat, lon = excluded.lon,
+                       device = excluded.device, seq = excluded.seq,
+                       hlc_wall = excluded.hlc_wall, hlc_counter = excluded.hlc_counter {EARLIER}"
+                ),
+                params![s.id, s.name, s.kind.slug(), s.country.slug(), s.pcode, s.lat, s.lon, device, seq, wall, counter],
             )?;
         }
         Payload::CrisisOpen(c) => {
@@ -48,29 +110,25 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
                 .collect::<Vec<_>>()
                 .join(",");
             tx.execute(
-                &format!(
-                    "INSERT INTO crises (id, name, countries, demo, opened_by, device, seq, hlc_wall, hlc_counter)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, countries = excluded.countries,
-                       demo = excluded.demo, opened_by = excluded.opened_by, device = excluded.device,
-                       seq = excluded.seq, hlc_wall = excluded.hlc_wall, hlc_counter = excluded.hlc_counter {EARLIER}"
+                &upsert(
+                    "crises",
+                    &["id", "name", "countries", "demo", "opened_by", "device", "seq", "hlc_wall", "hlc_counter", "status"],
                 ),
-                params![c.id.as_bytes(), c.name, countries, c.demo, b.author.as_bytes(), device, seq, wall, counter],
+                params![c.id.as_bytes(), c.name, countries, c.demo, author, device, seq, wall, counter, "open"],
             )?;
+            created(tx, op, payload, EntityKind::Crisis, c.id, None)?;
         }
         Payload::RequestCreate(r) => {
             let q = &r.request;
+            let json = |v: &dyn erased_json::Json| v.json();
             tx.execute(
-                &format!(
-                    "INSERT INTO requests (id, reference, crisis, country, site, sector, people_total, women, men,
-                       girls, boys, priority, description, author, device, seq, hlc_wall, hlc_counter)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
-                     ON CONFLICT (id) DO UPDATE SET reference = excluded.reference, crisis = excluded.crisis,
-                       country = excluded.country, site = excluded.site, sector = excluded.sector,
-                       people_total = excluded.people_total, women = excluded.women, men = excluded.men,
-                       girls = excluded.girls, boys = excluded.boys, priority = excluded.priority,
-                       description = excluded.description, author = excluded.author, device = excluded.device,
-                       seq = excluded.seq, hlc_wall = excluded.hlc_wall, hlc_counter = excluded.hlc_counter {EARLIER}"
+                &upsert(
+                    "requests",
+                    &[
+                        "id", "reference", "crisis", "country", "site", "sector", "people", "people_total",
+                        "vulnerable", "items", "needed_by", "priority", "description", "status", "author",
+                        "device", "seq", "hlc_wall", "hlc_counter",
+                    ],
                 ),
                 params![
                     r.id.as_bytes(),
@@ -79,23 +137,295 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
                     q.country.slug(),
                     q.site,
                     q.sector.slug(),
+                    json(&q.people),
                     q.people.total,
-                    q.people.women,
-                    q.people.men,
-                    q.people.girls,
-                    q.people.boys,
+                    json(&q.vulnerable),
+                    json(&q.items),
+                    q.needed_by,
                     q.priority.slug(),
                     q.description,
-                    b.author.as_bytes(),
+                    "new",
+                    author,
                     device,
                     seq,
                     wall,
                     counter
                 ],
             )?;
+            created(tx, op, payload, EntityKind::Request, r.id, Some(r.crisis))?;
+        }
+        Payload::TaskCreate(t) => {
+            let k = &t.task;
+            let holder = t.holder.clone().unwrap_or(Holder { person: None, org: None });
+            tx.execute(
+                &upsert(
+                    "tasks",
+                    &[
+                        "id", "reference", "crisis", "title", "description", "scope", "sector", "priority", "due",
+                        "status", "holder_person", "holder_org", "author", "device", "seq", "hlc_wall", "hlc_counter",
+                    ],
+                ),
+                params![
+                    t.id.as_bytes(),
+                    t.reference,
+                    t.crisis.as_bytes(),
+                    k.title,
+                    k.description,
+                    scope_column(k.scope),
+                    k.sector.slug(),
+                    k.priority.slug(),
+                    k.due,
+                    if t.holder.is_some() { "assigned" } else { "open" },
+                    holder.person.map(|p| p.as_bytes().to_vec()),
+                    holder.org,
+                    author,
+                    device,
+                    seq,
+                    wall,
+                    counter
+                ],
+            )?;
+            for r in &t.requests {
+                tx.execute(
+                    "INSERT OR IGNORE INTO task_links (task, request) VALUES (?1, ?2)",
+                    params![t.id.as_bytes(), r.as_bytes()],
+                )?;
+            }
+            created(tx, op, payload, EntityKind::Task, t.id, Some(t.crisis))?;
+        }
+        Payload::Change(kind, c) => {
+            let entity = c.entity.as_bytes();
+            for w in &c.writes {
+                tx.execute(
+                    "INSERT OR IGNORE INTO registers (entity, field, device, seq, hlc_wall, hlc_counter, value, author, kind, text)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    params![entity, w.field, device, seq, wall, counter, w.value.to_string(), author, kind.kind(), c.text],
+                )?;
+                for s in &w.seen {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO superseded (entity, field, device, seq) VALUES (?1, ?2, ?3, ?4)",
+                        params![entity, w.field, s.device.as_bytes(), s.seq as i64],
+                    )?;
+                }
+            }
+            if *kind == ChangeKind::NoteAdd {
+                tx.execute(
+                    "INSERT OR IGNORE INTO notes (device, seq, entity, hlc_wall, hlc_counter, author, text, significant)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![device, seq, entity, wall, counter, author, c.text, c.significant],
+                )?;
+            }
+            if let Some(f) = &c.fulfilment {
+                tx.execute(
+                    "INSERT OR IGNORE INTO fulfilments (device, seq, request, hlc_wall, hlc_counter, author, item, what, quantity, unit, by_org)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    params![device, seq, entity, wall, counter, author, f.item, f.what, f.quantity, f.unit, f.by],
+                )?;
+            }
+            for w in &c.writes {
+                refresh(tx, c.entity, &w.field)?;
+            }
         }
     }
     Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn upsert_person(
+    tx: &Transaction,
+    op: &Op,
+    id: EntityId,
+    name: &str,
+    role: &str,
+    country: &str,
+    org: Option<&str>,
+    demo: bool,
+    declared: bool,
+) -> Result<()> {
+    let b = &op.body;
+    tx.execute(
+        &format!(
+            "INSERT INTO persons (id, name, role, country, org, demo, declared, device, seq, hlc_wall, hlc_counter)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role,
+               country = excluded.country, org = excluded.org, demo = excluded.demo, declared = excluded.declared,
+               device = excluded.device, seq = excluded.seq, hlc_wall = excluded.hlc_wall,
+               hlc_counter = excluded.hlc_counter {EARLIER}"
+        ),
+        params![
+            id.as_bytes(),
+            name,
+            role,
+            country,
+            org,
+            demo,
+            declared,
+            b.device.as_bytes(),
+            b.seq as i64,
+            b.hlc.wall_ms as i64,
+            b.hlc.counter
+        ],
+    )?;
+    Ok(())
+}
+
+/// A create op writes every field: its values are each field's first head.
+/// Two creates claiming one id (which honest devices never make) both stay
+/// registered: every field then shows a conflict, the same on every replica.
+fn created(
+    tx: &Transaction,
+    op: &Op,
+    payload: &Payload,
+    kind: EntityKind,
+    id: EntityId,
+    crisis: Option<EntityId>,
+) -> Result<()> {
+    let b = &op.body;
+    let inserted = tx.execute(
+        "INSERT OR IGNORE INTO entities (id, kind, crisis) VALUES (?1, ?2, ?3)",
+        params![id.as_bytes(), kind.slug(), crisis.map(|c| c.as_bytes().to_vec())],
+    )?;
+    let mut stmt = tx.prepare_cached(
+        "INSERT OR IGNORE INTO registers (entity, field, device, seq, hlc_wall, hlc_counter, value, author, kind, text)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL)",
+    )?;
+    let fields = payload.field_values(id);
+    for (field, value) in &fields {
+        stmt.execute(params![
+            id.as_bytes(),
+            field,
+            b.device.as_bytes(),
+            b.seq as i64,
+            b.hlc.wall_ms as i64,
+            b.hlc.counter,
+            value.to_string(),
+            b.author.as_bytes(),
+            payload.kind()
+        ])?;
+    }
+    if inserted == 0 {
+        for (field, _) in &fields {
+            refresh(tx, id, field)?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn scope_column(scope: TaskScope) -> &'static str {
+    match scope {
+        TaskScope::National(c) => c.slug(),
+        TaskScope::Regional => "regional",
+    }
+}
+
+/// Recomputes one field of one record from its heads: the value shown, and
+/// whether it is in conflict.
+fn refresh(tx: &Transaction, entity: EntityId, field: &str) -> Result<()> {
+    let id = entity.as_bytes();
+    let heads: Vec<String> = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT value FROM registers r WHERE entity = ?1 AND field = ?2
+               AND NOT EXISTS (SELECT 1 FROM superseded s WHERE s.entity = r.entity AND s.field = r.field
+                                 AND s.device = r.device AND s.seq = r.seq)
+             ORDER BY hlc_wall DESC, hlc_counter DESC, device DESC",
+        )?;
+        let rows = stmt.query_map(params![id, field], |r| r.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let Some(winner) = heads.first() else {
+        return Ok(());
+    };
+    let value: Value = serde_json::from_str(winner).unwrap_or(Value::Null);
+    let (kind, crisis): (String, Option<Vec<u8>>) = match tx
+        .query_row(
+            "SELECT kind, crisis FROM entities WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+    {
+        Some(row) => row,
+        None => return Ok(()),
+    };
+    let table = match kind.as_str() {
+        "request" => "requests",
+        "task" => "tasks",
+        _ => "crises",
+    };
+    let set = |column: &str, v: rusqlite::types::Value| -> Result<()> {
+        tx.execute(&format!("UPDATE {table} SET {column} = ?2 WHERE id = ?1"), params![id, v])?;
+        Ok(())
+    };
+    use rusqlite::types::Value as Sql;
+    let as_text = |v: &Value| text(v).map(Sql::Text).unwrap_or(Sql::Null);
+    let as_int = |v: &Value| v.as_i64().map(Sql::Integer).unwrap_or(Sql::Null);
+    match (table, field) {
+        ("requests", "people") => {
+            set("people", Sql::Text(value.to_string()))?;
+            set("people_total", as_int(&value["total"]))?;
+        }
+        ("requests", "vulnerable" | "items") => set(field, Sql::Text(value.to_string()))?,
+        ("requests", "needed_by") | ("tasks", "due") => set(field, as_int(&value))?,
+        ("requests", "status" | "priority" | "site" | "sector" | "description" | "duplicate_of")
+        | ("tasks", "status" | "title" | "description" | "sector" | "priority")
+        | ("crises", "status" | "name") => set(field, as_text(&value))?,
+        ("tasks", "scope") => {
+            if let Ok(scope) = serde_json::from_value::<TaskScope>(value.clone()) {
+                set("scope", Sql::Text(scope_column(scope).into()))?;
+            }
+        }
+        ("tasks", "holder") => {
+            let h: Option<Holder> = serde_json::from_value(value.clone()).unwrap_or(None);
+            let h = h.unwrap_or(Holder { person: None, org: None });
+            set("holder_person", h.person.map(|p| Sql::Blob(p.as_bytes().to_vec())).unwrap_or(Sql::Null))?;
+            set("holder_org", h.org.map(Sql::Text).unwrap_or(Sql::Null))?;
+        }
+        ("tasks", f) if f.starts_with("link/") => {
+            if let Some(request) = f.strip_prefix("link/").and_then(|r| r.parse::<EntityId>().ok()) {
+                if value == Value::Bool(true) {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO task_links (task, request) VALUES (?1, ?2)",
+                        params![id, request.as_bytes()],
+                    )?;
+                } else {
+                    tx.execute(
+                        "DELETE FROM task_links WHERE task = ?1 AND request = ?2",
+                        params![id, request.as_bytes()],
+                    )?;
+                }
+            }
+        }
+        _ => {}
+    }
+    if heads.len() > 1 {
+        tx.execute(
+            "INSERT INTO conflicts (entity, field, kind, crisis, heads) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (entity, field) DO UPDATE SET heads = excluded.heads",
+            params![id, field, kind, crisis, heads.len() as i64],
+        )?;
+    } else {
+        tx.execute(
+            "DELETE FROM conflicts WHERE entity = ?1 AND field = ?2",
+            params![id, field],
+        )?;
+    }
+    tx.execute(
+        &format!("UPDATE {table} SET conflicts = (SELECT count(*) FROM conflicts WHERE entity = ?1) WHERE id = ?1"),
+        [id],
+    )
+    ?;
+    Ok(())
+}
+
+mod erased_json {
+    pub trait Json {
+        fn json(&self) -> String;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> String {
+            serde_json::to_string(self).expect("projection values serialise to JSON")
+        }
+    }
 }
 
 impl Store {
@@ -132,10 +462,14 @@ impl Store {
         let mut out = String::new();
         for table in TABLES {
             out.push_str(&format!("## {table}\n"));
+            let columns = self
+                .conn
+                .prepare(&format!("SELECT * FROM {table}"))?
+                .column_count();
+            let order = (1..=columns).map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
             let mut stmt = self
                 .conn
-                .prepare(&format!("SELECT * FROM {table} ORDER BY id"))?;
-            let columns = stmt.column_count();
+                .prepare(&format!("SELECT * FROM {table} ORDER BY {order}"))?;
             let mut rows = stmt.query([])?;
             while let Some(row) = rows.next()? {
                 let cells: Vec<String> = (0..columns)

@@ -5,7 +5,8 @@ use crate::error::{Error, Result};
 use crate::log::{damaged, device_id, entity_id, RawOp, OP_COLUMNS};
 use crate::{new_id, random, Store};
 use relevo_core::domain::{
-    Country, CrisisDraft, IdentityDraft, People, Priority, RequestDraft, Role, Sector,
+    Country, CrisisDraft, IdentityDraft, ItemLine, People, Priority, RequestDraft, RequestStatus,
+    Role, Sector, Vulnerable,
 };
 use relevo_core::ids::RefKind;
 use relevo_core::payload::{CrisisOpened, Payload, PersonDeclared, RequestCreated};
@@ -33,6 +34,7 @@ pub struct CrisisView {
     pub name: String,
     pub countries: Vec<Country>,
     pub demo: bool,
+    pub closed: bool,
     /// When it was opened (ms since the Unix epoch, by the opener's clock).
     #[ts(type = "number")]
     pub opened_at_ms: u64,
@@ -50,6 +52,17 @@ pub struct RequestView {
     pub people: People,
     pub priority: Priority,
     pub description: String,
+    pub status: RequestStatus,
+    /// Deadline (ms since the Unix epoch, UTC).
+    #[ts(type = "number | null")]
+    pub needed_by_ms: Option<i64>,
+    pub vulnerable: Vec<Vulnerable>,
+    pub items: Vec<ItemLine>,
+    pub duplicate_of: Option<EntityId>,
+    /// Fields with competing values.
+    pub conflicts: u32,
+    /// Tasks that answer it.
+    pub tasks: u32,
     /// Who logged it, once their declaration is held.
     pub author_name: Option<String>,
     pub device_tag: String,
@@ -83,7 +96,7 @@ pub struct LogEntry {
     pub refused: Option<String>,
 }
 
-fn parse_slug<T>(text: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
+pub(crate) fn parse_slug<T>(text: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
     parse(text).ok_or_else(|| damaged(&format!("unknown code '{text}' in a projection")))
 }
 
@@ -141,7 +154,7 @@ impl Store {
     }
 
     /// This device's person, or the error that says set-up comes first.
-    fn me(&self) -> Result<IdentityView> {
+    pub(crate) fn me(&self) -> Result<IdentityView> {
         self.identity()?.ok_or(Error::NotInitialised)
     }
 
@@ -167,7 +180,7 @@ impl Store {
 
     pub fn crises(&self) -> Result<Vec<CrisisView>> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, name, countries, demo, hlc_wall FROM crises ORDER BY hlc_wall DESC, hlc_counter DESC, id",
+            "SELECT id, name, countries, demo, hlc_wall, status FROM crises ORDER BY hlc_wall DESC, hlc_counter DESC, id",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok((
@@ -176,11 +189,12 @@ impl Store {
                 r.get::<_, String>(2)?,
                 r.get(3)?,
                 r.get::<_, i64>(4)?,
+                r.get::<_, String>(5)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, name, countries, demo, opened) = row?;
+            let (id, name, countries, demo, opened, status) = row?;
             let countries = countries
                 .split(',')
                 .filter(|c| !c.is_empty())
@@ -191,6 +205,7 @@ impl Store {
                 name,
                 countries,
                 demo,
+                closed: status == "closed",
                 opened_at_ms: opened as u64,
             });
         }
@@ -264,16 +279,23 @@ impl Store {
             .ok_or_else(|| damaged("the request just logged is missing"))
     }
 
-    fn request_rows(&self, filter: &str, arg: &[u8]) -> Result<Vec<RequestView>> {
+    pub(crate) fn request_rows(
+        &self,
+        filter: &str,
+        args: &[rusqlite::types::Value],
+        limit: u32,
+    ) -> Result<Vec<RequestView>> {
         let sql = format!(
-            "SELECT r.id, r.reference, r.crisis, r.country, r.site, r.sector, r.people_total, r.women, r.men,
-                    r.girls, r.boys, r.priority, r.description, p.name, r.device, r.hlc_wall
+            "SELECT r.id, r.reference, r.crisis, r.country, r.site, r.sector, r.people, r.priority, r.description,
+                    r.status, r.needed_by, r.vulnerable, r.items, r.duplicate_of, r.conflicts,
+                    (SELECT count(*) FROM task_links l WHERE l.request = r.id), p.name, r.device, r.hlc_wall
              FROM requests r LEFT JOIN persons p ON p.id = r.author
              WHERE {filter}
-             ORDER BY r.hlc_wall DESC, r.hlc_counter DESC, r.device"
+             ORDER BY r.hlc_wall DESC, r.hlc_counter DESC, r.device
+             LIMIT {limit}"
         );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let mut rows = stmt.query([arg])?;
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             out.push(RequestView {
@@ -283,18 +305,21 @@ impl Store {
                 country: parse_slug(&r.get::<_, String>(3)?, Country::parse)?,
                 site: r.get(4)?,
                 sector: parse_slug(&r.get::<_, String>(5)?, Sector::parse)?,
-                people: People {
-                    total: r.get(6)?,
-                    women: r.get(7)?,
-                    men: r.get(8)?,
-                    girls: r.get(9)?,
-                    boys: r.get(10)?,
-                },
-                priority: parse_slug(&r.get::<_, String>(11)?, Priority::parse)?,
-                description: r.get(12)?,
-                author_name: r.get(13)?,
-                device_tag: device_id(&r.get::<_, Vec<u8>>(14)?)?.tag(),
-                recorded_at_ms: r.get::<_, i64>(15)? as u64,
+                people: json(r.get(6)?, "people")?,
+                priority: parse_slug(&r.get::<_, String>(7)?, Priority::parse)?,
+                description: r.get(8)?,
+                status: parse_slug(&r.get::<_, String>(9)?, RequestStatus::parse)?,
+                needed_by_ms: r.get(10)?,
+                vulnerable: json(r.get(11)?, "vulnerable groups")?,
+                items: json(r.get(12)?, "items")?,
+                duplicate_of: r
+                    .get::<_, Option<String>>(13)?
+                    .and_then(|s| s.parse().ok()),
+                conflicts: r.get(14)?,
+                tasks: r.get(15)?,
+                author_name: r.get(16)?,
+                device_tag: device_id(&r.get::<_, Vec<u8>>(17)?)?.tag(),
+                recorded_at_ms: r.get::<_, i64>(18)? as u64,
             });
         }
         Ok(out)
@@ -302,11 +327,13 @@ impl Store {
 
     /// The requests of a crisis, newest first.
     pub fn requests(&self, crisis: EntityId) -> Result<Vec<RequestView>> {
-        self.request_rows("r.crisis = ?1", crisis.as_bytes())
+        self.request_rows("r.crisis = ?1", &[crisis.as_bytes().to_vec().into()], u32::MAX)
     }
 
     pub fn request(&self, id: EntityId) -> Result<Option<RequestView>> {
-        Ok(self.request_rows("r.id = ?1", id.as_bytes())?.pop())
+        Ok(self
+            .request_rows("r.id = ?1", &[id.as_bytes().to_vec().into()], 1)?
+            .pop())
     }
 
     /// The raw log, in (device, seq) order.
@@ -342,7 +369,7 @@ impl Store {
 
 /// Asks the one permission rule whether `me` may do `action` in `scope`; a
 /// refusal says which role or scope it needs, and nothing is written.
-fn permit(me: &IdentityView, action: Action, scope: Scope) -> Result<()> {
+pub(crate) fn permit(me: &IdentityView, action: Action, scope: Scope) -> Result<()> {
     permissions::check(
         Actor {
             role: me.role,
@@ -353,4 +380,9 @@ fn permit(me: &IdentityView, action: Action, scope: Scope) -> Result<()> {
         false,
     )
     .map_err(|refusal| Error::Forbidden(refusal.to_string()))
+}
+
+/// A JSON column of a projection.
+pub(crate) fn json<T: serde::de::DeserializeOwned>(text: String, what: &str) -> Result<T> {
+    serde_json::from_str(&text).map_err(|_| damaged(&format!("a stored {what} is not valid")))
 }

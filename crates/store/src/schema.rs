@@ -127,6 +127,178 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX requests_by_crisis ON requests (crisis, hlc_wall, hlc_counter);
     CREATE INDEX requests_by_reference ON requests (reference);
     "#,
+    // 2: coordination. Fields become multi-value registers; tasks, notes,
+    // fulfilment and the roster arrive. Projections are derived, so the
+    // request table is rebuilt from the log after this migration.
+    r#"
+    DROP TABLE requests;
+    CREATE TABLE requests (
+        id           BLOB PRIMARY KEY,
+        reference    TEXT NOT NULL,
+        crisis       BLOB NOT NULL,
+        country      TEXT NOT NULL,
+        site         TEXT NOT NULL,
+        sector       TEXT NOT NULL,
+        people       TEXT NOT NULL,
+        people_total INTEGER NOT NULL,
+        vulnerable   TEXT NOT NULL,
+        items        TEXT NOT NULL,
+        needed_by    INTEGER,
+        priority     TEXT NOT NULL,
+        description  TEXT NOT NULL,
+        status       TEXT NOT NULL,
+        duplicate_of TEXT,
+        conflicts    INTEGER NOT NULL DEFAULT 0,
+        author       BLOB NOT NULL,
+        device       BLOB NOT NULL,
+        seq          INTEGER NOT NULL,
+        hlc_wall     INTEGER NOT NULL,
+        hlc_counter  INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX requests_by_crisis ON requests (crisis, hlc_wall, hlc_counter);
+    CREATE INDEX requests_by_reference ON requests (reference);
+    CREATE INDEX requests_by_status ON requests (crisis, status);
+
+    CREATE TABLE tasks (
+        id            BLOB PRIMARY KEY,
+        reference     TEXT NOT NULL,
+        crisis        BLOB NOT NULL,
+        title         TEXT NOT NULL,
+        description   TEXT,
+        -- 'regional' or the country code of a national task
+        scope         TEXT NOT NULL,
+        sector        TEXT NOT NULL,
+        priority      TEXT NOT NULL,
+        due           INTEGER,
+        status        TEXT NOT NULL,
+        holder_person BLOB,
+        holder_org    TEXT,
+        conflicts     INTEGER NOT NULL DEFAULT 0,
+        author        BLOB NOT NULL,
+        device        BLOB NOT NULL,
+        seq           INTEGER NOT NULL,
+        hlc_wall      INTEGER NOT NULL,
+        hlc_counter   INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX tasks_by_crisis ON tasks (crisis, hlc_wall, hlc_counter);
+    CREATE INDEX tasks_by_status ON tasks (crisis, status);
+    CREATE INDEX tasks_by_scope ON tasks (crisis, scope);
+    CREATE INDEX tasks_by_sector ON tasks (crisis, sector);
+    CREATE INDEX tasks_by_person ON tasks (crisis, holder_person);
+    CREATE INDEX tasks_by_org ON tasks (crisis, holder_org);
+    CREATE INDEX tasks_by_priority ON tasks (crisis, priority);
+    CREATE INDEX tasks_by_due ON tasks (crisis, due);
+    CREATE INDEX tasks_by_reference ON tasks (reference);
+
+    CREATE TABLE task_links (
+        task    BLOB NOT NULL,
+        request BLOB NOT NULL,
+        PRIMARY KEY (task, request)
+    ) WITHOUT ROWID;
+    CREATE INDEX task_links_by_request ON task_links (request);
+
+    ALTER TABLE crises ADD COLUMN status TEXT NOT NULL DEFAULT 'open';
+    ALTER TABLE crises ADD COLUMN conflicts INTEGER NOT NULL DEFAULT 0;
+
+    -- Every record with fields, and what it is.
+    CREATE TABLE entities (
+        id     BLOB PRIMARY KEY,
+        kind   TEXT NOT NULL,
+        crisis BLOB
+    ) WITHOUT ROWID;
+
+    -- Every field write, create ops included (a create writes every field).
+    CREATE TABLE registers (
+        entity      BLOB NOT NULL,
+        field       TEXT NOT NULL,
+        device      BLOB NOT NULL,
+        seq         INTEGER NOT NULL,
+        hlc_wall    INTEGER NOT NULL,
+        hlc_counter INTEGER NOT NULL,
+        value       TEXT NOT NULL,
+        author      BLOB NOT NULL,
+        kind        TEXT NOT NULL,
+        text        TEXT,
+        PRIMARY KEY (entity, field, device, seq)
+    ) WITHOUT ROWID;
+
+    -- Writes some later write saw and replaced. Heads = registers - superseded.
+    CREATE TABLE superseded (
+        entity BLOB NOT NULL,
+        field  TEXT NOT NULL,
+        device BLOB NOT NULL,
+        seq    INTEGER NOT NULL,
+        PRIMARY KEY (entity, field, device, seq)
+    ) WITHOUT ROWID;
+
+    -- Fields with more than one head.
+    CREATE TABLE conflicts (
+        entity BLOB NOT NULL,
+        field  TEXT NOT NULL,
+        kind   TEXT NOT NULL,
+        crisis BLOB,
+        heads  INTEGER NOT NULL,
+        PRIMARY KEY (entity, field)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE notes (
+        device      BLOB NOT NULL,
+        seq         INTEGER NOT NULL,
+        entity      BLOB NOT NULL,
+        hlc_wall    INTEGER NOT NULL,
+        hlc_counter INTEGER NOT NULL,
+        author      BLOB NOT NULL,
+        text        TEXT NOT NULL,
+        significant INTEGER NOT NULL,
+        PRIMARY KEY (device, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX notes_by_entity ON notes (entity, hlc_wall, hlc_counter);
+
+    CREATE TABLE fulfilments (
+        device      BLOB NOT NULL,
+        seq         INTEGER NOT NULL,
+        request     BLOB NOT NULL,
+        hlc_wall    INTEGER NOT NULL,
+        hlc_counter INTEGER NOT NULL,
+        author      BLOB NOT NULL,
+        item        INTEGER,
+        what        TEXT NOT NULL,
+        quantity    REAL NOT NULL,
+        unit        TEXT NOT NULL,
+        by_org      TEXT,
+        PRIMARY KEY (device, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX fulfilments_by_request ON fulfilments (request);
+
+    CREATE TABLE orgs (
+        id          TEXT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        country     TEXT,
+        device      BLOB NOT NULL,
+        seq         INTEGER NOT NULL,
+        hlc_wall    INTEGER NOT NULL,
+        hlc_counter INTEGER NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE sites (
+        id          TEXT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        country     TEXT NOT NULL,
+        pcode       TEXT,
+        lat         REAL,
+        lon         REAL,
+        device      BLOB NOT NULL,
+        seq         INTEGER NOT NULL,
+        hlc_wall    INTEGER NOT NULL,
+        hlc_counter INTEGER NOT NULL
+    ) WITHOUT ROWID;
+
+    -- People on the roster who hold tasks; those who use a device are in
+    -- persons too (declared = 1).
+    ALTER TABLE persons ADD COLUMN declared INTEGER NOT NULL DEFAULT 1;
+    "#,
 ];
 
 /// The schema version this binary writes.
@@ -177,8 +349,10 @@ pub fn preflight(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Brings the schema to [`LATEST`], one migration per transaction.
-pub fn migrate(conn: &mut Connection) -> Result<()> {
+/// Brings the schema to [`LATEST`], one migration per transaction. Returns
+/// the version found, so the caller can rebuild projections after upgrading
+/// an existing database.
+pub fn migrate(conn: &mut Connection) -> Result<i64> {
     let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if current > LATEST {
         return Err(Error::SchemaTooNew {
@@ -195,5 +369,5 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;
     }
-    Ok(())
+    Ok(current)
 }

@@ -37,6 +37,17 @@ impl Country {
     pub fn code(self) -> &'static str {
         self.slug()
     }
+
+    /// The offset from UTC of the country's capital, in hours. No member
+    /// observes daylight saving time; for Mexico and the United States, which
+    /// span several zones, this is the zone of the southern border.
+    pub fn utc_offset_hours(self) -> i32 {
+        match self {
+            Country::Pa | Country::Us => -5,
+            Country::Do => -4,
+            _ => -6,
+        }
+    }
 }
 
 #[cfg(test)]

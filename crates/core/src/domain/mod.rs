@@ -4,12 +4,20 @@ pub mod country;
 pub mod person;
 pub mod request;
 pub mod role;
+pub mod roster;
 pub mod sector;
+pub mod task;
+pub mod time;
 pub mod validation;
 
 pub use country::Country;
 pub use person::{Crisis, CrisisDraft, Identity, IdentityDraft};
-pub use request::{NewRequest, People, Priority, RequestDraft};
+pub use request::{
+    ItemDraft, ItemLine, NewRequest, People, Priority, RequestDraft, RequestStatus, Vulnerable,
+    VulnerableDraft, VulnerableGroup,
+};
+pub use roster::{Org, OrgDraft, OrgKind, PersonDraft, Site, SiteKind};
+pub use task::{Holder, NewTask, TaskDraft, TaskScope, TaskStatus, TaskStep};
 pub use role::Role;
 pub use sector::Sector;
 pub use validation::{FieldError, Rule};

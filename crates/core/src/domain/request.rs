@@ -1,6 +1,7 @@
 //! Humanitarian assistance requests: a need, where, for how many, how urgent.
 
 use super::person::{code as parse_code, required_text};
+use super::time::deadline;
 use super::validation::{FieldError, Rule};
 use super::{vocabulary, Country, Sector};
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,185 @@ vocabulary! {
         High => "high", "High", "Alta";
         Medium => "medium", "Medium", "Media";
         Low => "low", "Low", "Baja";
+    }
+}
+
+vocabulary! {
+    /// Where a request is in its life. `closed`, `cancelled` and `duplicate`
+    /// are final.
+    RequestStatus {
+        New => "new", "New", "Nueva";
+        Triaged => "triaged", "Triaged", "Clasificada";
+        InProgress => "in-progress", "In progress", "En curso";
+        PartlyFulfilled => "partly-fulfilled", "Partly fulfilled", "Parcialmente atendida";
+        Fulfilled => "fulfilled", "Fulfilled", "Atendida";
+        Closed => "closed", "Closed", "Cerrada";
+        Cancelled => "cancelled", "Cancelled", "Cancelada";
+        Duplicate => "duplicate", "Duplicate", "Duplicada";
+    }
+}
+
+impl RequestStatus {
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            RequestStatus::Closed | RequestStatus::Cancelled | RequestStatus::Duplicate
+        )
+    }
+
+    /// May a request move from `self` to `to`? Forward along
+    /// new → triaged → in progress → partly fulfilled → fulfilled, closed
+    /// once fulfilled, cancelled from any open state, marked duplicate while
+    /// still new or triaged. Nothing leaves a final state.
+    pub fn can_move_to(self, to: RequestStatus) -> bool {
+        use RequestStatus::*;
+        let rank = |s: RequestStatus| match s {
+            New => 0,
+            Triaged => 1,
+            InProgress => 2,
+            PartlyFulfilled => 3,
+            Fulfilled => 4,
+            _ => 9,
+        };
+        if self.is_final() {
+            return false;
+        }
+        match to {
+            Cancelled => true,
+            Duplicate => matches!(self, New | Triaged),
+            Closed => self == Fulfilled,
+            New => false,
+            _ => rank(to) > rank(self),
+        }
+    }
+
+    /// Moves that decide about a request (directors) rather than report
+    /// progress on it (anyone who may update it).
+    pub fn is_triage(self) -> bool {
+        matches!(
+            self,
+            RequestStatus::Triaged
+                | RequestStatus::Closed
+                | RequestStatus::Cancelled
+                | RequestStatus::Duplicate
+        )
+    }
+}
+
+vocabulary! {
+    /// Groups with specific protection needs, counted within a request.
+    VulnerableGroup {
+        Uasc => "uasc", "Unaccompanied or separated children", "Niñas, niños y adolescentes no acompañados o separados";
+        PregnantLactating => "pregnant-lactating", "Pregnant or lactating women", "Mujeres embarazadas o lactantes";
+        Disability => "disability", "People with disabilities", "Personas con discapacidad";
+        Older => "older", "Older people", "Personas mayores";
+        ChronicIllness => "chronic-illness", "Chronic illness", "Enfermedades crónicas";
+        Other => "other", "Other specific needs", "Otras necesidades específicas";
+    }
+}
+
+/// How many people of a vulnerable group a request covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Vulnerable {
+    pub group: VulnerableGroup,
+    pub count: u32,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(default)]
+pub struct VulnerableDraft {
+    pub group: String,
+    #[ts(type = "number | null")]
+    pub count: Option<f64>,
+}
+
+/// One line of what is needed (ICS 213 RR): quantity, unit, description.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct ItemLine {
+    pub quantity: f64,
+    pub unit: String,
+    pub description: String,
+}
+
+impl Eq for ItemLine {}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(default)]
+pub struct ItemDraft {
+    #[ts(type = "number | null")]
+    pub quantity: Option<f64>,
+    pub unit: String,
+    pub description: String,
+}
+
+/// Longest unit text ("kits", "litros", "cajas de 12").
+pub const MAX_UNIT_CHARS: usize = 40;
+/// Most item lines in one request.
+pub const MAX_ITEMS: usize = 50;
+/// Largest quantity in one item line.
+pub const MAX_QUANTITY: f64 = 1e9;
+
+pub(crate) fn validate_items(raw: &[ItemDraft], errors: &mut Vec<FieldError>) -> Vec<ItemLine> {
+    if raw.len() > MAX_ITEMS {
+        errors.push(
+            FieldError::new(
+                "items",
+                Rule::TooLarge,
+                format!("{} item lines; the most accepted is {MAX_ITEMS}", raw.len()),
+            )
+            .with_limit(MAX_ITEMS as u64),
+        );
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (i, item) in raw.iter().enumerate() {
+        let field = |f: &str| format!("items.{i}.{f}");
+        let quantity = quantity(item.quantity, &field("quantity"), errors);
+        let unit = required_text(&item.unit, &field("unit"), MAX_UNIT_CHARS, errors);
+        let description =
+            required_text(&item.description, &field("description"), MAX_SITE_CHARS, errors);
+        if let (Some(quantity), Some(unit), Some(description)) = (quantity, unit, description) {
+            out.push(ItemLine {
+                quantity,
+                unit,
+                description,
+            });
+        }
+    }
+    out
+}
+
+/// A positive quantity of goods (fractions allowed: 2.5 tonnes).
+pub(crate) fn quantity(raw: Option<f64>, field: &str, errors: &mut Vec<FieldError>) -> Option<f64> {
+    match raw {
+        None => {
+            errors.push(FieldError::new(
+                field,
+                Rule::Required,
+                format!("{field} is required"),
+            ));
+            None
+        }
+        Some(q) if !q.is_finite() || q <= 0.0 => {
+            errors.push(FieldError::new(
+                field,
+                Rule::AtLeastOne,
+                format!("{field} must be more than zero (got {q})"),
+            ));
+            None
+        }
+        Some(q) if q > MAX_QUANTITY => {
+            errors.push(
+                FieldError::new(
+                    field,
+                    Rule::TooLarge,
+                    format!("{field} is {q}; the largest accepted is {MAX_QUANTITY}"),
+                )
+                .with_limit(MAX_QUANTITY as u64),
+            );
+            None
+        }
+        Some(q) => Some(q),
     }
 }
 
@@ -44,7 +224,20 @@ pub struct RequestDraft {
     pub girls: Option<f64>,
     #[ts(type = "number | null")]
     pub boys: Option<f64>,
+    #[ts(type = "number | null")]
+    pub under5: Option<f64>,
+    #[ts(type = "number | null")]
+    pub age5_17: Option<f64>,
+    #[ts(type = "number | null")]
+    pub age18_59: Option<f64>,
+    #[ts(type = "number | null")]
+    pub age60_plus: Option<f64>,
+    pub vulnerable: Vec<VulnerableDraft>,
     pub priority: String,
+    /// When it is needed by: `YYYY-MM-DD` (end of that day in the request's
+    /// country), `YYYY-MM-DDTHH:MM` (local time there) or RFC 3339.
+    pub needed_by: String,
+    pub items: Vec<ItemDraft>,
     pub description: String,
 }
 
@@ -56,9 +249,27 @@ pub struct People {
     pub men: Option<u32>,
     pub girls: Option<u32>,
     pub boys: Option<u32>,
+    /// By age band, where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub under5: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age5_17: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age18_59: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age60_plus: Option<u32>,
 }
 
 impl People {
+    /// The sum of the age bands given.
+    pub fn age_sum(&self) -> u64 {
+        [self.under5, self.age5_17, self.age18_59, self.age60_plus]
+            .iter()
+            .flatten()
+            .map(|n| u64::from(*n))
+            .sum()
+    }
+
     /// The sum of the breakdown given (unknown parts count as zero).
     pub fn breakdown_sum(&self) -> u64 {
         [self.women, self.men, self.girls, self.boys]
@@ -78,6 +289,13 @@ pub struct NewRequest {
     pub people: People,
     pub priority: Priority,
     pub description: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vulnerable: Vec<Vulnerable>,
+    /// Deadline, ms since the Unix epoch (UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub needed_by: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<ItemLine>,
 }
 
 impl RequestDraft {
@@ -142,15 +360,88 @@ impl RequestDraft {
             .girls
             .and_then(|n| count(n, "people.girls", &mut errors));
         let boys = self.boys.and_then(|n| count(n, "people.boys", &mut errors));
+        let under5 = self
+            .under5
+            .and_then(|n| count(n, "people.under5", &mut errors));
+        let age5_17 = self
+            .age5_17
+            .and_then(|n| count(n, "people.age5_17", &mut errors));
+        let age18_59 = self
+            .age18_59
+            .and_then(|n| count(n, "people.age18_59", &mut errors));
+        let age60_plus = self
+            .age60_plus
+            .and_then(|n| count(n, "people.age60_plus", &mut errors));
+        let people = total.map(|total| People {
+            total,
+            women,
+            men,
+            girls,
+            boys,
+            under5,
+            age5_17,
+            age18_59,
+            age60_plus,
+        });
 
-        if let Some(total) = total {
-            let people = People {
-                total,
-                women,
-                men,
-                girls,
-                boys,
+        let mut vulnerable: Vec<Vulnerable> = Vec::new();
+        for (i, v) in self.vulnerable.iter().enumerate() {
+            let field = format!("vulnerable.{i}");
+            let group = parse_code(
+                &v.group,
+                &field,
+                VulnerableGroup::parse,
+                VulnerableGroup::slugs,
+                &mut errors,
+            );
+            let n = match v.count {
+                None => {
+                    errors.push(FieldError::new(
+                        &field,
+                        Rule::Required,
+                        format!("{field}: how many people is required"),
+                    ));
+                    None
+                }
+                Some(n) => count(n, &field, &mut errors),
             };
+            if let (Some(group), Some(n)) = (group, n) {
+                if let Some(total) = total.filter(|t| n > *t) {
+                    errors.push(
+                        FieldError::new(
+                            &field,
+                            Rule::BreakdownExceedsTotal,
+                            format!("{n} people in group {group}, more than the total of {total}"),
+                        )
+                        .with_limit(u64::from(total)),
+                    );
+                } else if vulnerable.iter().any(|x| x.group == group) {
+                    errors.push(FieldError::new(
+                        &field,
+                        Rule::Duplicate,
+                        format!("group {group} is listed twice"),
+                    ));
+                } else if n > 0 {
+                    vulnerable.push(Vulnerable { group, count: n });
+                }
+            }
+        }
+        let items = validate_items(&self.items, &mut errors);
+        let needed_by = country.and_then(|c| deadline(&self.needed_by, "needed_by", c, &mut errors));
+
+        if let Some(people) = people {
+            let total = people.total;
+            let ages = people.age_sum();
+            if ages > u64::from(total) {
+                errors.push(
+                    FieldError::new(
+                        "people",
+                        Rule::BreakdownExceedsTotal,
+                        format!("the age bands add up to {ages}, more than the total of {total}"),
+                    )
+                    .with_limit(u64::from(total)),
+                );
+            }
             let sum = people.breakdown_sum();
             if sum > u64::from(total) {
                 errors.push(
@@ -164,27 +455,24 @@ impl RequestDraft {
             }
         }
 
-        match (country, site, sector, total, priority, description) {
+        match (country, site, sector, people, priority, description) {
             (
                 Some(country),
                 Some(site),
                 Some(sector),
-                Some(total),
+                Some(people),
                 Some(priority),
                 Some(description),
             ) if errors.is_empty() => Ok(NewRequest {
                 country,
                 site,
                 sector,
-                people: People {
-                    total,
-                    women,
-                    men,
-                    girls,
-                    boys,
-                },
+                people,
                 priority,
                 description,
+                vulnerable,
+                needed_by,
+                items,
             }),
             _ => Err(errors),
         }
@@ -208,7 +496,32 @@ impl NewRequest {
             men: self.people.men.map(f64::from),
             girls: self.people.girls.map(f64::from),
             boys: self.people.boys.map(f64::from),
+            under5: self.people.under5.map(f64::from),
+            age5_17: self.people.age5_17.map(f64::from),
+            age18_59: self.people.age18_59.map(f64::from),
+            age60_plus: self.people.age60_plus.map(f64::from),
+            vulnerable: self
+                .vulnerable
+                .iter()
+                .map(|v| VulnerableDraft {
+                    group: v.group.slug().into(),
+                    count: Some(f64::from(v.count)),
+                })
+                .collect(),
             priority: self.priority.slug().into(),
+            needed_by: self
+                .needed_by
+                .map(super::time::rfc3339)
+                .unwrap_or_default(),
+            items: self
+                .items
+                .iter()
+                .map(|i| ItemDraft {
+                    quantity: Some(i.quantity),
+                    unit: i.unit.clone(),
+                    description: i.description.clone(),
+                })
+                .collect(),
             description: self.description.clone(),
         }
     }
@@ -262,6 +575,7 @@ mod tests {
             boys: Some(20.0),
             priority: "high".into(),
             description: "Colchonetas y frazadas para 120 personas".into(),
+            ..Default::default()
         }
     }
 

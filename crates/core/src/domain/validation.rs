@@ -28,6 +28,16 @@ pub enum Rule {
     TooLong,
     /// The breakdown by sex and age adds up to more than the total.
     BreakdownExceedsTotal,
+    /// The same entry twice in a list.
+    Duplicate,
+    /// Not a date or time in an accepted form.
+    BadDate,
+    /// A person or organisation that is not on the roster.
+    NotOnRoster,
+    /// A reference to a record this device does not hold.
+    UnknownReference,
+    /// More delivered than was requested (`limit` is what remains).
+    OverFulfilment,
 }
 
 /// One broken rule on one field.

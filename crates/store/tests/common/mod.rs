@@ -33,6 +33,7 @@ pub fn request(site: &str, total: i64) -> RequestDraft {
         boys: None,
         priority: "high".into(),
         description: "Colchonetas y frazadas".into(),
+        ..Default::default()
     }
 }
 

@@ -1,0 +1,817 @@
+//! The rules every replica applies to an op before projecting it.
+//!
+//! A verdict depends only on the op and what it names: the grant its device
+//! declared, the record it changes (its create op) and the values it saw
+//! (its parents). It never depends on a replica's current state, so every
+//! device and the hub reach the same verdict whatever order ops arrive in.
+//! The store waits until it holds every op an op names before judging it.
+//!
+//! An op that breaks a rule was still made and signed: it is kept in the log,
+//! marked refused with the reason, and left out of the projections. The same
+//! function runs before a local op is made, so a person is refused at once
+//! and nothing is written.
+
+use crate::domain::validation::{describe, FieldError};
+use crate::domain::{
+    IdentityDraft, NewRequest, NewTask, RequestStatus, TaskScope, TaskStatus, TaskStep,
+};
+use crate::ids::EntityId;
+use crate::op::{OpRef, UnsignedOp};
+use crate::payload::{Change, ChangeKind, EntityKind, Payload};
+use crate::permissions::{self, Action, Actor, Refusal, Scope};
+use crate::Hlc;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::fmt;
+
+/// An op another op names, as the rules need it.
+#[derive(Clone, Debug)]
+pub struct Dep {
+    pub hlc: Hlc,
+    pub payload: Payload,
+}
+
+/// What a verdict may look at besides the op itself.
+pub struct Context<'a> {
+    /// The person the op's device declared in its first op, and their grant.
+    pub declared: Option<(EntityId, Actor)>,
+    /// The ops this op names ([`Payload::deps`]).
+    pub dep: &'a dyn Fn(&OpRef) -> Option<Dep>,
+}
+
+impl fmt::Debug for Context<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("declared", &self.declared)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why an op is refused.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Refused {
+    /// The author's role or scope does not allow it.
+    Permission(Refusal),
+    /// The record's status does not allow this step.
+    Lifecycle {
+        record: EntityKind,
+        from: String,
+        step: &'static str,
+    },
+    /// The field has competing values: resolve the conflict first.
+    InConflict { field: String },
+    /// A value breaks a validation rule.
+    Validation(Vec<FieldError>),
+    /// Anything else that makes the op meaningless.
+    Invalid(String),
+    /// The op names an op that is not held (the store waits for it).
+    Missing(OpRef),
+}
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refused::Permission(r) => r.fmt(f),
+            Refused::Lifecycle { record, from, step } => write!(
+                f,
+                "a {} that is {from} cannot take the step {step}",
+                record.slug()
+            ),
+            Refused::InConflict { field } => write!(
+                f,
+                "{field} has competing values from people who were offline: a regional director must resolve the conflict first"
+            ),
+            Refused::Validation(errors) => f.write_str(&describe(errors)),
+            Refused::Invalid(why) => f.write_str(why),
+            Refused::Missing(op) => write!(f, "op {op} it relies on is not held yet"),
+        }
+    }
+}
+
+impl std::error::Error for Refused {}
+
+type Verdict = Result<(), Refused>;
+
+fn invalid(why: impl Into<String>) -> Refused {
+    Refused::Invalid(why.into())
+}
+
+fn permit(actor: Actor, action: Action, scope: Scope, holds: bool) -> Verdict {
+    permissions::check(actor, action, scope, holds).map_err(Refused::Permission)
+}
+
+fn parse<T: DeserializeOwned>(value: &Value, what: &str) -> Result<T, Refused> {
+    serde_json::from_value(value.clone()).map_err(|e| invalid(format!("{what} is not valid: {e}")))
+}
+
+fn reference(reference: &str, prefix: &str, op: &UnsignedOp) -> Verdict {
+    let prefix = format!("{prefix}-{}-", op.device.tag());
+    let counter = reference.strip_prefix(&prefix).map(|n| n.parse::<u64>());
+    if matches!(counter, Some(Ok(n)) if n > 0) {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "reference {reference} is not of the form {prefix}<n> for the device that made it"
+        )))
+    }
+}
+
+/// The verdict on `op` carrying `payload`.
+pub fn verdict(op: &UnsignedOp, payload: &Payload, ctx: &Context<'_>) -> Verdict {
+    if let Payload::PersonDeclare(p) = payload {
+        if p.id != op.author {
+            return Err(invalid(
+                "a person can only declare themselves (payload id differs from the op's author)",
+            ));
+        }
+        return IdentityDraft {
+            name: p.name.clone(),
+            role: p.role.slug().into(),
+            country: p.country.slug().into(),
+            org: p.org.clone().unwrap_or_default(),
+        }
+        .validate()
+        .map(|_| ())
+        .map_err(Refused::Validation);
+    }
+    let (person, actor) = ctx
+        .declared
+        .ok_or_else(|| invalid("the device that made it never declared who uses it"))?;
+    if person != op.author {
+        return Err(invalid(
+            "its author is not the person this device declared",
+        ));
+    }
+    match payload {
+        Payload::PersonDeclare(_) => Ok(()),
+        Payload::CrisisOpen(c) => {
+            permit(actor, Action::OpenCrisis, Scope::Regional, false)?;
+            crate::domain::CrisisDraft {
+                name: c.name.clone(),
+                countries: c.countries.iter().map(|c| c.slug().to_owned()).collect(),
+            }
+            .validate()
+            .map(|_| ())
+            .map_err(Refused::Validation)
+        }
+        Payload::RequestCreate(r) => {
+            reference(&r.reference, "REQ", op)?;
+            r.request.check().map_err(Refused::Validation)?;
+            permit(
+                actor,
+                Action::LogRequest,
+                Scope::National(r.request.country),
+                false,
+            )
+        }
+        Payload::TaskCreate(t) => {
+            reference(&t.reference, "TSK", op)?;
+            t.task.check().map_err(Refused::Validation)?;
+            let scope = scope_of(t.task.scope);
+            permit(actor, Action::CreateTask, scope, false)?;
+            match &t.holder {
+                Some(h) if h.is_empty() => Err(invalid("a holder names a person or an organisation")),
+                Some(_) => permit(actor, Action::AssignTask, scope, false),
+                None => Ok(()),
+            }
+        }
+        Payload::RosterOrg(o) => {
+            permit(actor, Action::ManageRoster, Scope::Regional, false)?;
+            crate::domain::OrgDraft {
+                id: o.id.clone(),
+                name: o.name.clone(),
+                kind: o.kind.slug().into(),
+                country: o.country.map(|c| c.slug().into()).unwrap_or_default(),
+            }
+            .validate()
+            .map(|_| ())
+            .map_err(Refused::Validation)
+        }
+        Payload::RosterSite(s) => {
+            permit(actor, Action::ManageRoster, Scope::Regional, false)?;
+            let lat_ok = s.lat.is_none_or(|l| (-90.0..=90.0).contains(&l));
+            let lon_ok = s.lon.is_none_or(|l| (-180.0..=180.0).contains(&l));
+            if s.name.trim().is_empty() || !lat_ok || !lon_ok {
+                return Err(invalid("a site needs a name and coordinates within range"));
+            }
+            Ok(())
+        }
+        Payload::RosterPerson(p) => {
+            permit(actor, Action::ManageRoster, Scope::Regional, false)?;
+            IdentityDraft {
+                name: p.name.clone(),
+                role: p.role.slug().into(),
+                country: p.country.slug().into(),
+                org: p.org.clone().unwrap_or_default(),
+            }
+            .validate()
+            .map(|_| ())
+            .map_err(Refused::Validation)
+        }
+        Payload::Change(kind, c) => change(op, *kind, c, actor, ctx),
+    }
+}
+
+pub fn scope_of(scope: TaskScope) -> Scope {
+    match scope {
+        TaskScope::National(c) => Scope::National(c),
+        TaskScope::Regional => Scope::Regional,
+    }
+}
+
+/// Longest note, handover note or reason, in characters.
+pub const MAX_NOTE_CHARS: usize = 4000;
+
+fn change(op: &UnsignedOp, kind: ChangeKind, c: &Change, actor: Actor, ctx: &Context<'_>) -> Verdict {
+    use ChangeKind as K;
+    let dep = |r: &OpRef| (ctx.dep)(r).ok_or(Refused::Missing(*r));
+    let target = dep(&c.on)?.payload;
+    let (record, id) = target
+        .creates()
+        .ok_or_else(|| invalid(format!("{} does not create a record", c.on)))?;
+    if id != c.entity {
+        return Err(invalid(format!("{} created another record than {}", c.on, c.entity)));
+    }
+    let expected = match kind {
+        K::RequestUpdate | K::RequestStatus | K::RequestFulfil => Some(EntityKind::Request),
+        K::TaskAssign | K::TaskAccept | K::TaskHandOver | K::TaskStatus | K::TaskEscalate | K::TaskLink | K::TaskUnlink => {
+            Some(EntityKind::Task)
+        }
+        K::CrisisClose => Some(EntityKind::Crisis),
+        K::NoteAdd => (record == EntityKind::Crisis).then_some(EntityKind::Request),
+        K::ConflictResolve => None,
+    };
+    if expected.is_some_and(|e| e != record) {
+        return Err(invalid(format!("{} cannot change a {}", kind.kind(), record.slug())));
+    }
+    // The values each write saw must be writes of the same field.
+    let mut seen_values: Vec<Vec<(Hlc, OpRef, Value)>> = Vec::new();
+    for w in &c.writes {
+        if w.seen.len() > 1 && kind != K::ConflictResolve {
+            return Err(Refused::InConflict {
+                field: w.field.clone(),
+            });
+        }
+        let mut values = Vec::new();
+        for s in &w.seen {
+            let d = dep(s)?;
+            let v = d
+                .payload
+                .field_value(c.entity, &w.field)
+                .ok_or_else(|| invalid(format!("{s} did not write {} of {}", w.field, c.entity)))?;
+            values.push((d.hlc, *s, v));
+        }
+        seen_values.push(values);
+    }
+    if let Some(text) = &c.text {
+        if text.trim().is_empty() || text.chars().count() > MAX_NOTE_CHARS {
+            return Err(invalid(format!("a note has 1 to {MAX_NOTE_CHARS} characters")));
+        }
+    }
+    // The value a field had as the op saw it: the winner among `saw`.
+    let saw = |field: &str| -> Result<Option<Value>, Refused> {
+        let mut best: Option<(Hlc, OpRef, Value)> = None;
+        for r in &c.saw {
+            let d = dep(r)?;
+            if let Some(v) = d.payload.field_value(c.entity, field) {
+                if best.as_ref().is_none_or(|(h, o, _)| (d.hlc, r.device) > (*h, o.device)) {
+                    best = Some((d.hlc, *r, v));
+                }
+            }
+        }
+        Ok(best.map(|b| b.2))
+    };
+    let scope = match &target {
+        Payload::RequestCreate(r) => Scope::National(r.request.country),
+        Payload::TaskCreate(_) => {
+            let v = saw("scope")?.ok_or_else(|| invalid("a task change must name the scope it saw"))?;
+            scope_of(parse::<TaskScope>(&v, "scope")?)
+        }
+        _ => Scope::Regional,
+    };
+    let holder: Option<crate::domain::Holder> = match record {
+        EntityKind::Task => saw("holder")?.map(|v| parse(&v, "holder")).transpose()?.flatten(),
+        _ => None,
+    };
+    let holds = holder.as_ref().and_then(|h| h.person) == Some(op.author);
+
+    let fields: Vec<&str> = c.writes.iter().map(|w| w.field.as_str()).collect();
+    let only = |allowed: &[&str], required: &[&str]| -> Verdict {
+        if let Some(f) = fields.iter().find(|f| !allowed.contains(f)) {
+            return Err(invalid(format!("{} cannot write {f}", kind.kind())));
+        }
+        if let Some(f) = required.iter().find(|f| !fields.contains(f)) {
+            return Err(invalid(format!("{} must write {f}", kind.kind())));
+        }
+        let mut sorted = fields.clone();
+        sorted.sort();
+        sorted.dedup();
+        if sorted.len() != fields.len() {
+            return Err(invalid("a field is written twice in one op"));
+        }
+        Ok(())
+    };
+    let write = |field: &str| c.writes.iter().position(|w| w.field == field);
+    let value_of = |field: &str| write(field).map(|i| &c.writes[i].value);
+    // The single value a write replaces.
+    let from = |field: &str| -> Result<Value, Refused> {
+        let i = write(field).ok_or_else(|| invalid(format!("must write {field}")))?;
+        match seen_values[i].as_slice() {
+            [(_, _, v)] => Ok(v.clone()),
+            _ => Err(invalid(format!("a {field} change must name the one value it replaces"))),
+        }
+    };
+    let task_step = |step: TaskStep, name: &'static str| -> Verdict {
+        let from: TaskStatus = parse(&from("status")?, "status")?;
+        let to: TaskStatus = parse(value_of("status").expect("checked by only()"), "status")?;
+        if step.apply(from) != Some(to) {
+            return Err(Refused::Lifecycle {
+                record,
+                from: from.slug().into(),
+                step: name,
+            });
+        }
+        Ok(())
+    };
+
+    match kind {
+        K::RequestUpdate => {
+            only(
+                &["priority", "site", "sector", "people", "vulnerable", "items", "needed_by", "description"],
+                &[],
+            )?;
+            if fields.is_empty() {
+                return Err(invalid("an update must change at least one field"));
+            }
+            let Payload::RequestCreate(r) = &target else { unreachable!("checked above") };
+            let mut merged = serde_json::to_value(&r.request).map_err(|e| invalid(e.to_string()))?;
+            for w in &c.writes {
+                merged[w.field.as_str()] = w.value.clone();
+            }
+            let updated: NewRequest = parse(&merged, "the request")?;
+            updated.check().map_err(Refused::Validation)?;
+            permit(actor, Action::UpdateRequest, scope, false)
+        }
+        K::RequestStatus | K::RequestFulfil => {
+            if kind == K::RequestFulfil {
+                only(&["status"], &[])?;
+                let f = c
+                    .fulfilment
+                    .as_ref()
+                    .ok_or_else(|| invalid("a fulfilment entry is missing"))?;
+                let Payload::RequestCreate(r) = &target else { unreachable!("checked above") };
+                let ok = !f.what.trim().is_empty()
+                    && f.what.chars().count() <= 200
+                    && f.quantity.is_finite()
+                    && f.quantity > 0.0
+                    && f.quantity <= crate::domain::request::MAX_QUANTITY
+                    && !f.unit.trim().is_empty()
+                    && f.unit.chars().count() <= crate::domain::request::MAX_UNIT_CHARS
+                    && f.item.is_none_or(|i| (i as usize) < r.request.items.len());
+                if !ok {
+                    return Err(invalid("a fulfilment needs what, a quantity above zero, a unit and an existing item line"));
+                }
+                if write("status").is_none() {
+                    return permit(actor, Action::UpdateRequest, scope, false);
+                }
+            } else {
+                only(&["status", "duplicate_of"], &["status"])?;
+            }
+            let from: RequestStatus = parse(&from("status")?, "status")?;
+            let to: RequestStatus = parse(value_of("status").expect("written"), "status")?;
+            if kind == K::RequestFulfil
+                && !matches!(to, RequestStatus::PartlyFulfilled | RequestStatus::Fulfilled)
+            {
+                return Err(invalid("a fulfilment can only mark a request partly fulfilled or fulfilled"));
+            }
+            if !from.can_move_to(to) {
+                return Err(Refused::Lifecycle {
+                    record,
+                    from: from.slug().into(),
+                    step: to.slug(),
+                });
+            }
+            if to == RequestStatus::Duplicate {
+                let of: Option<EntityId> = parse(value_of("duplicate_of").unwrap_or(&Value::Null), "duplicate_of")?;
+                if of.is_none() || of == Some(c.entity) {
+                    return Err(invalid("a duplicate names the other request it duplicates"));
+                }
+            } else if write("duplicate_of").is_some() {
+                return Err(invalid("duplicate_of is only set when marking a duplicate"));
+            }
+            let action = if to.is_triage() {
+                Action::TriageRequest
+            } else {
+                Action::UpdateRequest
+            };
+            permit(actor, action, scope, false)
+        }
+        K::TaskAssign | K::TaskHandOver => {
+            only(&["holder", "status"], &["holder", "status"])?;
+            let to: Option<crate::domain::Holder> = parse(value_of("holder").expect("written"), "holder")?;
+            let to = to.filter(|h| !h.is_empty()).ok_or_else(|| invalid("a holder names a person or an organisation"))?;
+            if kind == K::TaskAssign {
+                task_step(TaskStep::Assign, "assign")?;
+                permit(actor, Action::AssignTask, scope, false)
+            } else {
+                task_step(TaskStep::HandOver, "hand over")?;
+                if c.text.is_none() {
+                    return Err(invalid("a handover carries a note for the next holder"));
+                }
+                let was: Option<crate::domain::Holder> = parse(&from("holder")?, "holder")?;
+                if was.as_ref() == Some(&to) {
+                    return Err(invalid("a handover goes to another holder"));
+                }
+                permit(actor, Action::HandOverTask, scope, false)
+            }
+        }
+        K::TaskAccept => {
+            only(&["status"], &["status"])?;
+            task_step(TaskStep::Accept, "accept")?;
+            permit(actor, Action::UpdateHeldTask, scope, holds)
+        }
+        K::TaskStatus => {
+            only(&["status"], &["status"])?;
+            let to: TaskStatus = parse(value_of("status").expect("written"), "status")?;
+            task_step(TaskStep::Status(to), to.slug())?;
+            if to == TaskStatus::Blocked && c.text.is_none() {
+                return Err(invalid("a blocked task says why"));
+            }
+            if to == TaskStatus::Cancelled {
+                permit(actor, Action::AssignTask, scope, false)
+            } else {
+                permit(actor, Action::UpdateHeldTask, scope, holds)
+            }
+        }
+        K::TaskEscalate => {
+            only(&["scope"], &["scope"])?;
+            let was: TaskScope = parse(&from("scope")?, "scope")?;
+            let to: TaskScope = parse(value_of("scope").expect("written"), "scope")?;
+            if !matches!((was, to), (TaskScope::National(_), TaskScope::Regional)) {
+                return Err(invalid("escalation takes a national task to regional"));
+            }
+            permit(actor, Action::EscalateTask, scope, false)
+        }
+        K::TaskLink | K::TaskUnlink => {
+            if c.writes.is_empty() {
+                return Err(invalid("name at least one request"));
+            }
+            let want = Value::Bool(kind == K::TaskLink);
+            for w in &c.writes {
+                let ok = w
+                    .field
+                    .strip_prefix("link/")
+                    .is_some_and(|id| id.parse::<EntityId>().is_ok());
+                if !ok || w.value != want {
+                    return Err(invalid(format!("{} writes link/<request id> = {want}", kind.kind())));
+                }
+            }
+            permit(actor, Action::LinkRequests, scope, false)
+        }
+        K::NoteAdd => {
+            only(&[], &[])?;
+            if c.text.is_none() {
+                return Err(invalid("a note has text"));
+            }
+            permit(actor, Action::AddNote, scope, false)
+                .or_else(|refusal| if holds { Ok(()) } else { Err(refusal) })
+        }
+        K::ConflictResolve => {
+            if c.writes.is_empty() {
+                return Err(invalid("a resolution chooses a value for at least one field"));
+            }
+            for (w, seen) in c.writes.iter().zip(&seen_values) {
+                if seen.len() < 2 {
+                    return Err(invalid(format!("{} had no competing values to resolve", w.field)));
+                }
+                if !seen.iter().any(|(_, _, v)| *v == w.value) {
+                    return Err(invalid(format!("the value chosen for {} is not one of the competing values", w.field)));
+                }
+            }
+            permit(actor, Action::ResolveConflict, scope, false)
+        }
+        K::CrisisClose => {
+            only(&["status"], &["status"])?;
+            let from: String = parse(&from("status")?, "status")?;
+            if from != "open" || value_of("status") != Some(&Value::from("closed")) {
+                return Err(Refused::Lifecycle {
+                    record,
+                    from,
+                    step: "close",
+                });
+            }
+            permit(actor, Action::CloseCrisis, Scope::Regional, false)
+        }
+    }
+}
+
+impl NewTask {
+    /// The rules a received task must meet.
+    pub fn check(&self) -> Result<(), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        crate::domain::person::required_text(&self.title, "title", crate::domain::task::MAX_TITLE_CHARS, &mut errors);
+        if let Some(d) = &self.description {
+            crate::domain::person::required_text(d, "description", crate::domain::request::MAX_DESCRIPTION_CHARS, &mut errors);
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Country, Holder, Priority, RequestDraft, Role, Sector};
+    use crate::payload::{PersonDeclared, RequestCreated, TaskCreated, Write};
+    use crate::{DeviceKey, OpHash};
+    use serde_json::json;
+    use std::collections::HashMap;
+
+    /// A tiny log: ops by ref, and the grant each device declared.
+    struct Log {
+        ops: HashMap<OpRef, Dep>,
+        key: DeviceKey,
+        seq: u64,
+    }
+
+    const ME: EntityId = EntityId::from_bytes([7; 16]);
+    const OTHER: EntityId = EntityId::from_bytes([8; 16]);
+    const TASK: EntityId = EntityId::from_bytes([5; 16]);
+    const REQ: EntityId = EntityId::from_bytes([6; 16]);
+
+    impl Log {
+        fn new() -> Log {
+            Log {
+                ops: HashMap::new(),
+                key: DeviceKey::from_secret([4; 32]),
+                seq: 0,
+            }
+        }
+
+        fn op(&self, payload: &Payload) -> UnsignedOp {
+            UnsignedOp {
+                device: self.key.device_id(),
+                seq: self.seq + 1,
+                hlc: Hlc::new(1000 + self.seq, 0),
+                author: ME,
+                kind: payload.kind().into(),
+                payload: payload.encode(),
+                prev: OpHash::GENESIS,
+            }
+        }
+
+        fn judge(&self, payload: &Payload, role: Role) -> Verdict {
+            let dep = |r: &OpRef| self.ops.get(r).cloned();
+            let ctx = Context {
+                declared: Some((ME, Actor { role, country: Country::Gt })),
+                dep: &dep,
+            };
+            verdict(&self.op(payload), payload, &ctx)
+        }
+
+        /// Records an op as applied; returns its ref.
+        fn push(&mut self, payload: Payload) -> OpRef {
+            self.seq += 1;
+            let r = OpRef {
+                device: self.key.device_id(),
+                seq: self.seq,
+            };
+            self.ops.insert(
+                r,
+                Dep {
+                    hlc: Hlc::new(1000 + self.seq, 0),
+                    payload,
+                },
+            );
+            r
+        }
+
+        fn task(&mut self, scope: TaskScope, holder: Option<EntityId>) -> OpRef {
+            self.push(Payload::TaskCreate(TaskCreated {
+                id: TASK,
+                reference: format!("TSK-{}-1", self.key.device_id().tag()),
+                crisis: EntityId::from_bytes([1; 16]),
+                task: NewTask {
+                    title: "Agua para Tecún Umán".into(),
+                    description: None,
+                    scope,
+                    sector: Sector::Wash,
+                    priority: Priority::High,
+                    due: None,
+                },
+                requests: vec![],
+                holder: holder.map(|p| Holder {
+                    person: Some(p),
+                    org: None,
+                }),
+            }))
+        }
+    }
+
+    fn change(on: OpRef, entity: EntityId, writes: Vec<(&str, Value, Vec<OpRef>)>, saw: Vec<OpRef>) -> Change {
+        Change {
+            entity,
+            on,
+            writes: writes
+                .into_iter()
+                .map(|(f, v, seen)| Write {
+                    field: f.into(),
+                    value: v,
+                    seen,
+                })
+                .collect(),
+            saw,
+            text: None,
+            significant: false,
+            fulfilment: None,
+        }
+    }
+
+    fn holder(p: EntityId) -> Value {
+        json!({"person": p, "org": null})
+    }
+
+    #[test]
+    fn only_the_holder_accepts_and_a_cancelled_task_cannot_be_accepted() {
+        let mut log = Log::new();
+        let gt = TaskScope::National(Country::Gt);
+        let t = log.task(gt, Some(OTHER));
+        let accept = Payload::Change(
+            ChangeKind::TaskAccept,
+            change(t, TASK, vec![("status", json!("accepted"), vec![t])], vec![t]),
+        );
+        let refused = log.judge(&accept, Role::FieldCoordinator).expect_err("not the holder");
+        assert!(matches!(refused, Refused::Permission(_)), "{refused}");
+
+        let mut log = Log::new();
+        let t = log.task(gt, Some(ME));
+        let accept = Payload::Change(
+            ChangeKind::TaskAccept,
+            change(t, TASK, vec![("status", json!("accepted"), vec![t])], vec![t]),
+        );
+        log.judge(&accept, Role::FieldCoordinator).expect("the holder accepts");
+
+        let cancel = log.push(Payload::Change(
+            ChangeKind::TaskStatus,
+            change(t, TASK, vec![("status", json!("cancelled"), vec![t])], vec![t]),
+        ));
+        let accept = Payload::Change(
+            ChangeKind::TaskAccept,
+            change(t, TASK, vec![("status", json!("accepted"), vec![cancel])], vec![t]),
+        );
+        let refused = log.judge(&accept, Role::FieldCoordinator).expect_err("cancelled");
+        assert_eq!(refused.to_string(), "a task that is cancelled cannot take the step accept");
+    }
+
+    #[test]
+    fn scope_comes_from_what_the_op_saw() {
+        let mut log = Log::new();
+        let t = log.task(TaskScope::National(Country::Gt), None);
+        let assign = |saw| {
+            Payload::Change(
+                ChangeKind::TaskAssign,
+                change(
+                    t,
+                    TASK,
+                    vec![("holder", holder(OTHER), vec![t]), ("status", json!("assigned"), vec![t])],
+                    saw,
+                ),
+            )
+        };
+        log.judge(&assign(vec![t]), Role::NationalDirector).expect("own country");
+        assert!(matches!(
+            log.judge(&assign(vec![]), Role::NationalDirector),
+            Err(Refused::Invalid(_))
+        ));
+        let esc = log.push(Payload::Change(
+            ChangeKind::TaskEscalate,
+            change(t, TASK, vec![("scope", json!("regional"), vec![t])], vec![t]),
+        ));
+        let refused = log
+            .judge(&assign(vec![esc, t]), Role::NationalDirector)
+            .expect_err("regional now");
+        assert!(refused.to_string().contains("only within their own country"), "{refused}");
+        log.judge(&assign(vec![esc, t]), Role::RegionalDirector).expect("regional director");
+        // A field coordinator is never offered assignment.
+        assert!(log.judge(&assign(vec![t]), Role::FieldCoordinator).is_err());
+    }
+
+    #[test]
+    fn two_heads_need_a_resolution_by_a_regional_director() {
+        let mut log = Log::new();
+        let t = log.task(TaskScope::National(Country::Gt), None);
+        let a = log.push(Payload::Change(
+            ChangeKind::TaskAssign,
+            change(t, TASK, vec![("holder", holder(ME), vec![t]), ("status", json!("assigned"), vec![t])], vec![t]),
+        ));
+        let b = log.push(Payload::Change(
+            ChangeKind::TaskAssign,
+            change(t, TASK, vec![("holder", holder(OTHER), vec![t]), ("status", json!("assigned"), vec![t])], vec![t]),
+        ));
+        let handover = Payload::Change(
+            ChangeKind::TaskHandOver,
+            change(t, TASK, vec![("holder", holder(ME), vec![a, b])], vec![t, a, b]),
+        );
+        assert!(matches!(
+            log.judge(&handover, Role::RegionalDirector),
+            Err(Refused::InConflict { .. })
+        ));
+        let resolve = |value| {
+            Payload::Change(
+                ChangeKind::ConflictResolve,
+                change(t, TASK, vec![("holder", value, vec![a, b])], vec![t]),
+            )
+        };
+        log.judge(&resolve(holder(OTHER)), Role::RegionalDirector).expect("resolves");
+        assert!(log.judge(&resolve(holder(OTHER)), Role::NationalDirector).is_err());
+        assert!(
+            log.judge(&resolve(holder(REQ)), Role::RegionalDirector).is_err(),
+            "a resolution picks one of the competing values"
+        );
+    }
+
+    fn request(log: &mut Log, country: &str) -> OpRef {
+        let request = RequestDraft {
+            country: country.into(),
+            site: "Corinto".into(),
+            sector: "health".into(),
+            people_total: Some(3.0),
+            priority: "low".into(),
+            description: "Consulta médica".into(),
+            ..Default::default()
+        }
+        .validate()
+        .expect("valid");
+        let p = Payload::RequestCreate(RequestCreated {
+            id: REQ,
+            reference: format!("REQ-{}-1", log.key.device_id().tag()),
+            crisis: EntityId::from_bytes([2; 16]),
+            request,
+        });
+        log.judge(&p, Role::RegionalDirector).expect("valid request");
+        log.push(p)
+    }
+
+    #[test]
+    fn request_lifecycle_and_roles() {
+        let mut log = Log::new();
+        let r = request(&mut log, "GT");
+        let status = |to: &str, seen| {
+            Payload::Change(ChangeKind::RequestStatus, change(r, REQ, vec![("status", json!(to), vec![seen])], vec![]))
+        };
+        assert!(log.judge(&status("triaged", r), Role::FieldCoordinator).is_err(), "triage is for directors");
+        log.judge(&status("triaged", r), Role::NationalDirector).expect("triage");
+        log.judge(&status("in-progress", r), Role::FieldCoordinator).expect("progress");
+        assert!(matches!(
+            log.judge(&status("closed", r), Role::NationalDirector),
+            Err(Refused::Lifecycle { .. })
+        ));
+        let bad = Payload::Change(
+            ChangeKind::RequestUpdate,
+            change(r, REQ, vec![("people", json!({"total": 2, "women": 5, "men": null, "girls": null, "boys": null}), vec![r])], vec![]),
+        );
+        assert!(matches!(log.judge(&bad, Role::FieldCoordinator), Err(Refused::Validation(_))));
+        let mut hn = Log::new();
+        let r = request(&mut hn, "HN");
+        let edit = Payload::Change(
+            ChangeKind::RequestUpdate,
+            change(r, REQ, vec![("priority", json!("critical"), vec![r])], vec![]),
+        );
+        assert!(hn.judge(&edit, Role::FieldCoordinator).is_err(), "HN request, GT coordinator");
+    }
+
+    #[test]
+    fn references_and_self_declaration() {
+        let mut log = Log::new();
+        let p = Payload::RequestCreate(RequestCreated {
+            id: REQ,
+            reference: "REQ-ZZZZZZ-1".into(),
+            crisis: EntityId::from_bytes([2; 16]),
+            request: RequestDraft {
+                country: "GT".into(),
+                site: "x".into(),
+                sector: "health".into(),
+                people_total: Some(1.0),
+                priority: "low".into(),
+                description: "x".into(),
+                ..Default::default()
+            }
+            .validate()
+            .expect("valid"),
+        });
+        assert!(log.judge(&p, Role::FieldCoordinator).expect_err("foreign tag").to_string().contains("not of the form"));
+        let declare = Payload::PersonDeclare(PersonDeclared {
+            id: OTHER,
+            name: "Luis".into(),
+            role: Role::NationalDirector,
+            country: Country::Hn,
+            org: None,
+            demo: false,
+        });
+        assert!(log.judge(&declare, Role::FieldCoordinator).is_err());
+        let _ = log.push(declare);
+    }
+}
