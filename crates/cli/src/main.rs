@@ -4,9 +4,14 @@
 //! with exit status 1 (2 for a command line clap cannot parse); verification
 //! failures exit 1 after naming the first bad op of each device.
 
+use chrono::{Local, TimeZone};
 use clap::{Args, Parser, Subcommand};
-use relevo_core::domain::{CrisisDraft, IdentityDraft, RequestDraft};
-use relevo_store::{Error, Store};
+use relevo_core::domain::{
+    CrisisDraft, IdentityDraft, ItemDraft, PersonDraft, RequestDraft, TaskDraft, VulnerableDraft,
+};
+use relevo_store::{
+    Error, FulfilmentDraft, HolderDraft, RequestFilter, Store, TaskFilter, TaskView,
+};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -53,6 +58,18 @@ enum Command {
     /// Humanitarian assistance requests
     #[command(subcommand)]
     Request(RequestCommand),
+    /// Response tasks: create, assign, hand over, escalate
+    #[command(subcommand)]
+    Task(TaskCommand),
+    /// Notes (activity log) on a request or a task
+    #[command(subcommand)]
+    Note(NoteCommand),
+    /// Fields with competing values written offline, and their resolution
+    #[command(subcommand)]
+    Conflicts(ConflictCommand),
+    /// The people on the roster (who can hold tasks)
+    #[command(subcommand)]
+    People(PeopleCommand),
     /// Print the raw op log
     Log {
         #[arg(long)]
@@ -75,6 +92,8 @@ enum CrisisCommand {
         #[arg(long, value_delimiter = ',', required = true)]
         countries: Vec<String>,
     },
+    /// Close the current crisis (regional directors)
+    Close,
     /// List crises (the current one marked *)
     List {
         #[arg(long)]
@@ -86,7 +105,228 @@ enum CrisisCommand {
 enum RequestCommand {
     /// Log a request in the current crisis; prints its reference
     Add(AddRequest),
+    /// Correct a request's details (only the options given change)
+    Update(UpdateRequest),
+    /// Move a request along its lifecycle: triaged, in-progress,
+    /// partly-fulfilled, fulfilled, closed, cancelled, duplicate
+    Status {
+        reference: String,
+        status: String,
+        /// The request this one duplicates (with `duplicate`)
+        #[arg(long, default_value = "")]
+        of: String,
+    },
+    /// Record what was delivered against a request
+    Fulfil {
+        reference: String,
+        /// What was delivered
+        #[arg(long)]
+        what: String,
+        #[arg(long, allow_negative_numbers = true)]
+        quantity: f64,
+        #[arg(long)]
+        unit: String,
+        /// The item line it answers (1 = first)
+        #[arg(long)]
+        item: Option<u32>,
+        /// Organisation id that delivered (iom, rc-gt, ...)
+        #[arg(long, default_value = "")]
+        by: String,
+        /// For a request without item lines: this completes it
+        #[arg(long)]
+        complete: bool,
+    },
     /// List the requests of the current crisis, newest first
+    List {
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        country: Option<String>,
+        #[arg(long)]
+        sector: Option<String>,
+        #[arg(long)]
+        priority: Option<String>,
+        /// Words in the site, description or reference
+        #[arg(long)]
+        text: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A request with its deliveries, tasks, timeline and conflicts
+    Show {
+        reference: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+struct UpdateRequest {
+    reference: String,
+    #[arg(long)]
+    site: Option<String>,
+    #[arg(long)]
+    sector: Option<String>,
+    #[arg(long)]
+    priority: Option<String>,
+    #[arg(long)]
+    description: Option<String>,
+    #[arg(long, allow_negative_numbers = true)]
+    people: Option<i64>,
+    /// YYYY-MM-DD (end of that day in the request's country), YYYY-MM-DDTHH:MM or RFC 3339
+    #[arg(long)]
+    needed_by: Option<String>,
+    /// Replace the item lines: QUANTITY:UNIT:DESCRIPTION, repeatable
+    #[arg(long = "item")]
+    items: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum TaskCommand {
+    /// Create a task in the current crisis; prints its reference
+    Add {
+        #[arg(long)]
+        title: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// national or regional
+        #[arg(long, default_value = "national")]
+        scope: String,
+        /// The country of a national task
+        #[arg(long, default_value = "")]
+        country: String,
+        #[arg(long)]
+        sector: String,
+        #[arg(long)]
+        priority: String,
+        #[arg(long, default_value = "")]
+        due: String,
+        /// Requests it answers (references), repeatable
+        #[arg(long = "request")]
+        requests: Vec<String>,
+        /// Assign at once to a person id from `relevo people list`
+        #[arg(long, default_value = "")]
+        person: String,
+        /// Assign at once to an organisation id (iom, mig-gt, rc-hn, ...)
+        #[arg(long, default_value = "")]
+        org: String,
+    },
+    /// Give an open task its holder
+    Assign(HolderArgs),
+    /// Take on a task you hold
+    Accept { reference: String },
+    /// Hand a task to another holder, with a note for them
+    Handover {
+        #[command(flatten)]
+        holder: HolderArgs,
+        #[arg(long)]
+        note: String,
+    },
+    /// in-progress, blocked (with --reason), done or cancelled
+    Status {
+        reference: String,
+        status: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Take a national task to the regional level
+    Escalate {
+        reference: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Link requests to a task (or unlink them with --remove)
+    Link {
+        reference: String,
+        #[arg(required = true)]
+        requests: Vec<String>,
+        #[arg(long)]
+        remove: bool,
+    },
+    /// The task board: tasks of the current crisis with filters
+    List {
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        country: Option<String>,
+        /// national or regional
+        #[arg(long)]
+        scope: Option<String>,
+        #[arg(long)]
+        sector: Option<String>,
+        #[arg(long)]
+        priority: Option<String>,
+        /// Held by this person id
+        #[arg(long)]
+        person: Option<String>,
+        /// Held by this organisation id
+        #[arg(long)]
+        org: Option<String>,
+        #[arg(long)]
+        overdue: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A task with its requests, holder history and timeline
+    Show {
+        reference: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+struct HolderArgs {
+    reference: String,
+    /// Person id from `relevo people list`
+    #[arg(long, default_value = "")]
+    person: String,
+    /// Organisation id (iom, mig-gt, rc-hn, ...)
+    #[arg(long, default_value = "")]
+    org: String,
+}
+
+#[derive(Subcommand, Debug)]
+enum NoteCommand {
+    /// Add a note to a request or task
+    Add {
+        reference: String,
+        text: String,
+        /// Mark it significant (shown first in the review)
+        #[arg(long)]
+        significant: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ConflictCommand {
+    /// Conflicts in the current crisis, each value numbered
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Keep one competing value (its number from `list`, or its op)
+    Resolve {
+        reference: String,
+        field: String,
+        choose: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum PeopleCommand {
+    /// Put a person on the roster (administrators)
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        country: String,
+        #[arg(long, default_value = "")]
+        org: String,
+    },
+    /// People on the roster, with their ids
     List {
         #[arg(long)]
         json: bool,
@@ -120,6 +360,78 @@ struct AddRequest {
     priority: String,
     #[arg(long)]
     description: String,
+    /// YYYY-MM-DD (end of that day in the request's country), YYYY-MM-DDTHH:MM or RFC 3339
+    #[arg(long, default_value = "")]
+    needed_by: String,
+    /// What is needed: QUANTITY:UNIT:DESCRIPTION, repeatable
+    #[arg(long = "item")]
+    items: Vec<String>,
+    /// Vulnerable group and count: uasc=3, pregnant-lactating=2, disability, older, chronic-illness, other
+    #[arg(long = "vulnerable")]
+    vulnerable: Vec<String>,
+}
+
+/// `120:kits:Kits de higiene` -> an item line (the form validates it).
+fn item(text: &str) -> ItemDraft {
+    let mut parts = text.splitn(3, ':');
+    let quantity = parts.next().and_then(|q| q.trim().parse::<f64>().ok());
+    ItemDraft {
+        quantity,
+        unit: parts.next().unwrap_or("").into(),
+        description: parts.next().unwrap_or("").into(),
+    }
+}
+
+fn vulnerable(text: &str) -> VulnerableDraft {
+    let (group, count) = text.split_once('=').unwrap_or((text, ""));
+    VulnerableDraft {
+        group: group.into(),
+        count: count.trim().parse().ok(),
+    }
+}
+
+/// A time in this machine's zone, with the offset shown.
+fn when(ms: u64) -> String {
+    Local
+        .timestamp_millis_opt(ms as i64)
+        .single()
+        .map(|t| t.format("%Y-%m-%d %H:%M %:z").to_string())
+        .unwrap_or_default()
+}
+
+fn parse_filter<T>(value: Option<String>, parse: fn(&str) -> Option<T>, what: &str, known: fn() -> String) -> Result<Option<T>, Error> {
+    value
+        .map(|v| {
+            parse(&v).ok_or_else(|| Error::Invalid(format!("'{v}' is not a known {what}; use one of: {}", known())))
+        })
+        .transpose()
+}
+
+fn print_task(t: &TaskView) {
+    let holder = t
+        .holder
+        .as_ref()
+        .map(|h| {
+            [h.person_name.clone(), h.org.clone()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" / ")
+        })
+        .unwrap_or_else(|| "-".into());
+    let scope = match t.scope {
+        relevo_core::domain::TaskScope::National(c) => c.code().to_owned(),
+        relevo_core::domain::TaskScope::Regional => "regional".into(),
+    };
+    let flags = format!(
+        "{}{}",
+        if t.overdue { " OVERDUE" } else { "" },
+        if t.conflicts > 0 { " CONFLICT" } else { "" }
+    );
+    println!(
+        "{:<18} {:<11} {:<8} {:<8} {:<14} {:<28} {}{flags}",
+        t.reference, t.status, t.priority, scope, t.sector, holder, t.title
+    );
 }
 
 fn main() -> ExitCode {
@@ -144,6 +456,180 @@ fn print_json(value: &impl serde::Serialize) {
         "{}",
         serde_json::to_string_pretty(value).expect("views serialise")
     );
+}
+
+/// A request as a draft, to change some of its fields.
+fn current_draft(r: &relevo_store::RequestView) -> RequestDraft {
+    let p = r.people;
+    RequestDraft {
+        country: r.country.code().into(),
+        site: r.site.clone(),
+        sector: r.sector.slug().into(),
+        people_total: Some(f64::from(p.total)),
+        women: p.women.map(f64::from),
+        men: p.men.map(f64::from),
+        girls: p.girls.map(f64::from),
+        boys: p.boys.map(f64::from),
+        under5: p.under5.map(f64::from),
+        age5_17: p.age5_17.map(f64::from),
+        age18_59: p.age18_59.map(f64::from),
+        age60_plus: p.age60_plus.map(f64::from),
+        vulnerable: r
+            .vulnerable
+            .iter()
+            .map(|v| VulnerableDraft {
+                group: v.group.slug().into(),
+                count: Some(f64::from(v.count)),
+            })
+            .collect(),
+        priority: r.priority.slug().into(),
+        needed_by: r.needed_by_ms.map(relevo_core::domain::time::rfc3339).unwrap_or_default(),
+        items: r
+            .items
+            .iter()
+            .map(|i| ItemDraft {
+                quantity: Some(i.quantity),
+                unit: i.unit.clone(),
+                description: i.description.clone(),
+            })
+            .collect(),
+        description: r.description.clone(),
+    }
+}
+
+fn task(store: &mut Store, cmd: TaskCommand) -> Result<(), Error> {
+    match cmd {
+        TaskCommand::Add {
+            title,
+            description,
+            scope,
+            country,
+            sector,
+            priority,
+            due,
+            requests,
+            person,
+            org,
+        } => {
+            let id = store.add_task(&TaskDraft {
+                title,
+                description,
+                scope,
+                country,
+                sector,
+                priority,
+                due,
+                requests,
+                holder_person: person,
+                holder_org: org,
+            })?;
+            let t = store.task(id)?.ok_or(Error::Invalid("the task just made is missing".into()))?;
+            println!("{}", t.reference);
+        }
+        TaskCommand::Assign(h) => {
+            store.assign_task(&h.reference, &HolderDraft { person: h.person, org: h.org })?;
+            println!("{} assigned", h.reference);
+        }
+        TaskCommand::Accept { reference } => {
+            store.accept_task(&reference)?;
+            println!("{reference} accepted");
+        }
+        TaskCommand::Handover { holder, note } => {
+            store.hand_over_task(
+                &holder.reference,
+                &HolderDraft {
+                    person: holder.person,
+                    org: holder.org,
+                },
+                &note,
+            )?;
+            println!("{} handed over", holder.reference);
+        }
+        TaskCommand::Status { reference, status, reason } => {
+            store.set_task_status(&reference, &status, &reason)?;
+            println!("{reference} {status}");
+        }
+        TaskCommand::Escalate { reference, note } => {
+            store.escalate_task(&reference, &note)?;
+            println!("{reference} escalated to regional");
+        }
+        TaskCommand::Link { reference, requests, remove } => {
+            store.link_requests(&reference, &requests, !remove)?;
+            println!("{reference} {}", if remove { "unlinked" } else { "linked" });
+        }
+        TaskCommand::List {
+            status,
+            country,
+            scope,
+            sector,
+            priority,
+            person,
+            org,
+            overdue,
+            json,
+        } => {
+            use relevo_core::domain::{Country, Priority, Sector, TaskStatus};
+            let crisis = store.current_crisis()?.ok_or(Error::NoCrisis)?;
+            let filter = TaskFilter {
+                status: parse_filter(status, TaskStatus::parse, "task status", TaskStatus::slugs)?,
+                country: parse_filter(country, Country::parse, "country", Country::slugs)?,
+                scope,
+                sector: parse_filter(sector, Sector::parse, "sector", Sector::slugs)?,
+                priority: parse_filter(priority, Priority::parse, "priority", Priority::slugs)?,
+                person: person
+                    .map(|p| p.parse().map_err(|_| Error::Invalid(format!("'{p}' is not a person id"))))
+                    .transpose()?,
+                org,
+                overdue,
+                conflicted: false,
+            };
+            let board = store.board(crisis.id, &filter)?;
+            if json {
+                print_json(&board);
+            } else {
+                for column in &board.columns {
+                    if column.count == 0 {
+                        continue;
+                    }
+                    println!("## {} ({})", column.status, column.count);
+                    for t in &column.tasks {
+                        print_task(t);
+                    }
+                }
+            }
+        }
+        TaskCommand::Show { reference, json } => {
+            let d = store.task_detail(&reference)?;
+            if json {
+                print_json(&d);
+            } else {
+                print_task(&d.task);
+                for r in &d.requests {
+                    println!("  answers {}  {} · {}", r.reference, r.site, r.description);
+                }
+                println!("  holders:");
+                for h in &d.holders {
+                    let who = h
+                        .holder
+                        .as_ref()
+                        .map(|h| [h.person_name.clone(), h.org.clone()].into_iter().flatten().collect::<Vec<_>>().join(" / "))
+                        .unwrap_or_default();
+                    let contested = if h.contested { "  (competing)" } else { "" };
+                    println!(
+                        "    {}  {:<14} {who}  by {}  {}{contested}",
+                        when(h.at_ms),
+                        h.kind,
+                        h.by_name.as_deref().unwrap_or("?"),
+                        h.note.as_deref().unwrap_or("")
+                    );
+                }
+                for e in &d.timeline {
+                    println!("  {}  {:<16} {}  {}", when(e.at_ms), e.kind, e.author_name.as_deref().unwrap_or(&e.device_tag), e.text.as_deref().unwrap_or(""));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Error> {
@@ -189,6 +675,10 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 }
             }
         }
+        Command::Crisis(CrisisCommand::Close) => {
+            let c = store.close_crisis()?;
+            println!("closed  {}", c.name);
+        }
         Command::Demo => {
             let c = store.load_demo()?;
             println!("{}  {}", c.id, c.name);
@@ -205,24 +695,190 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 boys: a.boys.map(|n| n as f64),
                 priority: a.priority,
                 description: a.description,
+                needed_by: a.needed_by,
+                items: a.items.iter().map(|i| item(i)).collect(),
+                vulnerable: a.vulnerable.iter().map(|v| vulnerable(v)).collect(),
+                ..Default::default()
             };
             println!("{}", store.add_request(&draft)?.reference);
         }
-        Command::Request(RequestCommand::List { json }) => {
+        Command::Request(RequestCommand::Update(u)) => {
+            let current = store.request_detail(&u.reference)?.request;
+            let mut draft = current_draft(&current);
+            if let Some(v) = u.site {
+                draft.site = v;
+            }
+            if let Some(v) = u.sector {
+                draft.sector = v;
+            }
+            if let Some(v) = u.priority {
+                draft.priority = v;
+            }
+            if let Some(v) = u.description {
+                draft.description = v;
+            }
+            if let Some(v) = u.people {
+                draft.people_total = Some(v as f64);
+            }
+            if let Some(v) = u.needed_by {
+                draft.needed_by = v;
+            }
+            if !u.items.is_empty() {
+                draft.items = u.items.iter().map(|i| item(i)).collect();
+            }
+            let r = store.update_request(&u.reference, &draft)?;
+            println!("{}  updated", r.reference);
+        }
+        Command::Request(RequestCommand::Status { reference, status, of }) => {
+            let r = store.set_request_status(&reference, &status, &of)?;
+            println!("{}  {}", r.reference, r.status);
+        }
+        Command::Request(RequestCommand::Fulfil {
+            reference,
+            what,
+            quantity,
+            unit,
+            item,
+            by,
+            complete,
+        }) => {
+            let r = store.fulfil_request(
+                &reference,
+                &FulfilmentDraft {
+                    item: item.map(|i| i.saturating_sub(1)),
+                    what,
+                    quantity: Some(quantity),
+                    unit,
+                    by,
+                    complete,
+                },
+            )?;
+            println!("{}  {}", r.reference, r.status);
+        }
+        Command::Request(RequestCommand::Show { reference, json }) => {
+            let d = store.request_detail(&reference)?;
+            if json {
+                print_json(&d);
+            } else {
+                let r = &d.request;
+                println!("{}  {}  {}  {} · {} · {} people", r.reference, r.status, r.priority, r.country.code(), r.site, r.people.total);
+                println!("  {}", r.description);
+                for (i, line) in r.items.iter().enumerate() {
+                    println!("  item {}: {} {} {}", i + 1, line.quantity, line.unit, line.description);
+                }
+                for f in &d.fulfilments {
+                    println!("  delivered {} {} {} by {}  {}", f.quantity, f.unit, f.what, f.by.as_deref().unwrap_or("-"), when(f.at_ms));
+                }
+                for t in &d.tasks {
+                    print_task(t);
+                }
+                for e in &d.timeline {
+                    let changes = e.changes.iter().map(|c| format!("{}={}", c.field, c.value)).collect::<Vec<_>>().join(" ");
+                    println!("  {}  {:<16} {}  {changes} {}", when(e.at_ms), e.kind, e.author_name.as_deref().unwrap_or(&e.device_tag), e.text.as_deref().unwrap_or(""));
+                }
+            }
+        }
+        Command::Request(RequestCommand::List {
+            status,
+            country,
+            sector,
+            priority,
+            text,
+            json,
+        }) => {
             let crisis = store.current_crisis()?.ok_or(Error::NoCrisis)?;
-            let requests = store.requests(crisis.id)?;
+            use relevo_core::domain::{Country, Priority, RequestStatus, Sector};
+            let filter = RequestFilter {
+                status: parse_filter(status, RequestStatus::parse, "request status", RequestStatus::slugs)?,
+                country: parse_filter(country, Country::parse, "country", Country::slugs)?,
+                sector: parse_filter(sector, Sector::parse, "sector", Sector::slugs)?,
+                priority: parse_filter(priority, Priority::parse, "priority", Priority::slugs)?,
+                text,
+                conflicted: false,
+            };
+            let requests = store.find_requests(crisis.id, &filter, u32::MAX)?;
             if json {
                 print_json(&requests);
             } else {
                 for r in requests {
                     println!(
-                        "{:<18} {:<8} {} {:<16} {:>6}  {}",
+                        "{:<18} {:<16} {:<8} {} {:<16} {:>6}  {}",
                         r.reference,
+                        r.status,
                         r.priority,
                         r.country.code(),
                         r.sector,
                         r.people.total,
                         r.site
+                    );
+                }
+            }
+        }
+        Command::Task(cmd) => task(&mut store, cmd)?,
+        Command::Note(NoteCommand::Add {
+            reference,
+            text,
+            significant,
+        }) => {
+            store.add_note(&reference, &text, significant)?;
+            println!("noted on {reference}");
+        }
+        Command::Conflicts(ConflictCommand::List { json }) => {
+            let crisis = store.current_crisis()?.ok_or(Error::NoCrisis)?;
+            let conflicts = store.conflicts(Some(crisis.id), None)?;
+            if json {
+                print_json(&conflicts);
+            } else {
+                for c in &conflicts {
+                    println!("{} {}", c.reference, c.field);
+                    for (i, v) in c.values.iter().enumerate() {
+                        let shown = if v.provisional { "  (shown for now)" } else { "" };
+                        println!(
+                            "  {}. {}  set by {} on {}{shown}",
+                            i + 1,
+                            v.value,
+                            v.author_name.as_deref().unwrap_or(&v.device_tag),
+                            when(v.at_ms)
+                        );
+                    }
+                }
+            }
+        }
+        Command::Conflicts(ConflictCommand::Resolve {
+            reference,
+            field,
+            choose,
+        }) => {
+            store.resolve_conflict(&reference, &field, &choose)?;
+            println!("{reference} {field} resolved");
+        }
+        Command::People(PeopleCommand::Add {
+            name,
+            role,
+            country,
+            org,
+        }) => {
+            let id = store.add_person(&PersonDraft {
+                name,
+                role,
+                country,
+                org,
+            })?;
+            println!("{id}");
+        }
+        Command::People(PeopleCommand::List { json }) => {
+            let people = store.roster()?.people;
+            if json {
+                print_json(&people);
+            } else {
+                for p in people {
+                    println!(
+                        "{}  {:<32} {:<18} {}  {}",
+                        p.id,
+                        p.name,
+                        p.role,
+                        p.country.code(),
+                        p.org.unwrap_or_default()
                     );
                 }
             }

@@ -67,7 +67,7 @@ impl Action {
             Action::AssignTask => "assign a task",
             Action::HandOverTask => "hand over a task",
             Action::EscalateTask => "escalate a task",
-            Action::UpdateHeldTask => "update a task",
+            Action::UpdateHeldTask => "accept or update a task",
             Action::LinkRequests => "link requests to a task",
             Action::ResolveConflict => "resolve a conflict",
             Action::ManageRoster => "change the roster",
@@ -100,11 +100,20 @@ pub struct Refusal {
     pub needs: Vec<Role>,
     /// The action is allowed for this role, but not in this scope.
     pub out_of_scope: bool,
+    /// The action is allowed for this role only on a task they hold.
+    pub not_holder: bool,
 }
 
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let role = self.role.name_en().to_lowercase();
+        if self.not_holder {
+            return write!(
+                f,
+                "a {role} can {} only when they hold it",
+                self.action.describe()
+            );
+        }
         if self.out_of_scope {
             return write!(
                 f,
@@ -200,11 +209,13 @@ pub fn check(actor: Actor, action: Action, scope: Scope, holds: bool) -> Result<
         .filter(|r| reach(*r, action) != Reach::Never)
         .collect();
     let out_of_scope = reach(actor.role, action) == Reach::OwnCountry;
+    let not_holder = reach(actor.role, action) == Reach::HeldOnly;
     Err(Refusal {
         action,
         role: actor.role,
         needs,
         out_of_scope,
+        not_holder,
     })
 }
 

@@ -247,11 +247,6 @@ fn change(op: &UnsignedOp, kind: ChangeKind, c: &Change, actor: Actor, ctx: &Con
     // The values each write saw must be writes of the same field.
     let mut seen_values: Vec<Vec<(Hlc, OpRef, Value)>> = Vec::new();
     for w in &c.writes {
-        if w.seen.len() > 1 && kind != K::ConflictResolve {
-            return Err(Refused::InConflict {
-                field: w.field.clone(),
-            });
-        }
         let mut values = Vec::new();
         for s in &w.seen {
             let d = dep(s)?;
@@ -260,6 +255,13 @@ fn change(op: &UnsignedOp, kind: ChangeKind, c: &Change, actor: Actor, ctx: &Con
                 .field_value(c.entity, &w.field)
                 .ok_or_else(|| invalid(format!("{s} did not write {} of {}", w.field, c.entity)))?;
             values.push((d.hlc, *s, v));
+        }
+        // Concurrent writes of the same value agree: only different values
+        // are a conflict.
+        if distinct(&values) > 1 && kind != K::ConflictResolve {
+            return Err(Refused::InConflict {
+                field: w.field.clone(),
+            });
         }
         seen_values.push(values);
     }
@@ -316,9 +318,9 @@ fn change(op: &UnsignedOp, kind: ChangeKind, c: &Change, actor: Actor, ctx: &Con
     // The single value a write replaces.
     let from = |field: &str| -> Result<Value, Refused> {
         let i = write(field).ok_or_else(|| invalid(format!("must write {field}")))?;
-        match seen_values[i].as_slice() {
-            [(_, _, v)] => Ok(v.clone()),
-            _ => Err(invalid(format!("a {field} change must name the one value it replaces"))),
+        match seen_values[i].first() {
+            Some((_, _, v)) if distinct(&seen_values[i]) == 1 => Ok(v.clone()),
+            _ => Err(invalid(format!("a {field} change must name the value it replaces"))),
         }
     };
     let task_step = |step: TaskStep, name: &'static str| -> Verdict {
@@ -359,7 +361,13 @@ fn change(op: &UnsignedOp, kind: ChangeKind, c: &Change, actor: Actor, ctx: &Con
                     .fulfilment
                     .as_ref()
                     .ok_or_else(|| invalid("a fulfilment entry is missing"))?;
+                // The item lines as the op saw them (they may have been
+                // edited since the request was logged).
                 let Payload::RequestCreate(r) = &target else { unreachable!("checked above") };
+                let lines = match saw("items")? {
+                    Some(v) => parse::<Vec<crate::domain::ItemLine>>(&v, "items")?.len(),
+                    None => r.request.items.len(),
+                };
                 let ok = !f.what.trim().is_empty()
                     && f.what.chars().count() <= 200
                     && f.quantity.is_finite()
@@ -367,7 +375,7 @@ fn change(op: &UnsignedOp, kind: ChangeKind, c: &Change, actor: Actor, ctx: &Con
                     && f.quantity <= crate::domain::request::MAX_QUANTITY
                     && !f.unit.trim().is_empty()
                     && f.unit.chars().count() <= crate::domain::request::MAX_UNIT_CHARS
-                    && f.item.is_none_or(|i| (i as usize) < r.request.items.len());
+                    && f.item.is_none_or(|i| (i as usize) < lines);
                 if !ok {
                     return Err(invalid("a fulfilment needs what, a quantity above zero, a unit and an existing item line"));
                 }
@@ -481,7 +489,7 @@ fn change(op: &UnsignedOp, kind: ChangeKind, c: &Change, actor: Actor, ctx: &Con
                 return Err(invalid("a resolution chooses a value for at least one field"));
             }
             for (w, seen) in c.writes.iter().zip(&seen_values) {
-                if seen.len() < 2 {
+                if distinct(seen) < 2 {
                     return Err(invalid(format!("{} had no competing values to resolve", w.field)));
                 }
                 if !seen.iter().any(|(_, _, v)| *v == w.value) {
@@ -503,6 +511,17 @@ fn change(op: &UnsignedOp, kind: ChangeKind, c: &Change, actor: Actor, ctx: &Con
             permit(actor, Action::CloseCrisis, Scope::Regional, false)
         }
     }
+}
+
+/// How many different values a set of writes holds.
+fn distinct(values: &[(Hlc, OpRef, Value)]) -> usize {
+    let mut seen: Vec<&Value> = Vec::new();
+    for (_, _, v) in values {
+        if !seen.contains(&v) {
+            seen.push(v);
+        }
+    }
+    seen.len()
 }
 
 impl NewTask {

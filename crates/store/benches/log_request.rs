@@ -23,6 +23,7 @@ fn draft(i: u64) -> RequestDraft {
         priority: "high".into(),
         description: "Colchonetas y frazadas para 120 personas; el albergue superó su capacidad"
             .into(),
+        ..Default::default()
     }
 }
 

@@ -3,11 +3,19 @@
 //! fails when it is stale (regenerate with `RELEVO_WRITE_BINDINGS=1 cargo
 //! test -p relevo-store bindings`).
 
+use crate::coord::{FulfilmentDraft, HolderDraft};
 use crate::queries::{CrisisView, IdentityView, RequestView, Snapshot};
+use crate::views::{
+    Board, BoardColumn, ConflictValue, ConflictView, FieldChange, FulfilmentView, HolderChange,
+    HolderView, Holding, PersonView, RequestDetail, RequestFilter, Roster, TaskDetail, TaskFilter,
+    TaskView, TimelineEntry,
+};
 use relevo_core::api::{ApiError, ErrorCode};
+use relevo_core::domain::roster::{Org, OrgKind, Site, SiteKind};
 use relevo_core::domain::{
-    Country, CrisisDraft, FieldError, IdentityDraft, People, Priority, RequestDraft, Role, Rule,
-    Sector,
+    Country, CrisisDraft, FieldError, Holder, IdentityDraft, ItemDraft, ItemLine, People,
+    PersonDraft, Priority, RequestDraft, RequestStatus, Role, Rule, Sector, TaskDraft, TaskScope,
+    TaskStatus, Vulnerable, VulnerableDraft, VulnerableGroup,
 };
 use relevo_core::EntityId;
 use ts_rs::{Config, TS};
@@ -26,6 +34,12 @@ pub fn typescript() -> String {
         ErrorCode::decl(&cfg),
         ApiError::decl(&cfg),
         People::decl(&cfg),
+        RequestStatus::decl(&cfg),
+        VulnerableGroup::decl(&cfg),
+        Vulnerable::decl(&cfg),
+        VulnerableDraft::decl(&cfg),
+        ItemLine::decl(&cfg),
+        ItemDraft::decl(&cfg),
         RequestDraft::decl(&cfg),
         IdentityDraft::decl(&cfg),
         CrisisDraft::decl(&cfg),
@@ -33,6 +47,34 @@ pub fn typescript() -> String {
         CrisisView::decl(&cfg),
         RequestView::decl(&cfg),
         Snapshot::decl(&cfg),
+        TaskStatus::decl(&cfg),
+        TaskScope::decl(&cfg),
+        Holder::decl(&cfg),
+        TaskDraft::decl(&cfg),
+        HolderDraft::decl(&cfg),
+        FulfilmentDraft::decl(&cfg),
+        HolderView::decl(&cfg),
+        TaskView::decl(&cfg),
+        TaskFilter::decl(&cfg),
+        BoardColumn::decl(&cfg),
+        Board::decl(&cfg),
+        RequestFilter::decl(&cfg),
+        FieldChange::decl(&cfg),
+        TimelineEntry::decl(&cfg),
+        ConflictValue::decl(&cfg),
+        ConflictView::decl(&cfg),
+        FulfilmentView::decl(&cfg),
+        RequestDetail::decl(&cfg),
+        HolderChange::decl(&cfg),
+        TaskDetail::decl(&cfg),
+        Holding::decl(&cfg),
+        PersonView::decl(&cfg),
+        OrgKind::decl(&cfg),
+        Org::decl(&cfg),
+        SiteKind::decl(&cfg),
+        Site::decl(&cfg),
+        Roster::decl(&cfg),
+        PersonDraft::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from the Rust types by relevo-store's bindings test. Do not edit.\n\

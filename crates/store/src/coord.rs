@@ -102,7 +102,7 @@ pub(crate) fn value(conn: &Connection, entity: EntityId, field: &str) -> Result<
 
 /// A change whose writes replace each field's current heads, and which
 /// names the task scope and holder it saw.
-fn change(
+pub(crate) fn change(
     conn: &Connection,
     found: Found,
     writes: Vec<(String, Value)>,
@@ -130,7 +130,7 @@ fn change(
     })
 }
 
-const TASK_CONTEXT: &[&str] = &["scope", "holder"];
+pub(crate) const TASK_CONTEXT: &[&str] = &["scope", "holder"];
 
 fn text(raw: &str) -> Option<String> {
     let t = raw.trim();
@@ -314,6 +314,8 @@ impl Store {
         self.me()?;
         let saw: &[&str] = if kind.kind().starts_with("task.") || self.is_task(found.id)? {
             TASK_CONTEXT
+        } else if kind == ChangeKind::RequestFulfil {
+            &["items"]
         } else {
             &[]
         };
@@ -593,8 +595,12 @@ impl Store {
         } else {
             RequestStatus::PartlyFulfilled
         };
-        let status_heads = heads(&self.conn, found.id, "status")?;
-        let writes = if current.status.can_move_to(target) && status_heads.len() == 1 {
+        let status_in_conflict: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM conflicts WHERE entity = ?1 AND field = 'status')",
+            [found.id.as_bytes()],
+            |r| r.get(0),
+        )?;
+        let writes = if current.status.can_move_to(target) && !status_in_conflict {
             vec![("status".to_owned(), json!(target))]
         } else {
             vec![]
@@ -655,7 +661,12 @@ impl Store {
     pub fn resolve_conflict(&mut self, record: &str, field: &str, choose: &str) -> Result<()> {
         let found = self.find_record(record)?;
         let competing = heads(&self.conn, found.id, field)?;
-        if competing.len() < 2 {
+        let conflicted: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM conflicts WHERE entity = ?1 AND field = ?2)",
+            params![found.id.as_bytes(), field],
+            |r| r.get(0),
+        )?;
+        if !conflicted {
             return Err(Error::Invalid(format!("{field} of {record} has no conflict to resolve")));
         }
         let chosen = match choose.trim().parse::<usize>() {

@@ -1,116 +1,274 @@
-//! The demo crisis: a few days of a mixed-migration response along the
-//! Honduras–Guatemala corridor, for trying Relevo out.
+//! The demo crisis: a mass movement north through the Central American
+//! corridor over six days, for trying Relevo out, for screenshots and tests,
+//! and — scaled up — for benchmarks.
 //!
-//! It is made by demo devices with demo identities (keys that exist only
-//! while it is generated) and every declaration and the crisis are marked
-//! `demo`, so sync can keep all of it on this device. Its ops go through
-//! [`Store::ingest`], the same checks as ops from any other device.
+//! It is made by demo devices with demo identities and every declaration and
+//! the crisis are marked `demo`, so sync can keep all of it on this device.
+//! Every op goes through the same rules as any other (judged, signed,
+//! projected), in one transaction. The scenario is deterministic: the same
+//! people, requests, tasks, handovers, one escalation and one unresolved
+//! conflict every time; only the dates move with today.
 
+use crate::coord::{change, Found, TASK_CONTEXT};
 use crate::error::Result;
-use crate::{new_id, now_ms, random, CrisisView, Store};
-use relevo_core::domain::{Country, Crisis, Identity, RequestDraft, Role};
+use crate::log::sign_and_apply;
+use crate::{now_ms, CrisisView, Store};
+use relevo_core::domain::roster::builtin_sites;
+use relevo_core::domain::{
+    Country, Crisis, Holder, Identity, NewTask, Priority, RequestDraft, RequestStatus, Role,
+    Sector, TaskScope, TaskStatus,
+};
 use relevo_core::ids::RefKind;
-use relevo_core::payload::{CrisisOpened, Payload, PersonDeclared, RequestCreated};
-use relevo_core::{DeviceKey, EntityId, Hlc, Op, OpHash, Reference, UnsignedOp};
+use relevo_core::payload::{
+    ChangeKind, CrisisOpened, Fulfilment, Payload, PersonDeclared, RequestCreated, TaskCreated,
+};
+use relevo_core::{DeviceKey, EntityId, Hlc, OpRef, Reference};
+use rusqlite::{Transaction, TransactionBehavior};
+use serde_json::{json, Value};
 
-const HOUR: u64 = 3_600_000;
+const MINUTE: u64 = 60_000;
+const DAY: u64 = 24 * 60 * MINUTE;
 
-struct DemoDevice {
-    key: DeviceKey,
-    person: EntityId,
-    seq: u64,
-    prev: OpHash,
-    country: Country,
-    requests: u64,
+/// How big a scenario to generate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scale {
+    pub requests: usize,
+    pub tasks: usize,
 }
 
-impl DemoDevice {
-    fn new(
-        name: &str,
-        role: Role,
-        country: Country,
-        org: &str,
-        wall: u64,
-        ops: &mut Vec<Op>,
-    ) -> Self {
-        let person = EntityId::new_v7(wall, random());
-        let mut d = DemoDevice {
-            key: DeviceKey::from_secret(random()),
-            person,
-            seq: 0,
-            prev: OpHash::GENESIS,
-            country,
-            requests: 0,
-        };
-        let identity = Identity {
-            name: name.into(),
-            role,
-            country,
-            org: Some(org.into()),
-        };
-        ops.push(d.sign(
-            Payload::PersonDeclare(PersonDeclared::new(person, identity, true)),
-            wall,
-        ));
-        d
-    }
+impl Scale {
+    /// The demo crisis the app offers on first run.
+    pub const DEMO: Scale = Scale {
+        requests: 320,
+        tasks: 48,
+    };
+}
 
-    fn sign(&mut self, payload: Payload, wall: u64) -> Op {
-        self.seq += 1;
-        let body = UnsignedOp {
-            device: self.key.device_id(),
-            seq: self.seq,
-            hlc: Hlc::new(wall, 0),
-            author: self.person,
-            kind: payload.kind().into(),
-            payload: payload.encode(),
-            prev: self.prev,
-        };
-        let op = body.sign(&self.key).expect("demo ops have a valid shape");
-        self.prev = op.hash();
-        op
-    }
+/// What a generated scenario holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scenario {
+    pub crisis: EntityId,
+    pub ops: u64,
+    /// The task two directors assigned while offline.
+    pub conflicted_task: String,
+    /// The national task taken to the region.
+    pub escalated_task: String,
+}
 
-    #[allow(clippy::too_many_arguments)]
-    fn request(
-        &mut self,
-        crisis: EntityId,
-        wall: u64,
-        site: &str,
-        sector: &str,
-        people: [i64; 5],
-        priority: &str,
-        description: &str,
-        ops: &mut Vec<Op>,
-    ) {
-        let [total, women, men, girls, boys] = people;
-        let known = |n: i64| (n >= 0).then_some(n as f64);
-        let request = RequestDraft {
-            country: self.country.slug().into(),
-            site: site.into(),
-            sector: sector.into(),
-            people_total: Some(total as f64),
-            women: known(women),
-            men: known(men),
-            girls: known(girls),
-            boys: known(boys),
-            priority: priority.into(),
-            description: description.into(),
-            ..Default::default()
+/// A deterministic generator (xorshift64): the same scenario every time.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn bytes<const N: usize>(&mut self) -> [u8; N] {
+        let mut out = [0u8; N];
+        for b in out.iter_mut() {
+            *b = self.next() as u8;
         }
-        .validate()
-        .expect("demo data is valid");
-        self.requests += 1;
-        let reference =
-            Reference::new(RefKind::Request, &self.key.device_id().tag(), self.requests)
-                .into_string();
-        let payload = Payload::RequestCreate(RequestCreated {
-            id: EntityId::new_v7(wall, random()),
+        out
+    }
+    fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
+        &v[self.below(v.len())]
+    }
+}
+
+struct Actor {
+    key: DeviceKey,
+    person: EntityId,
+    role: Role,
+    country: Country,
+    org: &'static str,
+    requests: u64,
+    tasks: u64,
+}
+
+struct Req {
+    id: EntityId,
+    on: OpRef,
+    reference: String,
+    country: Country,
+    sector: Sector,
+    status: RequestStatus,
+    tasked: bool,
+}
+
+struct Task {
+    status: TaskStatus,
+    /// Index of the actor holding it, if a person.
+    holder: Option<usize>,
+    requests: Vec<usize>,
+}
+
+struct Gen<'a> {
+    tx: &'a Transaction<'a>,
+    rng: Rng,
+    now: u64,
+    step: u64,
+    actors: Vec<Actor>,
+    crisis: EntityId,
+    ops: u64,
+}
+
+const PEOPLE: &[(&str, Role, Country, &str)] = &[
+    ("Demo · Marta Solís", Role::RegionalDirector, Country::Pa, "iom"),
+    ("Demo · Rosa Díaz", Role::NationalDirector, Country::Gt, "mig-gt"),
+    ("Demo · Óscar Rivera", Role::NationalDirector, Country::Hn, "mig-hn"),
+    ("Demo · Carmen Vargas", Role::NationalDirector, Country::Cr, "mig-cr"),
+    ("Demo · Iván Castillo", Role::NationalDirector, Country::Pa, "mig-pa"),
+    ("Demo · Ana López", Role::FieldCoordinator, Country::Gt, "mig-gt"),
+    ("Demo · Julio Pérez", Role::FieldCoordinator, Country::Gt, "rc-gt"),
+    ("Demo · Luis Mejía", Role::FieldCoordinator, Country::Hn, "mig-hn"),
+    ("Demo · Karla Zelaya", Role::FieldCoordinator, Country::Hn, "rc-hn"),
+    ("Demo · Diego Mora", Role::FieldCoordinator, Country::Cr, "mig-cr"),
+    ("Demo · Yaneth Ríos", Role::FieldCoordinator, Country::Pa, "mig-pa"),
+    ("Demo · Mauricio Flores", Role::FieldCoordinator, Country::Sv, "mig-sv"),
+    ("Demo · Fátima Obando", Role::FieldCoordinator, Country::Ni, "rc-ni"),
+];
+
+const NEEDS: &[(Sector, &str, &str)] = &[
+    (Sector::Wash, "litros", "Agua segura y kits de higiene"),
+    (Sector::Health, "consultas", "Atención primaria y rehidratación oral"),
+    (Sector::Shelter, "colchonetas", "Colchonetas y frazadas; albergue saturado"),
+    (Sector::FoodSecurity, "raciones", "Raciones de alimentos para tres días"),
+    (Sector::ChildProtection, "casos", "Niñas y niños no acompañados: cuidado temporal y localización de familias"),
+    (Sector::Protection, "orientaciones", "Orientación legal y registro"),
+    (Sector::Gbv, "acompañamientos", "Espacio seguro y acompañamiento psicosocial"),
+    (Sector::Nutrition, "kits", "Suplementos nutricionales para menores de 5 años"),
+    (Sector::Logistics, "viajes", "Transporte de insumos desde la capital"),
+    (Sector::Telecoms, "recargas", "Conectividad para contacto familiar"),
+];
+
+impl Gen<'_> {
+    fn tick(&mut self) -> Hlc {
+        self.now += self.step;
+        Hlc::new(self.now, 0)
+    }
+
+    fn put(&mut self, who: usize, payload: Payload) -> Result<OpRef> {
+        let hlc = self.tick();
+        let a = &self.actors[who];
+        let op = sign_and_apply(self.tx, &a.key, a.person, hlc, &payload)?;
+        self.ops += 1;
+        Ok(op.op_ref())
+    }
+
+    fn id(&mut self) -> EntityId {
+        EntityId::new_v7(self.now, self.rng.bytes())
+    }
+
+    fn act(
+        &mut self,
+        who: usize,
+        kind: ChangeKind,
+        id: EntityId,
+        on: OpRef,
+        writes: Vec<(&str, Value)>,
+        text: Option<&str>,
+    ) -> Result<OpRef> {
+        let saw: &[&str] = if kind.kind().starts_with("task.") { TASK_CONTEXT } else { &[] };
+        let mut c = change(
+            self.tx,
+            Found { id, on },
+            writes.into_iter().map(|(f, v)| (f.to_owned(), v)).collect(),
+            saw,
+        )?;
+        c.text = text.map(str::to_owned);
+        self.put(who, Payload::Change(kind, c))
+    }
+
+    fn people_in(&self, country: Country, role: Role) -> Vec<usize> {
+        (0..self.actors.len())
+            .filter(|&i| self.actors[i].country == country && self.actors[i].role == role)
+            .collect()
+    }
+
+    /// The director who manages `country`'s tasks: its national director,
+    /// else the regional director.
+    fn director(&self, country: Country) -> usize {
+        self.people_in(country, Role::NationalDirector)
+            .first()
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn request(&mut self, who: usize) -> Result<Req> {
+        let country = self.actors[who].country;
+        let sites: Vec<String> = builtin_sites()
+            .into_iter()
+            .filter(|s| s.country == country)
+            .map(|s| s.name)
+            .collect();
+        let site = format!("{}, punto de atención", self.rng.pick(&sites));
+        let &(sector, unit, need) = self.rng.pick(NEEDS);
+        let total = 5 + self.rng.below(400) as u64;
+        let detailed = self.rng.below(3) > 0;
+        let quarter = (total / 4) as f64;
+        let priority = *self.rng.pick(&["critical", "high", "high", "medium", "medium", "low"]);
+        let mut draft = RequestDraft {
+            country: country.slug().into(),
+            site,
+            sector: sector.slug().into(),
+            people_total: Some(total as f64),
+            priority: priority.into(),
+            description: need.into(),
+            ..Default::default()
+        };
+        if detailed {
+            draft.women = Some(quarter);
+            draft.men = Some(quarter);
+            draft.girls = Some((total / 5) as f64);
+            draft.boys = Some((total / 5) as f64);
+            draft.under5 = Some((total / 10) as f64);
+        }
+        if self.rng.below(4) == 0 {
+            draft.vulnerable = vec![relevo_core::domain::VulnerableDraft {
+                group: self.rng.pick(&["uasc", "pregnant-lactating", "disability", "older", "chronic-illness"]).to_string(),
+                count: Some((1 + total / 20) as f64),
+            }];
+        }
+        if self.rng.below(2) == 0 {
+            draft.items = vec![relevo_core::domain::ItemDraft {
+                quantity: Some((total * (1 + self.rng.below(3) as u64)) as f64),
+                unit: unit.into(),
+                description: need.into(),
+            }];
+        }
+        if self.rng.below(3) == 0 {
+            draft.needed_by = relevo_core::domain::time::rfc3339((self.now + DAY * (1 + self.rng.below(3) as u64)) as i64);
+        }
+        let request = draft
+            .validate()
+            .expect("the demo generator makes valid requests");
+        let a = &mut self.actors[who];
+        a.requests += 1;
+        let reference = Reference::new(RefKind::Request, &a.key.device_id().tag(), a.requests).into_string();
+        let id = self.id();
+        let on = self.put(
+            who,
+            Payload::RequestCreate(RequestCreated {
+                id,
+                reference: reference.clone(),
+                crisis: self.crisis,
+                request,
+            }),
+        )?;
+        Ok(Req {
+            id,
+            on,
             reference,
-            crisis,
-            request,
-        });
-        ops.push(self.sign(payload, wall));
+            country,
+            sector,
+            status: RequestStatus::New,
+            tasked: false,
+        })
     }
 }
 
@@ -121,121 +279,252 @@ impl Store {
             self.set_current_crisis(existing.id)?;
             return Ok(existing);
         }
-        let start = now_ms().saturating_sub(72 * HOUR);
-        let mut ops = Vec::new();
-        let mut regional = DemoDevice::new(
-            "Demo · Marta Solís",
-            Role::RegionalDirector,
-            Country::Pa,
-            "OIM / IOM",
-            start,
-            &mut ops,
-        );
-        let crisis_id = new_id();
-        let crisis = Crisis {
-            name: "Demo · Flujo mixto Honduras–Guatemala".into(),
-            countries: vec![Country::Hn, Country::Gt, Country::Mx],
-        };
-        ops.push(regional.sign(
-            Payload::CrisisOpen(CrisisOpened::new(crisis_id, crisis, true)),
-            start + 1,
-        ));
-
-        let mut gt = DemoDevice::new(
-            "Demo · Ana López",
-            Role::FieldCoordinator,
-            Country::Gt,
-            "Instituto Guatemalteco de Migración",
-            start + HOUR,
-            &mut ops,
-        );
-        let mut hn = DemoDevice::new(
-            "Demo · Luis Mejía",
-            Role::FieldCoordinator,
-            Country::Hn,
-            "Instituto Nacional de Migración",
-            start + HOUR,
-            &mut ops,
-        );
-
-        hn.request(
-            crisis_id,
-            start + 2 * HOUR,
-            "Corinto, punto fronterizo",
-            "health",
-            [85, 30, 25, 16, 14],
-            "high",
-            "Atención primaria y rehidratación oral para grupo recién llegado",
-            &mut ops,
-        );
-        hn.request(
-            crisis_id,
-            start + 9 * HOUR,
-            "Agua Caliente, Ocotepeque",
-            "wash",
-            [240, -1, -1, -1, -1],
-            "critical",
-            "Agua segura y letrinas portátiles; el punto no tiene servicios",
-            &mut ops,
-        );
-        hn.request(
-            crisis_id,
-            start + 30 * HOUR,
-            "San Pedro Sula, Centro de Atención al Migrante Retornado",
-            "child-protection",
-            [12, 0, 0, 5, 7],
-            "critical",
-            "12 niñas y niños no acompañados requieren cuidado temporal y localización de familias",
-            &mut ops,
-        );
-
-        gt.request(
-            crisis_id,
-            start + 20 * HOUR,
-            "Esquipulas, albergue parroquial",
-            "shelter",
-            [160, 50, 45, 35, 30],
-            "high",
-            "Colchonetas y frazadas; capacidad del albergue superada",
-            &mut ops,
-        );
-        gt.request(
-            crisis_id,
-            start + 26 * HOUR,
-            "Esquipulas, albergue parroquial",
-            "food-security",
-            [160, 50, 45, 35, 30],
-            "medium",
-            "Raciones para tres días",
-            &mut ops,
-        );
-        gt.request(
-            crisis_id,
-            start + 44 * HOUR,
-            "Tecún Umán, Casa del Migrante",
-            "gbv",
-            [9, 9, 0, 0, 0],
-            "high",
-            "Espacio seguro y acompañamiento psicosocial para mujeres sobrevivientes",
-            &mut ops,
-        );
-        gt.request(
-            crisis_id,
-            start + 60 * HOUR,
-            "Tecún Umán, Casa del Migrante",
-            "logistics",
-            [300, -1, -1, -1, -1],
-            "low",
-            "Transporte de insumos desde Ciudad de Guatemala",
-            &mut ops,
-        );
-
-        for op in &ops {
-            self.ingest(op)?;
-        }
-        self.set_current_crisis(crisis_id)?;
+        let scenario = self.generate_scenario(Scale::DEMO, now_ms().saturating_sub(6 * DAY))?;
+        self.set_current_crisis(scenario.crisis)?;
         Ok(self
-            .crisis(crisis_id)?
+            .crisis(scenario.crisis)?
             .expect("the demo crisis was just stored"))
     }
+
+    /// Generates the scenario at `scale`, its first op at `start_ms`, in one
+    /// transaction.
+    pub fn generate_scenario(&mut self, scale: Scale, start_ms: u64) -> Result<Scenario> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let scenario = generate(&tx, scale, start_ms)?;
+        tx.commit()?;
+        self.clock.observe(Hlc::new(start_ms + 6 * DAY, 0));
+        Ok(scenario)
+    }
+}
+
+fn generate(tx: &Transaction<'_>, scale: Scale, start: u64) -> Result<Scenario> {
+    let mut rng = Rng(0x5245_4c45_564f_2026);
+    let actors: Vec<Actor> = PEOPLE
+        .iter()
+        .map(|&(_, role, country, org)| Actor {
+            key: DeviceKey::from_secret(rng.bytes()),
+            person: EntityId::new_v7(start, rng.bytes()),
+            role,
+            country,
+            org,
+            requests: 0,
+            tasks: 0,
+        })
+        .collect();
+    // Six days of ops, evenly spaced.
+    let total_ops = (PEOPLE.len() + 1 + scale.requests * 2 + scale.tasks * 5 + 16) as u64;
+    let mut g = Gen {
+        tx,
+        rng,
+        now: start,
+        step: (6 * DAY / total_ops).max(1),
+        actors,
+        crisis: EntityId::from_bytes([0; 16]),
+        ops: 0,
+    };
+    for (i, &(name, role, country, org)) in PEOPLE.iter().enumerate() {
+        let person = g.actors[i].person;
+        g.put(
+            i,
+            Payload::PersonDeclare(PersonDeclared::new(
+                person,
+                Identity {
+                    name: name.into(),
+                    role,
+                    country,
+                    org: Some(org.into()),
+                },
+                true,
+            )),
+        )?;
+    }
+    g.crisis = g.id();
+    let crisis = g.crisis;
+    g.put(
+        0,
+        Payload::CrisisOpen(CrisisOpened::new(
+            crisis,
+            Crisis {
+                name: "Demo · Movimiento masivo por el corredor centroamericano".into(),
+                countries: vec![Country::Pa, Country::Cr, Country::Ni, Country::Hn, Country::Sv, Country::Gt, Country::Mx],
+            },
+            true,
+        )),
+    )?;
+
+    let field: Vec<usize> = (0..g.actors.len())
+        .filter(|&i| g.actors[i].role == Role::FieldCoordinator)
+        .collect();
+    let mut reqs: Vec<Req> = Vec::new();
+    let mut tasks: Vec<Task> = Vec::new();
+    let every = (scale.requests / scale.tasks.max(1)).max(1);
+    let mut escalated = String::new();
+    let mut conflicted = String::new();
+    for n in 0..scale.requests {
+        let who = field[n % field.len()];
+        let r = g.request(who)?;
+        reqs.push(r);
+        // Directors triage about half of what comes in.
+        if n % 2 == 0 {
+            let i = reqs.len() - 1;
+            let d = g.director(reqs[i].country);
+            let (id, on) = (reqs[i].id, reqs[i].on);
+            g.act(d, ChangeKind::RequestStatus, id, on, vec![("status", json!("triaged"))], None)?;
+            reqs[i].status = RequestStatus::Triaged;
+        }
+        if n % 7 == 3 {
+            let i = reqs.len() - 1;
+            let (id, on) = (reqs[i].id, reqs[i].on);
+            let significant = n % 21 == 3;
+            let hlc_who = who;
+            let mut c = change(tx, Found { id, on }, vec![], &[])?;
+            c.text = Some(if significant {
+                "Llegó un grupo grande durante la noche; la cifra puede duplicarse".into()
+            } else {
+                "Verificado en sitio con la contraparte local".into()
+            });
+            c.significant = significant;
+            g.put(hlc_who, Payload::Change(ChangeKind::NoteAdd, c))?;
+        }
+        if n % every != every - 1 || tasks.len() >= scale.tasks {
+            continue;
+        }
+        // A director turns recent untasked requests of one country into a task.
+        let i = reqs.len() - 1 - g.rng.below(reqs.len().min(8));
+        let country = reqs[i].country;
+        let sector = reqs[i].sector;
+        let linked: Vec<usize> = (0..reqs.len())
+            .rev()
+            .filter(|&j| reqs[j].country == country && !reqs[j].tasked && !reqs[j].status.is_final())
+            .take(1 + g.rng.below(3))
+            .collect();
+        let d = g.director(country);
+        let locals = g.people_in(country, Role::FieldCoordinator);
+        let holder_person = (!locals.is_empty() && g.rng.below(3) > 0).then(|| *g.rng.pick(&locals));
+        let holder = match holder_person {
+            Some(p) => Holder {
+                person: Some(g.actors[p].person),
+                org: Some(g.actors[p].org.into()),
+            },
+            None => Holder {
+                person: None,
+                org: Some(g.rng.pick(&["iom", "unicef", "unhcr", "wfp"]).to_string()),
+            },
+        };
+        // Every fifth task is left open so two directors can race for it.
+        let race = tasks.len() % 5 == 2 && conflicted.is_empty() && g.director(country) != 0;
+        let a = &mut g.actors[d];
+        a.tasks += 1;
+        let reference = Reference::new(RefKind::Task, &a.key.device_id().tag(), a.tasks).into_string();
+        let id = g.id();
+        let due = g.now + DAY * (1 + g.rng.below(4) as u64);
+        let priority = *g.rng.pick(&[Priority::Critical, Priority::High, Priority::Medium]);
+        let title = format!("{}: {}", NEEDS.iter().find(|x| x.0 == sector).map(|x| x.2).unwrap_or("Respuesta"), reqs[i].reference);
+        let on = g.put(
+            d,
+            Payload::TaskCreate(TaskCreated {
+                id,
+                reference: reference.clone(),
+                crisis,
+                task: NewTask {
+                    title,
+                    description: None,
+                    scope: TaskScope::National(country),
+                    sector,
+                    priority,
+                    due: Some(due as i64),
+                },
+                requests: linked.iter().map(|&j| reqs[j].id).collect(),
+                holder: (!race).then(|| holder.clone()),
+            }),
+        )?;
+        for &j in &linked {
+            reqs[j].tasked = true;
+        }
+        let mut t = Task {
+            status: if race { TaskStatus::Open } else { TaskStatus::Assigned },
+            holder: if race { None } else { holder_person },
+            requests: linked,
+        };
+        if race {
+            // The national director and the regional director both assign
+            // it while offline: each write saw only the create op.
+            let c1 = change(tx, Found { id, on }, vec![("holder".into(), json!(holder)), ("status".into(), json!("assigned"))], TASK_CONTEXT)?;
+            let other = Holder {
+                person: None,
+                org: Some("iom".into()),
+            };
+            let mut c2 = c1.clone();
+            c2.writes[0].value = json!(other);
+            g.put(d, Payload::Change(ChangeKind::TaskAssign, c1))?;
+            g.put(0, Payload::Change(ChangeKind::TaskAssign, c2))?;
+            conflicted = reference;
+            tasks.push(t);
+            continue;
+        }
+        if escalated.is_empty() && country == Country::Gt {
+            g.act(d, ChangeKind::TaskEscalate, id, on, vec![("scope", json!(TaskScope::Regional))], Some("El flujo continúa hacia México: requiere coordinación regional"))?;
+            g.act(0, ChangeKind::TaskHandOver, id, on, vec![("holder", json!(Holder { person: None, org: Some("iom".into()) })), ("status", json!("assigned"))], Some("OIM coordina con INM México"))?;
+            t.holder = None;
+            escalated = reference;
+            tasks.push(t);
+            continue;
+        }
+        // The holder takes it on and works it; some get handed over,
+        // some blocked, most finished.
+        if let Some(h) = t.holder {
+            g.act(h, ChangeKind::TaskAccept, id, on, vec![("status", json!("accepted"))], None)?;
+            g.act(h, ChangeKind::TaskStatus, id, on, vec![("status", json!("in-progress"))], None)?;
+            t.status = TaskStatus::InProgress;
+            match tasks.len() % 6 {
+                0 => {
+                    g.act(d, ChangeKind::TaskHandOver, id, on, vec![("holder", json!(Holder { person: None, org: Some(format!("rc-{}", country.slug().to_lowercase())) })), ("status", json!("assigned"))], Some("Cambio de turno: pasa a Cruz Roja con la lista de familias"))?;
+                    t.status = TaskStatus::Assigned;
+                    t.holder = None;
+                }
+                1 => {
+                    g.act(h, ChangeKind::TaskStatus, id, on, vec![("status", json!("blocked"))], Some("El camión no pasa el puesto de control"))?;
+                    t.status = TaskStatus::Blocked;
+                }
+                2 | 3 => {
+                    g.act(h, ChangeKind::TaskStatus, id, on, vec![("status", json!("done"))], None)?;
+                    t.status = TaskStatus::Done;
+                    for &j in &t.requests.clone() {
+                        let (rid, ron) = (reqs[j].id, reqs[j].on);
+                        let mut c = change(tx, Found { id: rid, on: ron }, vec![], &["items"])?;
+                        c.fulfilment = Some(Fulfilment {
+                            item: None,
+                            what: "Entrega".into(),
+                            quantity: 1.0,
+                            unit: "entrega".into(),
+                            by: Some(g.actors[h].org.into()),
+                        });
+                        let status = crate::coord::value(tx, rid, "status")?;
+                        if status == Some(json!("triaged")) || status == Some(json!("new")) {
+                            c = change(tx, Found { id: rid, on: ron }, vec![("status".into(), json!("fulfilled"))], &["items"])?;
+                            c.fulfilment = Some(Fulfilment {
+                                item: None,
+                                what: "Entrega".into(),
+                                quantity: 1.0,
+                                unit: "entrega".into(),
+                                by: Some(g.actors[h].org.into()),
+                            });
+                            reqs[j].status = RequestStatus::Fulfilled;
+                        }
+                        g.put(h, Payload::Change(ChangeKind::RequestFulfil, c))?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        tasks.push(t);
+    }
+    Ok(Scenario {
+        crisis,
+        ops: g.ops,
+        conflicted_task: conflicted,
+        escalated_task: escalated,
+    })
 }

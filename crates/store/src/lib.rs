@@ -23,6 +23,7 @@ pub mod bindings;
 pub use error::{Error, Result};
 pub use log::{DeviceReport, Ingest, VerifyReport};
 pub use coord::{FulfilmentDraft, HolderDraft};
+pub use demo::{Scale, Scenario};
 pub use queries::{CrisisView, IdentityView, LogEntry, RequestView, Snapshot};
 pub use views::{
     Board, BoardColumn, ConflictValue, ConflictView, FieldChange, FulfilmentView, HolderChange,
@@ -100,6 +101,8 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Projections use a few dozen distinct statements per op kind.
+        conn.set_prepared_statement_cache_capacity(128);
         let found = schema::migrate(&mut conn)?;
         let local = log::load_local(&conn)?;
         let clock = Clock::starting_after(log::max_hlc(&conn)?);

@@ -275,6 +275,36 @@ impl RawOp {
     }
 }
 
+/// Makes the next op of `key`'s device inside `tx`: judged by the rules
+/// every replica applies (a refusal is returned and nothing is written),
+/// signed, appended and projected.
+pub(crate) fn sign_and_apply(
+    tx: &Transaction,
+    key: &DeviceKey,
+    person: EntityId,
+    hlc: Hlc,
+    payload: &Payload,
+) -> Result<Op> {
+    let device = key.device_id();
+    let (seq, prev) = head(tx, &device)?;
+    let body = UnsignedOp {
+        device,
+        seq: seq + 1,
+        hlc,
+        author: person,
+        kind: payload.kind().to_owned(),
+        payload: payload.encode(),
+        prev,
+    };
+    judge(tx, &body, payload)?.map_err(Error::from)?;
+    let op = body.sign(key).map_err(|fault| Error::BadOp {
+        label: "new op".into(),
+        fault,
+    })?;
+    apply(tx, &op, now_ms())?;
+    Ok(op)
+}
+
 /// The per-device result of [`Store::verify`].
 #[derive(Debug, Clone, Serialize)]
 pub struct DeviceReport {
@@ -312,24 +342,8 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let payload = build(&tx, &device)?;
-        let (seq, prev) = head(&tx, &device)?;
-        let body = UnsignedOp {
-            device,
-            seq: seq + 1,
-            hlc: self.clock.tick(now_ms()),
-            author: local.person,
-            kind: payload.kind().to_owned(),
-            payload: payload.encode(),
-            prev,
-        };
-        // The same verdict every replica will reach: an op it refuses is
-        // never made, and the person is told why.
-        judge(&tx, &body, &payload)?.map_err(Error::from)?;
-        let op = body.sign(&local.key).map_err(|fault| Error::BadOp {
-            label: "new op".into(),
-            fault,
-        })?;
-        apply(&tx, &op, now_ms())?;
+        let hlc = self.clock.tick(now_ms());
+        let op = sign_and_apply(&tx, &local.key, local.person, hlc, &payload)?;
         tx.commit()?;
         Ok((op, payload))
     }
@@ -350,22 +364,8 @@ impl Store {
             "INSERT INTO local_device (id, secret, device, person, created_at) VALUES (1, ?1, ?2, ?3, ?4)",
             params![key.secret(), device.as_bytes(), person.as_bytes(), now_ms() as i64],
         )?;
-        let (seq, prev) = head(&tx, &device)?;
-        let body = UnsignedOp {
-            device,
-            seq: seq + 1,
-            hlc: self.clock.tick(now_ms()),
-            author: person,
-            kind: payload.kind().to_owned(),
-            payload: payload.encode(),
-            prev,
-        };
-        judge(&tx, &body, &payload)?.map_err(Error::from)?;
-        let op = body.sign(&key).map_err(|fault| Error::BadOp {
-            label: "new op".into(),
-            fault,
-        })?;
-        apply(&tx, &op, now_ms())?;
+        let hlc = self.clock.tick(now_ms());
+        let op = sign_and_apply(&tx, &key, person, hlc, &payload)?;
         tx.commit()?;
         self.local = Some(Local { key, person });
         Ok(op)

@@ -38,6 +38,11 @@ const TABLES: &[&str] = &[
 const EARLIER: &str = "WHERE (excluded.hlc_wall, excluded.hlc_counter, excluded.device) \
                        < (hlc_wall, hlc_counter, device)";
 
+/// Runs a statement through the connection's statement cache.
+fn exec<P: rusqlite::Params>(tx: &Transaction, sql: &str, params: P) -> Result<usize> {
+    Ok(tx.prepare_cached(sql)?.execute(params)?)
+}
+
 /// `INSERT ... ON CONFLICT (id) DO UPDATE ... WHERE earlier`: if two ops
 /// ever claim one id, the earliest by (clock, device) wins on every replica.
 fn upsert(table: &str, columns: &[&str]) -> String {
@@ -78,7 +83,7 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
             upsert_person(tx, op, p.id, &p.name, p.role.slug(), p.country.slug(), p.org.as_deref(), false, false)?;
         }
         Payload::RosterOrg(o) => {
-            tx.execute(
+            exec(tx, 
                 &format!(
                     "INSERT INTO orgs (id, name, kind, country, device, seq, hlc_wall, hlc_counter)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -90,7 +95,7 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
             )?;
         }
         Payload::RosterSite(s) => {
-            tx.execute(
+            exec(tx, 
                 &format!(
                     "INSERT INTO sites (id, name, kind, country, pcode, lat, lon, device, seq, hlc_wall, hlc_counter)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
@@ -109,7 +114,7 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
                 .map(|c| c.slug())
                 .collect::<Vec<_>>()
                 .join(",");
-            tx.execute(
+            exec(tx, 
                 &upsert(
                     "crises",
                     &["id", "name", "countries", "demo", "opened_by", "device", "seq", "hlc_wall", "hlc_counter", "status"],
@@ -121,7 +126,7 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
         Payload::RequestCreate(r) => {
             let q = &r.request;
             let json = |v: &dyn erased_json::Json| v.json();
-            tx.execute(
+            exec(tx, 
                 &upsert(
                     "requests",
                     &[
@@ -157,7 +162,7 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
         Payload::TaskCreate(t) => {
             let k = &t.task;
             let holder = t.holder.clone().unwrap_or(Holder { person: None, org: None });
-            tx.execute(
+            exec(tx, 
                 &upsert(
                     "tasks",
                     &[
@@ -186,7 +191,7 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
                 ],
             )?;
             for r in &t.requests {
-                tx.execute(
+                exec(tx, 
                     "INSERT OR IGNORE INTO task_links (task, request) VALUES (?1, ?2)",
                     params![t.id.as_bytes(), r.as_bytes()],
                 )?;
@@ -196,27 +201,27 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
         Payload::Change(kind, c) => {
             let entity = c.entity.as_bytes();
             for w in &c.writes {
-                tx.execute(
+                exec(tx, 
                     "INSERT OR IGNORE INTO registers (entity, field, device, seq, hlc_wall, hlc_counter, value, author, kind, text)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                     params![entity, w.field, device, seq, wall, counter, w.value.to_string(), author, kind.kind(), c.text],
                 )?;
                 for s in &w.seen {
-                    tx.execute(
+                    exec(tx, 
                         "INSERT OR IGNORE INTO superseded (entity, field, device, seq) VALUES (?1, ?2, ?3, ?4)",
                         params![entity, w.field, s.device.as_bytes(), s.seq as i64],
                     )?;
                 }
             }
             if *kind == ChangeKind::NoteAdd {
-                tx.execute(
+                exec(tx, 
                     "INSERT OR IGNORE INTO notes (device, seq, entity, hlc_wall, hlc_counter, author, text, significant)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                     params![device, seq, entity, wall, counter, author, c.text, c.significant],
                 )?;
             }
             if let Some(f) = &c.fulfilment {
-                tx.execute(
+                exec(tx, 
                     "INSERT OR IGNORE INTO fulfilments (device, seq, request, hlc_wall, hlc_counter, author, item, what, quantity, unit, by_org)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                     params![device, seq, entity, wall, counter, author, f.item, f.what, f.quantity, f.unit, f.by],
@@ -243,7 +248,7 @@ fn upsert_person(
     declared: bool,
 ) -> Result<()> {
     let b = &op.body;
-    tx.execute(
+    exec(tx, 
         &format!(
             "INSERT INTO persons (id, name, role, country, org, demo, declared, device, seq, hlc_wall, hlc_counter)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
@@ -281,7 +286,7 @@ fn created(
     crisis: Option<EntityId>,
 ) -> Result<()> {
     let b = &op.body;
-    let inserted = tx.execute(
+    let inserted = exec(tx, 
         "INSERT OR IGNORE INTO entities (id, kind, crisis) VALUES (?1, ?2, ?3)",
         params![id.as_bytes(), kind.slug(), crisis.map(|c| c.as_bytes().to_vec())],
     )?;
@@ -319,7 +324,8 @@ pub(crate) fn scope_column(scope: TaskScope) -> &'static str {
 }
 
 /// Recomputes one field of one record from its heads: the value shown, and
-/// whether it is in conflict.
+/// whether it is in conflict (heads holding different values; concurrent
+/// writes of one value agree).
 fn refresh(tx: &Transaction, entity: EntityId, field: &str) -> Result<()> {
     let id = entity.as_bytes();
     let heads: Vec<String> = {
@@ -353,7 +359,7 @@ fn refresh(tx: &Transaction, entity: EntityId, field: &str) -> Result<()> {
         _ => "crises",
     };
     let set = |column: &str, v: rusqlite::types::Value| -> Result<()> {
-        tx.execute(&format!("UPDATE {table} SET {column} = ?2 WHERE id = ?1"), params![id, v])?;
+        exec(tx, &format!("UPDATE {table} SET {column} = ?2 WHERE id = ?1"), params![id, v])?;
         Ok(())
     };
     use rusqlite::types::Value as Sql;
@@ -383,12 +389,12 @@ fn refresh(tx: &Transaction, entity: EntityId, field: &str) -> Result<()> {
         ("tasks", f) if f.starts_with("link/") => {
             if let Some(request) = f.strip_prefix("link/").and_then(|r| r.parse::<EntityId>().ok()) {
                 if value == Value::Bool(true) {
-                    tx.execute(
+                    exec(tx, 
                         "INSERT OR IGNORE INTO task_links (task, request) VALUES (?1, ?2)",
                         params![id, request.as_bytes()],
                     )?;
                 } else {
-                    tx.execute(
+                    exec(tx, 
                         "DELETE FROM task_links WHERE task = ?1 AND request = ?2",
                         params![id, request.as_bytes()],
                     )?;
@@ -397,19 +403,25 @@ fn refresh(tx: &Transaction, entity: EntityId, field: &str) -> Result<()> {
         }
         _ => {}
     }
-    if heads.len() > 1 {
-        tx.execute(
+    let mut distinct: Vec<&String> = Vec::new();
+    for h in &heads {
+        if !distinct.contains(&h) {
+            distinct.push(h);
+        }
+    }
+    if distinct.len() > 1 {
+        exec(tx, 
             "INSERT INTO conflicts (entity, field, kind, crisis, heads) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (entity, field) DO UPDATE SET heads = excluded.heads",
-            params![id, field, kind, crisis, heads.len() as i64],
+            params![id, field, kind, crisis, distinct.len() as i64],
         )?;
     } else {
-        tx.execute(
+        exec(tx, 
             "DELETE FROM conflicts WHERE entity = ?1 AND field = ?2",
             params![id, field],
         )?;
     }
-    tx.execute(
+    exec(tx, 
         &format!("UPDATE {table} SET conflicts = (SELECT count(*) FROM conflicts WHERE entity = ?1) WHERE id = ?1"),
         [id],
     )
@@ -436,7 +448,7 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         for table in TABLES {
-            tx.execute(&format!("DELETE FROM {table}"), [])?;
+            exec(&tx, &format!("DELETE FROM {table}"), [])?;
         }
         {
             let mut stmt = tx.prepare(&format!(

@@ -283,7 +283,17 @@ impl Store {
     }
 
     fn task_rows(&self, filter: &str, args: Vec<Sql>, order: &str, limit: u32) -> Result<Vec<TaskView>> {
-        let orgs = self.org_names()?;
+        self.task_rows_named(&self.org_names()?, filter, args, order, limit)
+    }
+
+    fn task_rows_named(
+        &self,
+        orgs: &HashMap<String, String>,
+        filter: &str,
+        args: Vec<Sql>,
+        order: &str,
+        limit: u32,
+    ) -> Result<Vec<TaskView>> {
         let now = now_ms() as i64;
         let sql = format!("SELECT {TASK_COLUMNS} FROM {TASK_FROM} WHERE {filter} ORDER BY {order} LIMIT {limit}");
         let mut stmt = self.conn.prepare_cached(&sql)?;
@@ -382,6 +392,7 @@ impl Store {
                 counts.insert(s, n);
             }
         }
+        let orgs = self.org_names()?;
         let mut columns = Vec::new();
         for &status in TaskStatus::ALL {
             let count = counts.get(status.slug()).copied().unwrap_or(0);
@@ -390,7 +401,8 @@ impl Store {
             } else {
                 let mut args = args.clone();
                 args.push(status.slug().to_owned().into());
-                self.task_rows(
+                self.task_rows_named(
+                    &orgs,
                     &format!("{clause} AND t.status = ?{}", args.len()),
                     args,
                     "CASE t.priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,

@@ -363,13 +363,26 @@ fn tampering_with_one_byte_is_found_and_named() {
     );
 }
 
+/// Op `seq` of a device: #1 declares a GT field coordinator, the others
+/// log a request with `reference`.
 fn signed_request(key: &DeviceKey, seq: u64, prev: OpHash, reference: &str) -> relevo_core::Op {
-    let payload = Payload::RequestCreate(RequestCreated {
-        id: EntityId::new_v7(seq, [seq as u8; 10]),
-        reference: reference.into(),
-        crisis: EntityId::from_bytes([1; 16]),
-        request: request("Paso Canoas", 12).validate().expect("valid"),
-    });
+    let payload = if seq == 1 {
+        Payload::PersonDeclare(relevo_core::payload::PersonDeclared {
+            id: EntityId::from_bytes([2; 16]),
+            name: "Ana".into(),
+            role: relevo_core::domain::Role::FieldCoordinator,
+            country: relevo_core::domain::Country::Gt,
+            org: None,
+            demo: false,
+        })
+    } else {
+        Payload::RequestCreate(RequestCreated {
+            id: EntityId::new_v7(seq, [seq as u8; 10]),
+            reference: reference.into(),
+            crisis: EntityId::from_bytes([1; 16]),
+            request: request("Paso Canoas", 12).validate().expect("valid"),
+        })
+    };
     UnsignedOp {
         device: key.device_id(),
         seq,
@@ -387,18 +400,20 @@ fn signed_request(key: &DeviceKey, seq: u64, prev: OpHash, reference: &str) -> r
 fn ingest_rules() {
     let key = DeviceKey::from_secret([42; 32]);
     let tag = key.device_id().tag();
-    let op1 = signed_request(&key, 1, OpHash::GENESIS, &format!("REQ-{tag}-1"));
-    let op2 = signed_request(&key, 2, op1.hash(), &format!("REQ-{tag}-2"));
+    let op0 = signed_request(&key, 1, OpHash::GENESIS, "");
+    let op1 = signed_request(&key, 2, op0.hash(), &format!("REQ-{tag}-1"));
+    let op2 = signed_request(&key, 3, op1.hash(), &format!("REQ-{tag}-2"));
     // Genuine, but names another device's reference: kept and refused.
-    let op3 = signed_request(&key, 3, op2.hash(), "REQ-AAAAAA-3");
+    let op3 = signed_request(&key, 4, op2.hash(), "REQ-AAAAAA-3");
 
     let mut store = Store::open_in_memory().expect("open");
     assert_eq!(
         store.ingest(&op2).expect("early"),
         Ingest::Pending,
-        "held until #1 arrives"
+        "held until #1 and #2 arrive"
     );
-    assert_eq!(store.op_count().expect("n"), 0);
+    assert_eq!(store.ingest(&op0).expect("first"), Ingest::Applied(1));
+    assert_eq!(store.op_count().expect("n"), 1);
     assert_eq!(
         store.ingest(&op1).expect("fills the gap"),
         Ingest::Applied(2)
@@ -410,18 +425,18 @@ fn ingest_rules() {
     );
     assert_eq!(
         store.op_count().expect("n"),
-        3,
+        4,
         "a refused op stays in the log"
     );
     let entries = store.log_entries().expect("log");
     assert!(
-        entries[2]
+        entries[3]
             .refused
             .as_deref()
             .unwrap_or("")
             .contains("not of the form"),
         "{:?}",
-        entries[2].refused
+        entries[3].refused
     );
     assert_eq!(
         store
@@ -433,21 +448,21 @@ fn ingest_rules() {
     );
 
     // Same device and number, different content: a fork.
-    let fork = signed_request(&key, 2, op1.hash(), &format!("REQ-{tag}-9"));
+    let fork = signed_request(&key, 3, op1.hash(), &format!("REQ-{tag}-9"));
     assert!(matches!(store.ingest(&fork), Err(Error::Fork { .. })));
     // Does not follow the head.
-    let stray = signed_request(&key, 4, OpHash([7; 32]), &format!("REQ-{tag}-4"));
+    let stray = signed_request(&key, 5, OpHash([7; 32]), &format!("REQ-{tag}-4"));
     assert!(matches!(
         store.ingest(&stray),
         Err(Error::BrokenChain { .. })
     ));
     // Forged signature.
-    let mut forged = signed_request(&key, 4, op3.hash(), &format!("REQ-{tag}-4"));
+    let mut forged = signed_request(&key, 5, op3.hash(), &format!("REQ-{tag}-4"));
     forged.signature[0] ^= 1;
     assert!(matches!(store.ingest(&forged), Err(Error::BadOp { .. })));
     assert_eq!(
         store.op_count().expect("n"),
-        3,
+        4,
         "nothing failed verification was stored"
     );
     assert!(store.verify().expect("verify").intact());

@@ -11,7 +11,7 @@ export type Priority = "critical" | "high" | "medium" | "low";
 
 export type Role = "field-coordinator" | "national-director" | "regional-director" | "reviewer" | "administrator";
 
-export type Rule = "required" | "unknown" | "negative" | "whole-number" | "at-least-one" | "too-large" | "too-long" | "breakdown-exceeds-total";
+export type Rule = "required" | "unknown" | "negative" | "whole-number" | "at-least-one" | "too-large" | "too-long" | "breakdown-exceeds-total" | "duplicate" | "bad-date" | "not-on-roster" | "unknown-reference" | "over-fulfilment";
 
 export type FieldError = { 
 /**
@@ -27,13 +27,38 @@ limit: number | null,
  */
 message: string, };
 
-export type ErrorCode = "validation" | "not-initialised" | "already-initialised" | "no-crisis" | "forbidden" | "schema-too-new" | "corrupt" | "storage" | "internal";
+export type ErrorCode = "validation" | "not-initialised" | "already-initialised" | "no-crisis" | "forbidden" | "not-found" | "lifecycle" | "conflict" | "schema-too-new" | "corrupt" | "storage" | "internal";
 
-export type ApiError = { code: ErrorCode, message: string, fields: Array<FieldError>, };
+export type ApiError = { code: ErrorCode, message: string, fields: Array<FieldError>, 
+/**
+ * Values the UI puts into its translated message (a status, a field).
+ */
+args: { [key in string]: string }, };
 
-export type People = { total: number, women: number | null, men: number | null, girls: number | null, boys: number | null, };
+export type People = { total: number, women: number | null, men: number | null, girls: number | null, boys: number | null, 
+/**
+ * By age band, where known.
+ */
+under5?: number | null, age5_17?: number | null, age18_59?: number | null, age60_plus?: number | null, };
 
-export type RequestDraft = { country: string, site: string, sector: string, people_total: number | null, women: number | null, men: number | null, girls: number | null, boys: number | null, priority: string, description: string, };
+export type RequestStatus = "new" | "triaged" | "in-progress" | "partly-fulfilled" | "fulfilled" | "closed" | "cancelled" | "duplicate";
+
+export type VulnerableGroup = "uasc" | "pregnant-lactating" | "disability" | "older" | "chronic-illness" | "other";
+
+export type Vulnerable = { group: VulnerableGroup, count: number, };
+
+export type VulnerableDraft = { group: string, count: number | null, };
+
+export type ItemLine = { quantity: number, unit: string, description: string, };
+
+export type ItemDraft = { quantity: number | null, unit: string, description: string, };
+
+export type RequestDraft = { country: string, site: string, sector: string, people_total: number | null, women: number | null, men: number | null, girls: number | null, boys: number | null, under5: number | null, age5_17: number | null, age18_59: number | null, age60_plus: number | null, vulnerable: Array<VulnerableDraft>, priority: string, 
+/**
+ * When it is needed by: `YYYY-MM-DD` (end of that day in the request's
+ * country), `YYYY-MM-DDTHH:MM` (local time there) or RFC 3339.
+ */
+needed_by: string, items: Array<ItemDraft>, description: string, };
 
 export type IdentityDraft = { name: string, role: string, country: string, org: string, };
 
@@ -45,13 +70,25 @@ countries: Array<string>, };
 
 export type IdentityView = { person_id: EntityId, name: string, role: Role, country: Country, org: string | null, device_id: string, device_tag: string, };
 
-export type CrisisView = { id: EntityId, name: string, countries: Array<Country>, demo: boolean, 
+export type CrisisView = { id: EntityId, name: string, countries: Array<Country>, demo: boolean, closed: boolean, 
 /**
  * When it was opened (ms since the Unix epoch, by the opener's clock).
  */
 opened_at_ms: number, };
 
-export type RequestView = { id: EntityId, reference: string, crisis: EntityId, country: Country, site: string, sector: Sector, people: People, priority: Priority, description: string, 
+export type RequestView = { id: EntityId, reference: string, crisis: EntityId, country: Country, site: string, sector: Sector, people: People, priority: Priority, description: string, status: RequestStatus, 
+/**
+ * Deadline (ms since the Unix epoch, UTC).
+ */
+needed_by_ms: number | null, vulnerable: Array<Vulnerable>, items: Array<ItemLine>, duplicate_of: EntityId | null, 
+/**
+ * Fields with competing values.
+ */
+conflicts: number, 
+/**
+ * Tasks that answer it.
+ */
+tasks: number, 
 /**
  * Who logged it, once their declaration is held.
  */
@@ -62,3 +99,205 @@ author_name: string | null, device_tag: string,
 recorded_at_ms: number, };
 
 export type Snapshot = { identity: IdentityView | null, crisis: CrisisView | null, crises: Array<CrisisView>, };
+
+export type TaskStatus = "open" | "assigned" | "accepted" | "in-progress" | "blocked" | "done" | "cancelled";
+
+export type TaskScope = { "national": Country } | "regional";
+
+export type Holder = { person: EntityId | null, org: string | null, };
+
+export type TaskDraft = { title: string, description: string, 
+/**
+ * `national` or `regional`.
+ */
+scope: string, 
+/**
+ * The country of a national task.
+ */
+country: string, sector: string, priority: string, 
+/**
+ * `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM` (in the task's country) or RFC 3339.
+ */
+due: string, 
+/**
+ * References (`REQ-…`) or ids of the requests it answers.
+ */
+requests: Array<string>, 
+/**
+ * Person id of the first holder, if assigned straight away.
+ */
+holder_person: string, 
+/**
+ * Organisation id of the first holder.
+ */
+holder_org: string, };
+
+export type HolderDraft = { 
+/**
+ * A person id from the roster.
+ */
+person: string, 
+/**
+ * An organisation id from the roster (`iom`, `mig-gt`...).
+ */
+org: string, };
+
+export type FulfilmentDraft = { 
+/**
+ * The item line it answers (0-based), if any.
+ */
+item: number | null, what: string, quantity: number | null, unit: string, 
+/**
+ * Organisation id that delivered.
+ */
+by: string, 
+/**
+ * For a request without item lines: this delivery completes it.
+ */
+complete: boolean, };
+
+export type HolderView = { person: EntityId | null, person_name: string | null, org: string | null, org_name: string | null, };
+
+export type TaskView = { id: EntityId, reference: string, crisis: EntityId, title: string, description: string | null, scope: TaskScope, sector: Sector, priority: Priority, due_ms: number | null, status: TaskStatus, holder: HolderView | null, 
+/**
+ * Past its due date and not finished.
+ */
+overdue: boolean, 
+/**
+ * Fields with competing values.
+ */
+conflicts: number, 
+/**
+ * Requests it answers.
+ */
+requests: number, author_name: string | null, created_at_ms: number, };
+
+export type TaskFilter = { 
+/**
+ * Tasks of one country (national tasks of it).
+ */
+country: Country | null, 
+/**
+ * `national` or `regional`.
+ */
+scope: string | null, sector: Sector | null, priority: Priority | null, status: TaskStatus | null, 
+/**
+ * Held by this person id.
+ */
+person: EntityId | null, 
+/**
+ * Held by this organisation id.
+ */
+org: string | null, overdue: boolean, 
+/**
+ * Only tasks with a conflict.
+ */
+conflicted: boolean, };
+
+export type BoardColumn = { status: TaskStatus, 
+/**
+ * All tasks in this column that match the filters.
+ */
+count: number, 
+/**
+ * The first of them, most urgent first.
+ */
+tasks: Array<TaskView>, };
+
+export type Board = { columns: Array<BoardColumn>, };
+
+export type RequestFilter = { status: RequestStatus | null, country: Country | null, sector: Sector | null, priority: Priority | null, 
+/**
+ * Words in the site or description.
+ */
+text: string | null, conflicted: boolean, };
+
+export type FieldChange = { field: string, 
+/**
+ * JSON text of the value.
+ */
+value: string, };
+
+export type TimelineEntry = { 
+/**
+ * The op, `<device>/<seq>`.
+ */
+op: string, 
+/**
+ * The op kind: `task.handover`, `note.add`...
+ */
+kind: string, at_ms: number, author_name: string | null, device_tag: string, changes: Array<FieldChange>, text: string | null, significant: boolean, };
+
+export type ConflictValue = { 
+/**
+ * The op that wrote it, `<device>/<seq>`: what a resolution names.
+ */
+op: string, 
+/**
+ * JSON text of the value.
+ */
+value: string, 
+/**
+ * The holder's names, when the field is a holder.
+ */
+holder: HolderView | null, author_name: string | null, device_tag: string, at_ms: number, 
+/**
+ * The provisional winner shown until someone resolves it.
+ */
+provisional: boolean, };
+
+export type ConflictView = { record: EntityId, reference: string, 
+/**
+ * `request`, `task` or `crisis`.
+ */
+kind: string, field: string, values: Array<ConflictValue>, };
+
+export type FulfilmentView = { item: number | null, what: string, quantity: number, unit: string, by: string | null, author_name: string | null, at_ms: number, };
+
+export type RequestDetail = { request: RequestView, fulfilments: Array<FulfilmentView>, tasks: Array<TaskView>, timeline: Array<TimelineEntry>, conflicts: Array<ConflictView>, 
+/**
+ * What this device's person may do to it now.
+ */
+allowed: Array<string>, };
+
+export type HolderChange = { holder: HolderView | null, kind: string, by_name: string | null, at_ms: number, note: string | null, 
+/**
+ * A competing value that lost (or has not yet won) a conflict.
+ */
+contested: boolean, };
+
+export type TaskDetail = { task: TaskView, requests: Array<RequestView>, holders: Array<HolderChange>, timeline: Array<TimelineEntry>, conflicts: Array<ConflictView>, 
+/**
+ * What this device's person may do to it now: `assign`, `accept`,
+ * `handover`, `start`, `block`, `done`, `cancel`, `escalate`, `link`,
+ * `note`, `resolve`.
+ */
+allowed: Array<string>, };
+
+export type Holding = { holder: HolderView, tasks: Array<TaskView>, };
+
+export type PersonView = { id: EntityId, name: string, role: Role, country: Country, org: string | null, 
+/**
+ * Uses a device (declared themselves) rather than added by an administrator.
+ */
+declared: boolean, };
+
+export type OrgKind = "migration-authority" | "un-agency" | "red-cross" | "ngo" | "government" | "other";
+
+export type Org = { 
+/**
+ * A short lowercase id: `iom`, `mig-gt`, `cr-hn`.
+ */
+id: string, name: string, kind: OrgKind, country: Country | null, };
+
+export type SiteKind = "border-crossing" | "shelter" | "reception-centre" | "flow-monitoring-point" | "other";
+
+export type Site = { id: string, name: string, kind: SiteKind, country: Country, 
+/**
+ * Admin area P-code, kept as text (they nest and have exceptions).
+ */
+pcode: string | null, lat: number | null, lon: number | null, };
+
+export type Roster = { people: Array<PersonView>, orgs: Array<Org>, sites: Array<Site>, };
+
+export type PersonDraft = { name: string, role: string, country: string, org: string, };

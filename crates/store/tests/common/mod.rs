@@ -49,3 +49,28 @@ pub fn ready_store(role: &str, country: &str) -> Store {
 pub fn file_bytes(path: &std::path::Path) -> Vec<u8> {
     std::fs::read(path).expect("read file")
 }
+
+/// Gives each store every op the other holds (the hub's job, done directly).
+pub fn exchange(a: &mut Store, b: &mut Store) {
+    let from_a = a.ops().expect("ops");
+    let from_b = b.ops().expect("ops");
+    for op in &from_b {
+        a.ingest(op).expect("genuine op");
+    }
+    for op in &from_a {
+        b.ingest(op).expect("genuine op");
+    }
+}
+
+/// A store for `role` in `country` holding everything `source` holds, with
+/// the same current crisis.
+pub fn joined(role: &str, country: &str, source: &Store) -> Store {
+    let mut s = Store::open_in_memory().expect("open");
+    s.init_identity(&identity(role, country)).expect("init");
+    for op in source.ops().expect("ops") {
+        s.ingest(&op).expect("genuine op");
+    }
+    let crisis = source.current_crisis().expect("q").expect("crisis").id;
+    s.set_current_crisis(crisis).expect("current");
+    s
+}
