@@ -3,9 +3,13 @@
 
 use crate::AppState;
 use relevo_core::api::{ApiError, ErrorCode};
-use relevo_core::domain::{CrisisDraft, IdentityDraft, RequestDraft};
+use relevo_core::domain::{CrisisDraft, IdentityDraft, RequestDraft, TaskDraft};
 use relevo_core::EntityId;
-use relevo_store::{CrisisView, IdentityView, RequestView, Snapshot, Store};
+use relevo_store::{
+    Board, ConflictView, CrisisView, FulfilmentDraft, HolderDraft, Holding, IdentityView,
+    RequestDetail, RequestFilter, RequestView, Roster, Snapshot, Store, TaskDetail, TaskFilter,
+};
+use serde_json::Value;
 use tauri::State;
 
 type Reply<T> = Result<T, ApiError>;
@@ -20,7 +24,26 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         open_crisis,
         select_crisis,
         add_request,
-        list_requests
+        list_requests,
+        request_detail,
+        update_request,
+        set_request_status,
+        fulfil_request,
+        add_note,
+        board,
+        task_detail,
+        add_task,
+        assign_task,
+        accept_task,
+        hand_over_task,
+        set_task_status,
+        escalate_task,
+        link_requests,
+        conflicts,
+        resolve_conflict,
+        holdings,
+        roster,
+        close_crisis
     ]
 }
 
@@ -100,10 +123,237 @@ async fn add_request(state: State<'_, AppState>, draft: serde_json::Value) -> Re
     with_store(&state, |s| s.add_request(&draft))
 }
 
+/// Most requests one list call returns; filters narrow it down.
+const LIST_LIMIT: u32 = 500;
+
+fn current(s: &Store) -> relevo_store::Result<EntityId> {
+    Ok(s.current_crisis()?.ok_or(relevo_store::Error::NoCrisis)?.id)
+}
+
+/// A text argument (a reference, a status, a note).
+fn text(what: &str, value: Value) -> Reply<String> {
+    match value {
+        Value::String(s) => Ok(s),
+        Value::Null => Ok(String::new()),
+        other => Err(ApiError::new(
+            ErrorCode::Validation,
+            format!("the {what} must be text, not {other}"),
+        )),
+    }
+}
+
 #[tauri::command]
-async fn list_requests(state: State<'_, AppState>) -> Reply<Vec<RequestView>> {
+async fn list_requests(state: State<'_, AppState>, filter: Value) -> Reply<Vec<RequestView>> {
+    let filter: RequestFilter = if filter.is_null() {
+        RequestFilter::default()
+    } else {
+        parse("request filter", filter)?
+    };
     with_store(&state, |s| {
-        let crisis = s.current_crisis()?.ok_or(relevo_store::Error::NoCrisis)?;
-        s.requests(crisis.id)
+        s.find_requests(current(s)?, &filter, LIST_LIMIT)
     })
+}
+
+#[tauri::command]
+async fn request_detail(state: State<'_, AppState>, reference: Value) -> Reply<RequestDetail> {
+    let reference = text("reference", reference)?;
+    with_store(&state, |s| s.request_detail(&reference))
+}
+
+#[tauri::command]
+async fn update_request(
+    state: State<'_, AppState>,
+    reference: Value,
+    draft: Value,
+) -> Reply<RequestDetail> {
+    let reference = text("reference", reference)?;
+    let draft: RequestDraft = parse("request", draft)?;
+    with_store(&state, |s| {
+        s.update_request(&reference, &draft)?;
+        s.request_detail(&reference)
+    })
+}
+
+#[tauri::command]
+async fn set_request_status(
+    state: State<'_, AppState>,
+    reference: Value,
+    status: Value,
+    duplicate: Value,
+) -> Reply<RequestDetail> {
+    let (reference, status) = (text("reference", reference)?, text("status", status)?);
+    let duplicate = text("duplicate", duplicate)?;
+    with_store(&state, |s| {
+        s.set_request_status(&reference, &status, &duplicate)?;
+        s.request_detail(&reference)
+    })
+}
+
+#[tauri::command]
+async fn fulfil_request(
+    state: State<'_, AppState>,
+    reference: Value,
+    draft: Value,
+) -> Reply<RequestDetail> {
+    let reference = text("reference", reference)?;
+    let draft: FulfilmentDraft = parse("delivery", draft)?;
+    with_store(&state, |s| {
+        s.fulfil_request(&reference, &draft)?;
+        s.request_detail(&reference)
+    })
+}
+
+#[tauri::command]
+async fn add_note(
+    state: State<'_, AppState>,
+    reference: Value,
+    note: Value,
+    significant: Value,
+) -> Reply<()> {
+    let reference = text("reference", reference)?;
+    let note = text("note", note)?;
+    let significant = significant.as_bool().unwrap_or(false);
+    with_store(&state, |s| s.add_note(&reference, &note, significant))
+}
+
+#[tauri::command]
+async fn board(state: State<'_, AppState>, filter: Value) -> Reply<Board> {
+    let filter: TaskFilter = if filter.is_null() {
+        TaskFilter::default()
+    } else {
+        parse("board filter", filter)?
+    };
+    with_store(&state, |s| s.board(current(s)?, &filter))
+}
+
+#[tauri::command]
+async fn task_detail(state: State<'_, AppState>, reference: Value) -> Reply<TaskDetail> {
+    let reference = text("reference", reference)?;
+    with_store(&state, |s| s.task_detail(&reference))
+}
+
+#[tauri::command]
+async fn add_task(state: State<'_, AppState>, draft: Value) -> Reply<TaskDetail> {
+    let draft: TaskDraft = parse("task", draft)?;
+    with_store(&state, |s| {
+        let id = s.add_task(&draft)?;
+        s.task_detail(&id.to_string())
+    })
+}
+
+/// Runs a task action, then answers with the task as it now stands.
+fn task_action(
+    state: &AppState,
+    reference: Value,
+    f: impl FnOnce(&mut Store, &str) -> relevo_store::Result<()>,
+) -> Reply<TaskDetail> {
+    let reference = text("reference", reference)?;
+    with_store(state, |s| {
+        f(s, &reference)?;
+        s.task_detail(&reference)
+    })
+}
+
+#[tauri::command]
+async fn assign_task(
+    state: State<'_, AppState>,
+    reference: Value,
+    holder: Value,
+) -> Reply<TaskDetail> {
+    let holder: HolderDraft = parse("holder", holder)?;
+    task_action(&state, reference, |s, r| s.assign_task(r, &holder))
+}
+
+#[tauri::command]
+async fn accept_task(state: State<'_, AppState>, reference: Value) -> Reply<TaskDetail> {
+    task_action(&state, reference, |s, r| s.accept_task(r))
+}
+
+#[tauri::command]
+async fn hand_over_task(
+    state: State<'_, AppState>,
+    reference: Value,
+    holder: Value,
+    note: Value,
+) -> Reply<TaskDetail> {
+    let holder: HolderDraft = parse("holder", holder)?;
+    let note = text("note", note)?;
+    task_action(&state, reference, |s, r| {
+        s.hand_over_task(r, &holder, &note)
+    })
+}
+
+#[tauri::command]
+async fn set_task_status(
+    state: State<'_, AppState>,
+    reference: Value,
+    status: Value,
+    reason: Value,
+) -> Reply<TaskDetail> {
+    let (status, reason) = (text("status", status)?, text("reason", reason)?);
+    task_action(&state, reference, |s, r| {
+        s.set_task_status(r, &status, &reason)
+    })
+}
+
+#[tauri::command]
+async fn escalate_task(
+    state: State<'_, AppState>,
+    reference: Value,
+    note: Value,
+) -> Reply<TaskDetail> {
+    let note = text("note", note)?;
+    task_action(&state, reference, |s, r| s.escalate_task(r, &note))
+}
+
+#[tauri::command]
+async fn link_requests(
+    state: State<'_, AppState>,
+    reference: Value,
+    requests: Value,
+    link: Value,
+) -> Reply<TaskDetail> {
+    let requests: Vec<String> = parse("request list", requests)?;
+    let link = link.as_bool().unwrap_or(true);
+    task_action(&state, reference, |s, r| {
+        s.link_requests(r, &requests, link)
+    })
+}
+
+#[tauri::command]
+async fn conflicts(state: State<'_, AppState>) -> Reply<Vec<ConflictView>> {
+    with_store(&state, |s| s.conflicts(Some(current(s)?), None))
+}
+
+#[tauri::command]
+async fn resolve_conflict(
+    state: State<'_, AppState>,
+    reference: Value,
+    field: Value,
+    choose: Value,
+) -> Reply<Vec<ConflictView>> {
+    let (reference, field, choose) = (
+        text("reference", reference)?,
+        text("field", field)?,
+        text("choice", choose)?,
+    );
+    with_store(&state, |s| {
+        s.resolve_conflict(&reference, &field, &choose)?;
+        s.conflicts(Some(current(s)?), None)
+    })
+}
+
+#[tauri::command]
+async fn holdings(state: State<'_, AppState>) -> Reply<Vec<Holding>> {
+    with_store(&state, |s| s.holdings(current(s)?))
+}
+
+#[tauri::command]
+async fn roster(state: State<'_, AppState>) -> Reply<Roster> {
+    with_store(&state, |s| s.roster())
+}
+
+#[tauri::command]
+async fn close_crisis(state: State<'_, AppState>) -> Reply<CrisisView> {
+    with_store(&state, |s| s.close_crisis())
 }

@@ -399,10 +399,20 @@ fn when(ms: u64) -> String {
         .unwrap_or_default()
 }
 
-fn parse_filter<T>(value: Option<String>, parse: fn(&str) -> Option<T>, what: &str, known: fn() -> String) -> Result<Option<T>, Error> {
+fn parse_filter<T>(
+    value: Option<String>,
+    parse: fn(&str) -> Option<T>,
+    what: &str,
+    known: fn() -> String,
+) -> Result<Option<T>, Error> {
     value
         .map(|v| {
-            parse(&v).ok_or_else(|| Error::Invalid(format!("'{v}' is not a known {what}; use one of: {}", known())))
+            parse(&v).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "'{v}' is not a known {what}; use one of: {}",
+                    known()
+                ))
+            })
         })
         .transpose()
 }
@@ -483,7 +493,10 @@ fn current_draft(r: &relevo_store::RequestView) -> RequestDraft {
             })
             .collect(),
         priority: r.priority.slug().into(),
-        needed_by: r.needed_by_ms.map(relevo_core::domain::time::rfc3339).unwrap_or_default(),
+        needed_by: r
+            .needed_by_ms
+            .map(relevo_core::domain::time::rfc3339)
+            .unwrap_or_default(),
         items: r
             .items
             .iter()
@@ -523,11 +536,19 @@ fn task(store: &mut Store, cmd: TaskCommand) -> Result<(), Error> {
                 holder_person: person,
                 holder_org: org,
             })?;
-            let t = store.task(id)?.ok_or(Error::Invalid("the task just made is missing".into()))?;
+            let t = store
+                .task(id)?
+                .ok_or(Error::Invalid("the task just made is missing".into()))?;
             println!("{}", t.reference);
         }
         TaskCommand::Assign(h) => {
-            store.assign_task(&h.reference, &HolderDraft { person: h.person, org: h.org })?;
+            store.assign_task(
+                &h.reference,
+                &HolderDraft {
+                    person: h.person,
+                    org: h.org,
+                },
+            )?;
             println!("{} assigned", h.reference);
         }
         TaskCommand::Accept { reference } => {
@@ -545,7 +566,11 @@ fn task(store: &mut Store, cmd: TaskCommand) -> Result<(), Error> {
             )?;
             println!("{} handed over", holder.reference);
         }
-        TaskCommand::Status { reference, status, reason } => {
+        TaskCommand::Status {
+            reference,
+            status,
+            reason,
+        } => {
             store.set_task_status(&reference, &status, &reason)?;
             println!("{reference} {status}");
         }
@@ -553,7 +578,11 @@ fn task(store: &mut Store, cmd: TaskCommand) -> Result<(), Error> {
             store.escalate_task(&reference, &note)?;
             println!("{reference} escalated to regional");
         }
-        TaskCommand::Link { reference, requests, remove } => {
+        TaskCommand::Link {
+            reference,
+            requests,
+            remove,
+        } => {
             store.link_requests(&reference, &requests, !remove)?;
             println!("{reference} {}", if remove { "unlinked" } else { "linked" });
         }
@@ -577,7 +606,10 @@ fn task(store: &mut Store, cmd: TaskCommand) -> Result<(), Error> {
                 sector: parse_filter(sector, Sector::parse, "sector", Sector::slugs)?,
                 priority: parse_filter(priority, Priority::parse, "priority", Priority::slugs)?,
                 person: person
-                    .map(|p| p.parse().map_err(|_| Error::Invalid(format!("'{p}' is not a person id"))))
+                    .map(|p| {
+                        p.parse()
+                            .map_err(|_| Error::Invalid(format!("'{p}' is not a person id")))
+                    })
                     .transpose()?,
                 org,
                 overdue,
@@ -612,7 +644,13 @@ fn task(store: &mut Store, cmd: TaskCommand) -> Result<(), Error> {
                     let who = h
                         .holder
                         .as_ref()
-                        .map(|h| [h.person_name.clone(), h.org.clone()].into_iter().flatten().collect::<Vec<_>>().join(" / "))
+                        .map(|h| {
+                            [h.person_name.clone(), h.org.clone()]
+                                .into_iter()
+                                .flatten()
+                                .collect::<Vec<_>>()
+                                .join(" / ")
+                        })
                         .unwrap_or_default();
                     let contested = if h.contested { "  (competing)" } else { "" };
                     println!(
@@ -624,7 +662,13 @@ fn task(store: &mut Store, cmd: TaskCommand) -> Result<(), Error> {
                     );
                 }
                 for e in &d.timeline {
-                    println!("  {}  {:<16} {}  {}", when(e.at_ms), e.kind, e.author_name.as_deref().unwrap_or(&e.device_tag), e.text.as_deref().unwrap_or(""));
+                    println!(
+                        "  {}  {:<16} {}  {}",
+                        when(e.at_ms),
+                        e.kind,
+                        e.author_name.as_deref().unwrap_or(&e.device_tag),
+                        e.text.as_deref().unwrap_or("")
+                    );
                 }
             }
         }
@@ -729,7 +773,11 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             let r = store.update_request(&u.reference, &draft)?;
             println!("{}  updated", r.reference);
         }
-        Command::Request(RequestCommand::Status { reference, status, of }) => {
+        Command::Request(RequestCommand::Status {
+            reference,
+            status,
+            of,
+        }) => {
             let r = store.set_request_status(&reference, &status, &of)?;
             println!("{}  {}", r.reference, r.status);
         }
@@ -761,20 +809,52 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 print_json(&d);
             } else {
                 let r = &d.request;
-                println!("{}  {}  {}  {} · {} · {} people", r.reference, r.status, r.priority, r.country.code(), r.site, r.people.total);
+                println!(
+                    "{}  {}  {}  {} · {} · {} people",
+                    r.reference,
+                    r.status,
+                    r.priority,
+                    r.country.code(),
+                    r.site,
+                    r.people.total
+                );
                 println!("  {}", r.description);
                 for (i, line) in r.items.iter().enumerate() {
-                    println!("  item {}: {} {} {}", i + 1, line.quantity, line.unit, line.description);
+                    println!(
+                        "  item {}: {} {} {}",
+                        i + 1,
+                        line.quantity,
+                        line.unit,
+                        line.description
+                    );
                 }
                 for f in &d.fulfilments {
-                    println!("  delivered {} {} {} by {}  {}", f.quantity, f.unit, f.what, f.by.as_deref().unwrap_or("-"), when(f.at_ms));
+                    println!(
+                        "  delivered {} {} {} by {}  {}",
+                        f.quantity,
+                        f.unit,
+                        f.what,
+                        f.by.as_deref().unwrap_or("-"),
+                        when(f.at_ms)
+                    );
                 }
                 for t in &d.tasks {
                     print_task(t);
                 }
                 for e in &d.timeline {
-                    let changes = e.changes.iter().map(|c| format!("{}={}", c.field, c.value)).collect::<Vec<_>>().join(" ");
-                    println!("  {}  {:<16} {}  {changes} {}", when(e.at_ms), e.kind, e.author_name.as_deref().unwrap_or(&e.device_tag), e.text.as_deref().unwrap_or(""));
+                    let changes = e
+                        .changes
+                        .iter()
+                        .map(|c| format!("{}={}", c.field, c.value))
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    println!(
+                        "  {}  {:<16} {}  {changes} {}",
+                        when(e.at_ms),
+                        e.kind,
+                        e.author_name.as_deref().unwrap_or(&e.device_tag),
+                        e.text.as_deref().unwrap_or("")
+                    );
                 }
             }
         }
@@ -789,7 +869,12 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             let crisis = store.current_crisis()?.ok_or(Error::NoCrisis)?;
             use relevo_core::domain::{Country, Priority, RequestStatus, Sector};
             let filter = RequestFilter {
-                status: parse_filter(status, RequestStatus::parse, "request status", RequestStatus::slugs)?,
+                status: parse_filter(
+                    status,
+                    RequestStatus::parse,
+                    "request status",
+                    RequestStatus::slugs,
+                )?,
                 country: parse_filter(country, Country::parse, "country", Country::slugs)?,
                 sector: parse_filter(sector, Sector::parse, "sector", Sector::slugs)?,
                 priority: parse_filter(priority, Priority::parse, "priority", Priority::slugs)?,
@@ -832,7 +917,11 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 for c in &conflicts {
                     println!("{} {}", c.reference, c.field);
                     for (i, v) in c.values.iter().enumerate() {
-                        let shown = if v.provisional { "  (shown for now)" } else { "" };
+                        let shown = if v.provisional {
+                            "  (shown for now)"
+                        } else {
+                            ""
+                        };
                         println!(
                             "  {}. {}  set by {} on {}{shown}",
                             i + 1,

@@ -310,7 +310,11 @@ impl Payload {
             }
             Payload::TaskCreate(t) if t.id == entity => {
                 let k = &t.task;
-                let status = if t.holder.is_some() { "assigned" } else { "open" };
+                let status = if t.holder.is_some() {
+                    "assigned"
+                } else {
+                    "open"
+                };
                 let mut out = vec![
                     ("status".into(), json!(status)),
                     ("title".into(), json!(k.title)),
@@ -422,7 +426,6 @@ mod tests {
             .expect("decodes")
             .expect("known kind");
         assert_eq!(decoded, payload);
-        
     }
 
     #[test]

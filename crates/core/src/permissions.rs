@@ -55,6 +55,26 @@ impl Action {
         Action::ManageRoster,
     ];
 
+    /// A stable name for the UI's message catalogue.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Action::OpenCrisis => "open-crisis",
+            Action::CloseCrisis => "close-crisis",
+            Action::LogRequest => "log-request",
+            Action::UpdateRequest => "update-request",
+            Action::TriageRequest => "triage-request",
+            Action::AddNote => "add-note",
+            Action::CreateTask => "create-task",
+            Action::AssignTask => "assign-task",
+            Action::HandOverTask => "hand-over-task",
+            Action::EscalateTask => "escalate-task",
+            Action::UpdateHeldTask => "update-held-task",
+            Action::LinkRequests => "link-requests",
+            Action::ResolveConflict => "resolve-conflict",
+            Action::ManageRoster => "manage-roster",
+        }
+    }
+
     fn describe(self) -> &'static str {
         match self {
             Action::OpenCrisis => "open a crisis",
@@ -143,6 +163,22 @@ impl fmt::Display for Refusal {
 }
 
 impl std::error::Error for Refusal {}
+
+impl Refusal {
+    /// Why, in one word: `scope` (right role, wrong country), `holder` (only
+    /// the holder may), `reviewer` (read-only) or `role`.
+    pub fn why(&self) -> &'static str {
+        if self.not_holder {
+            "holder"
+        } else if self.out_of_scope {
+            "scope"
+        } else if self.role == Role::Reviewer {
+            "reviewer"
+        } else {
+            "role"
+        }
+    }
+}
 
 /// What a role may do, and where.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -138,9 +138,7 @@ pub fn verdict(op: &UnsignedOp, payload: &Payload, ctx: &Context<'_>) -> Verdict
         .declared
         .ok_or_else(|| invalid("the device that made it never declared who uses it"))?;
     if person != op.author {
-        return Err(invalid(
-            "its author is not the person this device declared",
-        ));
+        return Err(invalid("its author is not the person this device declared"));
     }
     match payload {
         Payload::PersonDeclare(_) => Ok(()),
@@ -170,7 +168,9 @@ pub fn verdict(op: &UnsignedOp, payload: &Payload, ctx: &Context<'_>) -> Verdict
             let scope = scope_of(t.task.scope);
             permit(actor, Action::CreateTask, scope, false)?;
             match &t.holder {
-                Some(h) if h.is_empty() => Err(invalid("a holder names a person or an organisation")),
+                Some(h) if h.is_empty() => {
+                    Err(invalid("a holder names a person or an organisation"))
+                }
                 Some(_) => permit(actor, Action::AssignTask, scope, false),
                 None => Ok(()),
             }
@@ -222,7 +222,13 @@ pub fn scope_of(scope: TaskScope) -> Scope {
 /// Longest note, handover note or reason, in characters.
 pub const MAX_NOTE_CHARS: usize = 4000;
 
-fn change(op: &UnsignedOp, kind: ChangeKind, c: &Change, actor: Actor, ctx: &Context<'_>) -> Verdict {
+fn change(
+    op: &UnsignedOp,
+    kind: ChangeKind,
+    c: &Change,
+    actor: Actor,
+    ctx: &Context<'_>,
+) -> Verdict {
     use ChangeKind as K;
     let dep = |r: &OpRef| (ctx.dep)(r).ok_or(Refused::Missing(*r));
     let target = dep(&c.on)?.payload;
@@ -230,19 +236,30 @@ fn change(op: &UnsignedOp, kind: ChangeKind, c: &Change, actor: Actor, ctx: &Con
         .creates()
         .ok_or_else(|| invalid(format!("{} does not create a record", c.on)))?;
     if id != c.entity {
-        return Err(invalid(format!("{} created another record than {}", c.on, c.entity)));
+        return Err(invalid(format!(
+            "{} created another record than {}",
+            c.on, c.entity
+        )));
     }
     let expected = match kind {
         K::RequestUpdate | K::RequestStatus | K::RequestFulfil => Some(EntityKind::Request),
-        K::TaskAssign | K::TaskAccept | K::TaskHandOver | K::TaskStatus | K::TaskEscalate | K::TaskLink | K::TaskUnlink => {
-            Some(EntityKind::Task)
-        }
+        K::TaskAssign
+        | K::TaskAccept
+        | K::TaskHandOver
+        | K::TaskStatus
+        | K::TaskEscalate
+        | K::TaskLink
+        | K::TaskUnlink => Some(EntityKind::Task),
         K::CrisisClose => Some(EntityKind::Crisis),
         K::NoteAdd => (record == EntityKind::Crisis).then_some(EntityKind::Request),
         K::ConflictResolve => None,
     };
     if expected.is_some_and(|e| e != record) {
-        return Err(invalid(format!("{} cannot change a {}", kind.kind(), record.slug())));
+        return Err(invalid(format!(
+            "{} cannot change a {}",
+            kind.kind(),
+            record.slug()
+        )));
     }
     // The values each write saw must be writes of the same field.
     let mut seen_values: Vec<Vec<(Hlc, OpRef, Value)>> = Vec::new();
@@ -267,7 +284,9 @@ fn change(op: &UnsignedOp, kind: ChangeKind, c: &Change, actor: Actor, ctx: &Con
     }
     if let Some(text) = &c.text {
         if text.trim().is_empty() || text.chars().count() > MAX_NOTE_CHARS {
-            return Err(invalid(format!("a note has 1 to {MAX_NOTE_CHARS} characters")));
+            return Err(invalid(format!(
+                "a note has 1 to {MAX_NOTE_CHARS} characters"
+            )));
         }
     }
     // The value a field had as the op saw it: the winner among `saw`.
@@ -276,7 +295,10 @@ fn change(op: &UnsignedOp, kind: ChangeKind, c: &Change, actor: Actor, ctx: &Con
         for r in &c.saw {
             let d = dep(r)?;
             if let Some(v) = d.payload.field_value(c.entity, field) {
-                if best.as_ref().is_none_or(|(h, o, _)| (d.hlc, r.device) > (*h, o.device)) {
+                if best
+                    .as_ref()
+                    .is_none_or(|(h, o, _)| (d.hlc, r.device) > (*h, o.device))
+                {
                     best = Some((d.hlc, *r, v));
                 }
             }
@@ -286,13 +308,17 @@ fn change(op: &UnsignedOp, kind: ChangeKind, c: &Change, actor: Actor, ctx: &Con
     let scope = match &target {
         Payload::RequestCreate(r) => Scope::National(r.request.country),
         Payload::TaskCreate(_) => {
-            let v = saw("scope")?.ok_or_else(|| invalid("a task change must name the scope it saw"))?;
+            let v =
+                saw("scope")?.ok_or_else(|| invalid("a task change must name the scope it saw"))?;
             scope_of(parse::<TaskScope>(&v, "scope")?)
         }
         _ => Scope::Regional,
     };
     let holder: Option<crate::domain::Holder> = match record {
-        EntityKind::Task => saw("holder")?.map(|v| parse(&v, "holder")).transpose()?.flatten(),
+        EntityKind::Task => saw("holder")?
+            .map(|v| parse(&v, "holder"))
+            .transpose()?
+            .flatten(),
         _ => None,
     };
     let holds = holder.as_ref().and_then(|h| h.person) == Some(op.author);
@@ -320,7 +346,9 @@ fn change(op: &UnsignedOp, kind: ChangeKind, c: &Change, actor: Actor, ctx: &Con
         let i = write(field).ok_or_else(|| invalid(format!("must write {field}")))?;
         match seen_values[i].first() {
             Some((_, _, v)) if distinct(&seen_values[i]) == 1 => Ok(v.clone()),
-            _ => Err(invalid(format!("a {field} change must name the value it replaces"))),
+            _ => Err(invalid(format!(
+                "a {field} change must name the value it replaces"
+            ))),
         }
     };
     let task_step = |step: TaskStep, name: &'static str| -> Verdict {
@@ -339,14 +367,26 @@ fn change(op: &UnsignedOp, kind: ChangeKind, c: &Change, actor: Actor, ctx: &Con
     match kind {
         K::RequestUpdate => {
             only(
-                &["priority", "site", "sector", "people", "vulnerable", "items", "needed_by", "description"],
+                &[
+                    "priority",
+                    "site",
+                    "sector",
+                    "people",
+                    "vulnerable",
+                    "items",
+                    "needed_by",
+                    "description",
+                ],
                 &[],
             )?;
             if fields.is_empty() {
                 return Err(invalid("an update must change at least one field"));
             }
-            let Payload::RequestCreate(r) = &target else { unreachable!("checked above") };
-            let mut merged = serde_json::to_value(&r.request).map_err(|e| invalid(e.to_string()))?;
+            let Payload::RequestCreate(r) = &target else {
+                unreachable!("checked above")
+            };
+            let mut merged =
+                serde_json::to_value(&r.request).map_err(|e| invalid(e.to_string()))?;
             for w in &c.writes {
                 merged[w.field.as_str()] = w.value.clone();
             }
@@ -363,7 +403,9 @@ fn change(op: &UnsignedOp, kind: ChangeKind, c: &Change, actor: Actor, ctx: &Con
                     .ok_or_else(|| invalid("a fulfilment entry is missing"))?;
                 // The item lines as the op saw them (they may have been
                 // edited since the request was logged).
-                let Payload::RequestCreate(r) = &target else { unreachable!("checked above") };
+                let Payload::RequestCreate(r) = &target else {
+                    unreachable!("checked above")
+                };
                 let lines = match saw("items")? {
                     Some(v) => parse::<Vec<crate::domain::ItemLine>>(&v, "items")?.len(),
                     None => r.request.items.len(),
@@ -388,9 +430,14 @@ fn change(op: &UnsignedOp, kind: ChangeKind, c: &Change, actor: Actor, ctx: &Con
             let from: RequestStatus = parse(&from("status")?, "status")?;
             let to: RequestStatus = parse(value_of("status").expect("written"), "status")?;
             if kind == K::RequestFulfil
-                && !matches!(to, RequestStatus::PartlyFulfilled | RequestStatus::Fulfilled)
+                && !matches!(
+                    to,
+                    RequestStatus::PartlyFulfilled | RequestStatus::Fulfilled
+                )
             {
-                return Err(invalid("a fulfilment can only mark a request partly fulfilled or fulfilled"));
+                return Err(invalid(
+                    "a fulfilment can only mark a request partly fulfilled or fulfilled",
+                ));
             }
             if !from.can_move_to(to) {
                 return Err(Refused::Lifecycle {
@@ -400,7 +447,10 @@ fn change(op: &UnsignedOp, kind: ChangeKind, c: &Change, actor: Actor, ctx: &Con
                 });
             }
             if to == RequestStatus::Duplicate {
-                let of: Option<EntityId> = parse(value_of("duplicate_of").unwrap_or(&Value::Null), "duplicate_of")?;
+                let of: Option<EntityId> = parse(
+                    value_of("duplicate_of").unwrap_or(&Value::Null),
+                    "duplicate_of",
+                )?;
                 if of.is_none() || of == Some(c.entity) {
                     return Err(invalid("a duplicate names the other request it duplicates"));
                 }
@@ -416,13 +466,16 @@ fn change(op: &UnsignedOp, kind: ChangeKind, c: &Change, actor: Actor, ctx: &Con
         }
         K::TaskAssign | K::TaskHandOver => {
             only(&["holder", "status"], &["holder", "status"])?;
-            let to: Option<crate::domain::Holder> = parse(value_of("holder").expect("written"), "holder")?;
-            let to = to.filter(|h| !h.is_empty()).ok_or_else(|| invalid("a holder names a person or an organisation"))?;
+            let to: Option<crate::domain::Holder> =
+                parse(value_of("holder").expect("written"), "holder")?;
+            let to = to
+                .filter(|h| !h.is_empty())
+                .ok_or_else(|| invalid("a holder names a person or an organisation"))?;
             if kind == K::TaskAssign {
                 task_step(TaskStep::Assign, "assign")?;
                 permit(actor, Action::AssignTask, scope, false)
             } else {
-                task_step(TaskStep::HandOver, "hand over")?;
+                task_step(TaskStep::HandOver, "handover")?;
                 if c.text.is_none() {
                     return Err(invalid("a handover carries a note for the next holder"));
                 }
@@ -471,7 +524,10 @@ fn change(op: &UnsignedOp, kind: ChangeKind, c: &Change, actor: Actor, ctx: &Con
                     .strip_prefix("link/")
                     .is_some_and(|id| id.parse::<EntityId>().is_ok());
                 if !ok || w.value != want {
-                    return Err(invalid(format!("{} writes link/<request id> = {want}", kind.kind())));
+                    return Err(invalid(format!(
+                        "{} writes link/<request id> = {want}",
+                        kind.kind()
+                    )));
                 }
             }
             permit(actor, Action::LinkRequests, scope, false)
@@ -481,19 +537,32 @@ fn change(op: &UnsignedOp, kind: ChangeKind, c: &Change, actor: Actor, ctx: &Con
             if c.text.is_none() {
                 return Err(invalid("a note has text"));
             }
-            permit(actor, Action::AddNote, scope, false)
-                .or_else(|refusal| if holds { Ok(()) } else { Err(refusal) })
+            permit(actor, Action::AddNote, scope, false).or_else(|refusal| {
+                if holds {
+                    Ok(())
+                } else {
+                    Err(refusal)
+                }
+            })
         }
         K::ConflictResolve => {
             if c.writes.is_empty() {
-                return Err(invalid("a resolution chooses a value for at least one field"));
+                return Err(invalid(
+                    "a resolution chooses a value for at least one field",
+                ));
             }
             for (w, seen) in c.writes.iter().zip(&seen_values) {
                 if distinct(seen) < 2 {
-                    return Err(invalid(format!("{} had no competing values to resolve", w.field)));
+                    return Err(invalid(format!(
+                        "{} had no competing values to resolve",
+                        w.field
+                    )));
                 }
                 if !seen.iter().any(|(_, _, v)| *v == w.value) {
-                    return Err(invalid(format!("the value chosen for {} is not one of the competing values", w.field)));
+                    return Err(invalid(format!(
+                        "the value chosen for {} is not one of the competing values",
+                        w.field
+                    )));
                 }
             }
             permit(actor, Action::ResolveConflict, scope, false)
@@ -528,9 +597,19 @@ impl NewTask {
     /// The rules a received task must meet.
     pub fn check(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = Vec::new();
-        crate::domain::person::required_text(&self.title, "title", crate::domain::task::MAX_TITLE_CHARS, &mut errors);
+        crate::domain::person::required_text(
+            &self.title,
+            "title",
+            crate::domain::task::MAX_TITLE_CHARS,
+            &mut errors,
+        );
         if let Some(d) = &self.description {
-            crate::domain::person::required_text(d, "description", crate::domain::request::MAX_DESCRIPTION_CHARS, &mut errors);
+            crate::domain::person::required_text(
+                d,
+                "description",
+                crate::domain::request::MAX_DESCRIPTION_CHARS,
+                &mut errors,
+            );
         }
         if errors.is_empty() {
             Ok(())
@@ -585,7 +664,13 @@ mod tests {
         fn judge(&self, payload: &Payload, role: Role) -> Verdict {
             let dep = |r: &OpRef| self.ops.get(r).cloned();
             let ctx = Context {
-                declared: Some((ME, Actor { role, country: Country::Gt })),
+                declared: Some((
+                    ME,
+                    Actor {
+                        role,
+                        country: Country::Gt,
+                    },
+                )),
                 dep: &dep,
             };
             verdict(&self.op(payload), payload, &ctx)
@@ -630,7 +715,12 @@ mod tests {
         }
     }
 
-    fn change(on: OpRef, entity: EntityId, writes: Vec<(&str, Value, Vec<OpRef>)>, saw: Vec<OpRef>) -> Change {
+    fn change(
+        on: OpRef,
+        entity: EntityId,
+        writes: Vec<(&str, Value, Vec<OpRef>)>,
+        saw: Vec<OpRef>,
+    ) -> Change {
         Change {
             entity,
             on,
@@ -660,29 +750,57 @@ mod tests {
         let t = log.task(gt, Some(OTHER));
         let accept = Payload::Change(
             ChangeKind::TaskAccept,
-            change(t, TASK, vec![("status", json!("accepted"), vec![t])], vec![t]),
+            change(
+                t,
+                TASK,
+                vec![("status", json!("accepted"), vec![t])],
+                vec![t],
+            ),
         );
-        let refused = log.judge(&accept, Role::FieldCoordinator).expect_err("not the holder");
+        let refused = log
+            .judge(&accept, Role::FieldCoordinator)
+            .expect_err("not the holder");
         assert!(matches!(refused, Refused::Permission(_)), "{refused}");
 
         let mut log = Log::new();
         let t = log.task(gt, Some(ME));
         let accept = Payload::Change(
             ChangeKind::TaskAccept,
-            change(t, TASK, vec![("status", json!("accepted"), vec![t])], vec![t]),
+            change(
+                t,
+                TASK,
+                vec![("status", json!("accepted"), vec![t])],
+                vec![t],
+            ),
         );
-        log.judge(&accept, Role::FieldCoordinator).expect("the holder accepts");
+        log.judge(&accept, Role::FieldCoordinator)
+            .expect("the holder accepts");
 
         let cancel = log.push(Payload::Change(
             ChangeKind::TaskStatus,
-            change(t, TASK, vec![("status", json!("cancelled"), vec![t])], vec![t]),
+            change(
+                t,
+                TASK,
+                vec![("status", json!("cancelled"), vec![t])],
+                vec![t],
+            ),
         ));
         let accept = Payload::Change(
             ChangeKind::TaskAccept,
-            change(t, TASK, vec![("status", json!("accepted"), vec![cancel])], vec![t]),
+            change(
+                t,
+                TASK,
+                vec![("status", json!("accepted"), vec![cancel])],
+                vec![t],
+            ),
         );
-        let refused = log.judge(&accept, Role::FieldCoordinator).expect_err("cancelled");
-        assert_eq!(refused.to_string(), "a task that is cancelled cannot take the step accept");
+        let refused = log
+            .judge(&accept, Role::FieldCoordinator)
+            .expect_err("cancelled");
+        assert_eq!(
+            refused.to_string(),
+            "a task that is cancelled cannot take the step accept"
+        );
     }
 
     #[test]
@@ -695,25 +813,40 @@ mod tests {
                 change(
                     t,
                     TASK,
-                    vec![("holder", holder(OTHER), vec![t]), ("status", json!("assigned"), vec![t])],
+                    vec![
+                        ("holder", holder(OTHER), vec![t]),
+                        ("status", json!("assigned"), vec![t]),
+                    ],
                     saw,
                 ),
             )
         };
-        log.judge(&assign(vec![t]), Role::NationalDirector).expect("own country");
+        log.judge(&assign(vec![t]), Role::NationalDirector)
+            .expect("own country");
         assert!(matches!(
             log.judge(&assign(vec![]), Role::NationalDirector),
             Err(Refused::Invalid(_))
         ));
         let esc = log.push(Payload::Change(
             ChangeKind::TaskEscalate,
-            change(t, TASK, vec![("scope", json!("regional"), vec![t])], vec![t]),
+            change(
+                t,
+                TASK,
+                vec![("scope", json!("regional"), vec![t])],
+                vec![t],
+            ),
         ));
         let refused = log
             .judge(&assign(vec![esc, t]), Role::NationalDirector)
             .expect_err("regional now");
-        assert!(refused.to_string().contains("only within their own country"), "{refused}");
-        log.judge(&assign(vec![esc, t]), Role::RegionalDirector).expect("regional director");
+        assert!(
+            refused
+                .to_string()
+                .contains("only within their own country"),
+            "{refused}"
+        );
+        log.judge(&assign(vec![esc, t]), Role::RegionalDirector)
+            .expect("regional director");
         // A field coordinator is never offered assignment.
         assert!(log.judge(&assign(vec![t]), Role::FieldCoordinator).is_err());
     }
@@ -724,15 +857,36 @@ mod tests {
         let t = log.task(TaskScope::National(Country::Gt), None);
         let a = log.push(Payload::Change(
             ChangeKind::TaskAssign,
-            change(t, TASK, vec![("holder", holder(ME), vec![t]), ("status", json!("assigned"), vec![t])], vec![t]),
+            change(
+                t,
+                TASK,
+                vec![
+                    ("holder", holder(ME), vec![t]),
+                    ("status", json!("assigned"), vec![t]),
+                ],
+                vec![t],
+            ),
         ));
         let b = log.push(Payload::Change(
             ChangeKind::TaskAssign,
-            change(t, TASK, vec![("holder", holder(OTHER), vec![t]), ("status", json!("assigned"), vec![t])], vec![t]),
+            change(
+                t,
+                TASK,
+                vec![
+                    ("holder", holder(OTHER), vec![t]),
+                    ("status", json!("assigned"), vec![t]),
+                ],
+                vec![t],
+            ),
         ));
         let handover = Payload::Change(
             ChangeKind::TaskHandOver,
-            change(t, TASK, vec![("holder", holder(ME), vec![a, b])], vec![t, a, b]),
+            change(
+                t,
+                TASK,
+                vec![("holder", holder(ME), vec![a, b])],
+                vec![t, a, b],
+            ),
         );
         assert!(matches!(
             log.judge(&handover, Role::RegionalDirector),
@@ -744,10 +898,14 @@ mod tests {
                 change(t, TASK, vec![("holder", value, vec![a, b])], vec![t]),
             )
         };
-        log.judge(&resolve(holder(OTHER)), Role::RegionalDirector).expect("resolves");
-        assert!(log.judge(&resolve(holder(OTHER)), Role::NationalDirector).is_err());
+        log.judge(&resolve(holder(OTHER)), Role::RegionalDirector)
+            .expect("resolves");
+        assert!(log
+            .judge(&resolve(holder(OTHER)), Role::NationalDirector)
+            .is_err());
         assert!(
-            log.judge(&resolve(holder(REQ)), Role::RegionalDirector).is_err(),
+            log.judge(&resolve(holder(REQ)), Role::RegionalDirector)
+                .is_err(),
             "a resolution picks one of the competing values"
         );
     }
@@ -770,7 +928,8 @@ mod tests {
             crisis: EntityId::from_bytes([2; 16]),
             request,
         });
-        log.judge(&p, Role::RegionalDirector).expect("valid request");
+        log.judge(&p, Role::RegionalDirector)
+            .expect("valid request");
         log.push(p)
     }
 
@@ -779,27 +938,56 @@ mod tests {
         let mut log = Log::new();
         let r = request(&mut log, "GT");
         let status = |to: &str, seen| {
-            Payload::Change(ChangeKind::RequestStatus, change(r, REQ, vec![("status", json!(to), vec![seen])], vec![]))
+            Payload::Change(
+                ChangeKind::RequestStatus,
+                change(r, REQ, vec![("status", json!(to), vec![seen])], vec![]),
+            )
         };
-        assert!(log.judge(&status("triaged", r), Role::FieldCoordinator).is_err(), "triage is for directors");
-        log.judge(&status("triaged", r), Role::NationalDirector).expect("triage");
-        log.judge(&status("in-progress", r), Role::FieldCoordinator).expect("progress");
+        assert!(
+            log.judge(&status("triaged", r), Role::FieldCoordinator)
+                .is_err(),
+            "triage is for directors"
+        );
+        log.judge(&status("triaged", r), Role::NationalDirector)
+            .expect("triage");
+        log.judge(&status("in-progress", r), Role::FieldCoordinator)
+            .expect("progress");
         assert!(matches!(
             log.judge(&status("closed", r), Role::NationalDirector),
             Err(Refused::Lifecycle { .. })
         ));
         let bad = Payload::Change(
             ChangeKind::RequestUpdate,
-            change(r, REQ, vec![("people", json!({"total": 2, "women": 5, "men": null, "girls": null, "boys": null}), vec![r])], vec![]),
+            change(
+                r,
+                REQ,
+                vec![(
+                    "people",
+                    json!({"total": 2, "women": 5, "men": null, "girls": null, "boys": null}),
+                    vec![r],
+                )],
+                vec![],
+            ),
         );
-        assert!(matches!(log.judge(&bad, Role::FieldCoordinator), Err(Refused::Validation(_))));
+        assert!(matches!(
+            log.judge(&bad, Role::FieldCoordinator),
+            Err(Refused::Validation(_))
+        ));
         let mut hn = Log::new();
         let r = request(&mut hn, "HN");
         let edit = Payload::Change(
             ChangeKind::RequestUpdate,
-            change(r, REQ, vec![("priority", json!("critical"), vec![r])], vec![]),
+            change(
+                r,
+                REQ,
+                vec![("priority", json!("critical"), vec![r])],
+                vec![],
+            ),
         );
-        assert!(hn.judge(&edit, Role::FieldCoordinator).is_err(), "HN request, GT coordinator");
+        assert!(
+            hn.judge(&edit, Role::FieldCoordinator).is_err(),
+            "HN request, GT coordinator"
+        );
     }
 
     #[test]
@@ -821,7 +1009,11 @@ mod tests {
             .validate()
             .expect("valid"),
         });
-        assert!(log.judge(&p, Role::FieldCoordinator).expect_err("foreign tag").to_string().contains("not of the form"));
+        assert!(log
+            .judge(&p, Role::FieldCoordinator)
+            .expect_err("foreign tag")
+            .to_string()
+            .contains("not of the form"));
         let declare = Payload::PersonDeclare(PersonDeclared {
             id: OTHER,
             name: "Luis".into(),

@@ -198,7 +198,9 @@ fn main() {
             .prepare_cached("SELECT device, seq, hlc_wall, hlc_counter, author, kind, payload, prev, signature FROM ops")
             .expect("prepare");
         let n = stmt
-            .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(6)?)))
+            .query_map([], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(6)?))
+            })
             .expect("query")
             .count();
         n

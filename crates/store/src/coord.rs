@@ -94,7 +94,12 @@ pub(crate) fn value(conn: &Connection, entity: EntityId, field: &str) -> Result<
     };
     let text: String = conn.query_row(
         "SELECT value FROM registers WHERE entity = ?1 AND field = ?2 AND device = ?3 AND seq = ?4",
-        params![entity.as_bytes(), field, head.device.as_bytes(), head.seq as i64],
+        params![
+            entity.as_bytes(),
+            field,
+            head.device.as_bytes(),
+            head.seq as i64
+        ],
         |r| r.get(0),
     )?;
     Ok(serde_json::from_str(&text).ok())
@@ -143,7 +148,11 @@ impl Store {
         let by_id = key.parse::<EntityId>().ok();
         let sql = format!(
             "SELECT id, device, seq FROM {table} WHERE {} LIMIT 1",
-            if by_id.is_some() { "id = ?1" } else { "upper(reference) = upper(?1)" }
+            if by_id.is_some() {
+                "id = ?1"
+            } else {
+                "upper(reference) = upper(?1)"
+            }
         );
         let arg: rusqlite::types::Value = match by_id {
             Some(id) => id.as_bytes().to_vec().into(),
@@ -394,7 +403,10 @@ impl Store {
             Error::Validation(vec![FieldError::new(
                 "status",
                 Rule::Unknown,
-                format!("'{status}' is not a task status; use one of: {}", TaskStatus::slugs()),
+                format!(
+                    "'{status}' is not a task status; use one of: {}",
+                    TaskStatus::slugs()
+                ),
             )])
         })?;
         if to == TaskStatus::Blocked && text(reason).is_none() {
@@ -475,7 +487,16 @@ impl Store {
         });
         let after = serde_json::to_value(&updated).map_err(|e| Error::Invalid(e.to_string()))?;
         let mut writes = Vec::new();
-        for field in ["priority", "site", "sector", "people", "vulnerable", "items", "needed_by", "description"] {
+        for field in [
+            "priority",
+            "site",
+            "sector",
+            "people",
+            "vulnerable",
+            "items",
+            "needed_by",
+            "description",
+        ] {
             let new = after.get(field).cloned().unwrap_or(match field {
                 "vulnerable" | "items" => json!([]),
                 _ => Value::Null,
@@ -503,7 +524,10 @@ impl Store {
             Error::Validation(vec![FieldError::new(
                 "status",
                 Rule::Unknown,
-                format!("'{status}' is not a request status; use one of: {}", RequestStatus::slugs()),
+                format!(
+                    "'{status}' is not a request status; use one of: {}",
+                    RequestStatus::slugs()
+                ),
             )])
         })?;
         let mut writes = vec![("status".to_owned(), json!(to))];
@@ -525,7 +549,11 @@ impl Store {
 
     /// Records a delivery. Refuses more than an item line still needs, and
     /// moves the request to partly fulfilled or fulfilled when it can.
-    pub fn fulfil_request(&mut self, request: &str, draft: &FulfilmentDraft) -> Result<RequestView> {
+    pub fn fulfil_request(
+        &mut self,
+        request: &str,
+        draft: &FulfilmentDraft,
+    ) -> Result<RequestView> {
         let found = self.find_request(request)?;
         let current = self
             .request(found.id)?
@@ -533,23 +561,39 @@ impl Store {
         let mut errors = Vec::new();
         let what = text(&draft.what);
         if what.is_none() {
-            errors.push(FieldError::new("what", Rule::Required, "say what was delivered"));
+            errors.push(FieldError::new(
+                "what",
+                Rule::Required,
+                "say what was delivered",
+            ));
         }
         let unit = text(&draft.unit);
         if unit.is_none() {
-            errors.push(FieldError::new("unit", Rule::Required, "the unit is required"));
+            errors.push(FieldError::new(
+                "unit",
+                Rule::Required,
+                "the unit is required",
+            ));
         }
         let quantity = match draft.quantity {
             Some(q) if q.is_finite() && q > 0.0 => Some(q),
             _ => {
-                errors.push(FieldError::new("quantity", Rule::AtLeastOne, "the quantity must be more than zero"));
+                errors.push(FieldError::new(
+                    "quantity",
+                    Rule::AtLeastOne,
+                    "the quantity must be more than zero",
+                ));
                 None
             }
         };
         let by = text(&draft.by);
         if let Some(o) = &by {
             if !self.orgs()?.iter().any(|x| &x.id == o) {
-                errors.push(FieldError::new("by", Rule::NotOnRoster, format!("organisation '{o}' is not on the roster")));
+                errors.push(FieldError::new(
+                    "by",
+                    Rule::NotOnRoster,
+                    format!("organisation '{o}' is not on the roster"),
+                ));
             }
         }
         let delivered = self.delivered(found.id)?;
@@ -561,13 +605,17 @@ impl Store {
                     format!("the request has no item line {}", i + 1),
                 )),
                 Some(line) => {
-                    let remaining = line.quantity - delivered.get(i as usize).copied().unwrap_or(0.0);
+                    let remaining =
+                        line.quantity - delivered.get(i as usize).copied().unwrap_or(0.0);
                     if q > remaining + 1e-9 {
                         errors.push(
                             FieldError::new(
                                 "quantity",
                                 Rule::OverFulfilment,
-                                format!("{q} {} is more than the {remaining} still needed on that line", line.unit),
+                                format!(
+                                    "{q} {} is more than the {remaining} still needed on that line",
+                                    line.unit
+                                ),
                             )
                             .with_limit(remaining.max(0.0) as u64),
                         );
@@ -578,7 +626,11 @@ impl Store {
         if !errors.is_empty() {
             return Err(Error::Validation(errors));
         }
-        let (what, unit, quantity) = (what.expect("checked"), unit.expect("checked"), quantity.expect("checked"));
+        let (what, unit, quantity) = (
+            what.expect("checked"),
+            unit.expect("checked"),
+            quantity.expect("checked"),
+        );
         let done = if current.items.is_empty() {
             draft.complete
         } else {
@@ -612,7 +664,9 @@ impl Store {
             unit,
             by,
         };
-        self.act(ChangeKind::RequestFulfil, found, writes, |c| c.fulfilment = Some(fulfilment))?;
+        self.act(ChangeKind::RequestFulfil, found, writes, |c| {
+            c.fulfilment = Some(fulfilment)
+        })?;
         self.request(found.id)?
             .ok_or_else(|| damaged("the request just updated is missing"))
     }
@@ -622,7 +676,9 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(
             "SELECT item, sum(quantity) FROM fulfilments WHERE request = ?1 AND item IS NOT NULL GROUP BY item",
         )?;
-        let rows = stmt.query_map([request.as_bytes()], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, f64>(1)?)))?;
+        let rows = stmt.query_map([request.as_bytes()], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, f64>(1)?))
+        })?;
         let mut out = Vec::new();
         for row in rows {
             let (i, q) = row?;
@@ -639,13 +695,20 @@ impl Store {
     pub fn add_note(&mut self, record: &str, note: &str, significant: bool) -> Result<()> {
         let found = self.find_record(record)?;
         let note = text(note).ok_or_else(|| {
-            Error::Validation(vec![FieldError::new("text", Rule::Required, "the note is empty")])
+            Error::Validation(vec![FieldError::new(
+                "text",
+                Rule::Required,
+                "the note is empty",
+            )])
         })?;
         if note.chars().count() > relevo_core::rules::MAX_NOTE_CHARS {
             return Err(Error::Validation(vec![FieldError::new(
                 "text",
                 Rule::TooLong,
-                format!("the note is longer than {} characters", relevo_core::rules::MAX_NOTE_CHARS),
+                format!(
+                    "the note is longer than {} characters",
+                    relevo_core::rules::MAX_NOTE_CHARS
+                ),
             )
             .with_limit(relevo_core::rules::MAX_NOTE_CHARS as u64)]));
         }
@@ -667,7 +730,9 @@ impl Store {
             |r| r.get(0),
         )?;
         if !conflicted {
-            return Err(Error::Invalid(format!("{field} of {record} has no conflict to resolve")));
+            return Err(Error::Invalid(format!(
+                "{field} of {record} has no conflict to resolve"
+            )));
         }
         let chosen = match choose.trim().parse::<usize>() {
             Ok(n) if (1..=competing.len()).contains(&n) => competing[n - 1],
@@ -680,7 +745,10 @@ impl Store {
                     Error::Validation(vec![FieldError::new(
                         "choose",
                         Rule::Unknown,
-                        format!("'{choose}' is not one of the {} competing values", competing.len()),
+                        format!(
+                            "'{choose}' is not one of the {} competing values",
+                            competing.len()
+                        ),
                     )])
                 })?,
         };
@@ -689,8 +757,14 @@ impl Store {
             params![found.id.as_bytes(), field, chosen.device.as_bytes(), chosen.seq as i64],
             |r| r.get(0),
         )?;
-        let value: Value = serde_json::from_str(&text).map_err(|_| damaged("a stored value is not valid"))?;
-        self.act(ChangeKind::ConflictResolve, found, vec![(field.to_owned(), value)], |_| {})
+        let value: Value =
+            serde_json::from_str(&text).map_err(|_| damaged("a stored value is not valid"))?;
+        self.act(
+            ChangeKind::ConflictResolve,
+            found,
+            vec![(field.to_owned(), value)],
+            |_| {},
+        )
     }
 
     /// Closes the current crisis.

@@ -118,32 +118,133 @@ struct Gen<'a> {
 }
 
 const PEOPLE: &[(&str, Role, Country, &str)] = &[
-    ("Demo · Marta Solís", Role::RegionalDirector, Country::Pa, "iom"),
-    ("Demo · Rosa Díaz", Role::NationalDirector, Country::Gt, "mig-gt"),
-    ("Demo · Óscar Rivera", Role::NationalDirector, Country::Hn, "mig-hn"),
-    ("Demo · Carmen Vargas", Role::NationalDirector, Country::Cr, "mig-cr"),
-    ("Demo · Iván Castillo", Role::NationalDirector, Country::Pa, "mig-pa"),
-    ("Demo · Ana López", Role::FieldCoordinator, Country::Gt, "mig-gt"),
-    ("Demo · Julio Pérez", Role::FieldCoordinator, Country::Gt, "rc-gt"),
-    ("Demo · Luis Mejía", Role::FieldCoordinator, Country::Hn, "mig-hn"),
-    ("Demo · Karla Zelaya", Role::FieldCoordinator, Country::Hn, "rc-hn"),
-    ("Demo · Diego Mora", Role::FieldCoordinator, Country::Cr, "mig-cr"),
-    ("Demo · Yaneth Ríos", Role::FieldCoordinator, Country::Pa, "mig-pa"),
-    ("Demo · Mauricio Flores", Role::FieldCoordinator, Country::Sv, "mig-sv"),
-    ("Demo · Fátima Obando", Role::FieldCoordinator, Country::Ni, "rc-ni"),
+    (
+        "Demo · Marta Solís",
+        Role::RegionalDirector,
+        Country::Pa,
+        "iom",
+    ),
+    (
+        "Demo · Rosa Díaz",
+        Role::NationalDirector,
+        Country::Gt,
+        "mig-gt",
+    ),
+    (
+        "Demo · Óscar Rivera",
+        Role::NationalDirector,
+        Country::Hn,
+        "mig-hn",
+    ),
+    (
+        "Demo · Carmen Vargas",
+        Role::NationalDirector,
+        Country::Cr,
+        "mig-cr",
+    ),
+    (
+        "Demo · Iván Castillo",
+        Role::NationalDirector,
+        Country::Pa,
+        "mig-pa",
+    ),
+    (
+        "Demo · Ana López",
+        Role::FieldCoordinator,
+        Country::Gt,
+        "mig-gt",
+    ),
+    (
+        "Demo · Julio Pérez",
+        Role::FieldCoordinator,
+        Country::Gt,
+        "rc-gt",
+    ),
+    (
+        "Demo · Luis Mejía",
+        Role::FieldCoordinator,
+        Country::Hn,
+        "mig-hn",
+    ),
+    (
+        "Demo · Karla Zelaya",
+        Role::FieldCoordinator,
+        Country::Hn,
+        "rc-hn",
+    ),
+    (
+        "Demo · Diego Mora",
+        Role::FieldCoordinator,
+        Country::Cr,
+        "mig-cr",
+    ),
+    (
+        "Demo · Yaneth Ríos",
+        Role::FieldCoordinator,
+        Country::Pa,
+        "mig-pa",
+    ),
+    (
+        "Demo · Mauricio Flores",
+        Role::FieldCoordinator,
+        Country::Sv,
+        "mig-sv",
+    ),
+    (
+        "Demo · Fátima Obando",
+        Role::FieldCoordinator,
+        Country::Ni,
+        "rc-ni",
+    ),
 ];
 
 const NEEDS: &[(Sector, &str, &str)] = &[
     (Sector::Wash, "litros", "Agua segura y kits de higiene"),
-    (Sector::Health, "consultas", "Atención primaria y rehidratación oral"),
-    (Sector::Shelter, "colchonetas", "Colchonetas y frazadas; albergue saturado"),
-    (Sector::FoodSecurity, "raciones", "Raciones de alimentos para tres días"),
-    (Sector::ChildProtection, "casos", "Niñas y niños no acompañados: cuidado temporal y localización de familias"),
-    (Sector::Protection, "orientaciones", "Orientación legal y registro"),
-    (Sector::Gbv, "acompañamientos", "Espacio seguro y acompañamiento psicosocial"),
-    (Sector::Nutrition, "kits", "Suplementos nutricionales para menores de 5 años"),
-    (Sector::Logistics, "viajes", "Transporte de insumos desde la capital"),
-    (Sector::Telecoms, "recargas", "Conectividad para contacto familiar"),
+    (
+        Sector::Health,
+        "consultas",
+        "Atención primaria y rehidratación oral",
+    ),
+    (
+        Sector::Shelter,
+        "colchonetas",
+        "Colchonetas y frazadas; albergue saturado",
+    ),
+    (
+        Sector::FoodSecurity,
+        "raciones",
+        "Raciones de alimentos para tres días",
+    ),
+    (
+        Sector::ChildProtection,
+        "casos",
+        "Niñas y niños no acompañados: cuidado temporal y localización de familias",
+    ),
+    (
+        Sector::Protection,
+        "orientaciones",
+        "Orientación legal y registro",
+    ),
+    (
+        Sector::Gbv,
+        "acompañamientos",
+        "Espacio seguro y acompañamiento psicosocial",
+    ),
+    (
+        Sector::Nutrition,
+        "kits",
+        "Suplementos nutricionales para menores de 5 años",
+    ),
+    (
+        Sector::Logistics,
+        "viajes",
+        "Transporte de insumos desde la capital",
+    ),
+    (
+        Sector::Telecoms,
+        "recargas",
+        "Conectividad para contacto familiar",
+    ),
 ];
 
 impl Gen<'_> {
@@ -173,7 +274,11 @@ impl Gen<'_> {
         writes: Vec<(&str, Value)>,
         text: Option<&str>,
     ) -> Result<OpRef> {
-        let saw: &[&str] = if kind.kind().starts_with("task.") { TASK_CONTEXT } else { &[] };
+        let saw: &[&str] = if kind.kind().starts_with("task.") {
+            TASK_CONTEXT
+        } else {
+            &[]
+        };
         let mut c = change(
             self.tx,
             Found { id, on },
@@ -211,7 +316,9 @@ impl Gen<'_> {
         let total = 5 + self.rng.below(400) as u64;
         let detailed = self.rng.below(3) > 0;
         let quarter = (total / 4) as f64;
-        let priority = *self.rng.pick(&["critical", "high", "high", "medium", "medium", "low"]);
+        let priority = *self
+            .rng
+            .pick(&["critical", "high", "high", "medium", "medium", "low"]);
         let mut draft = RequestDraft {
             country: country.slug().into(),
             site,
@@ -230,7 +337,16 @@ impl Gen<'_> {
         }
         if self.rng.below(4) == 0 {
             draft.vulnerable = vec![relevo_core::domain::VulnerableDraft {
-                group: self.rng.pick(&["uasc", "pregnant-lactating", "disability", "older", "chronic-illness"]).to_string(),
+                group: self
+                    .rng
+                    .pick(&[
+                        "uasc",
+                        "pregnant-lactating",
+                        "disability",
+                        "older",
+                        "chronic-illness",
+                    ])
+                    .to_string(),
                 count: Some((1 + total / 20) as f64),
             }];
         }
@@ -242,14 +358,17 @@ impl Gen<'_> {
             }];
         }
         if self.rng.below(3) == 0 {
-            draft.needed_by = relevo_core::domain::time::rfc3339((self.now + DAY * (1 + self.rng.below(3) as u64)) as i64);
+            draft.needed_by = relevo_core::domain::time::rfc3339(
+                (self.now + DAY * (1 + self.rng.below(3) as u64)) as i64,
+            );
         }
         let request = draft
             .validate()
             .expect("the demo generator makes valid requests");
         let a = &mut self.actors[who];
         a.requests += 1;
-        let reference = Reference::new(RefKind::Request, &a.key.device_id().tag(), a.requests).into_string();
+        let reference =
+            Reference::new(RefKind::Request, &a.key.device_id().tag(), a.requests).into_string();
         let id = self.id();
         let on = self.put(
             who,
@@ -294,6 +413,8 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let scenario = generate(&tx, scale, start_ms)?;
         tx.commit()?;
+        self.conn
+            .execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize;")?;
         self.clock.observe(Hlc::new(start_ms + 6 * DAY, 0));
         Ok(scenario)
     }
@@ -348,7 +469,15 @@ fn generate(tx: &Transaction<'_>, scale: Scale, start: u64) -> Result<Scenario> 
             crisis,
             Crisis {
                 name: "Demo · Movimiento masivo por el corredor centroamericano".into(),
-                countries: vec![Country::Pa, Country::Cr, Country::Ni, Country::Hn, Country::Sv, Country::Gt, Country::Mx],
+                countries: vec![
+                    Country::Pa,
+                    Country::Cr,
+                    Country::Ni,
+                    Country::Hn,
+                    Country::Sv,
+                    Country::Gt,
+                    Country::Mx,
+                ],
             },
             true,
         )),
@@ -371,7 +500,14 @@ fn generate(tx: &Transaction<'_>, scale: Scale, start: u64) -> Result<Scenario> 
             let i = reqs.len() - 1;
             let d = g.director(reqs[i].country);
             let (id, on) = (reqs[i].id, reqs[i].on);
-            g.act(d, ChangeKind::RequestStatus, id, on, vec![("status", json!("triaged"))], None)?;
+            g.act(
+                d,
+                ChangeKind::RequestStatus,
+                id,
+                on,
+                vec![("status", json!("triaged"))],
+                None,
+            )?;
             reqs[i].status = RequestStatus::Triaged;
         }
         if n % 7 == 3 {
@@ -397,12 +533,15 @@ fn generate(tx: &Transaction<'_>, scale: Scale, start: u64) -> Result<Scenario> 
         let sector = reqs[i].sector;
         let linked: Vec<usize> = (0..reqs.len())
             .rev()
-            .filter(|&j| reqs[j].country == country && !reqs[j].tasked && !reqs[j].status.is_final())
+            .filter(|&j| {
+                reqs[j].country == country && !reqs[j].tasked && !reqs[j].status.is_final()
+            })
             .take(1 + g.rng.below(3))
             .collect();
         let d = g.director(country);
         let locals = g.people_in(country, Role::FieldCoordinator);
-        let holder_person = (!locals.is_empty() && g.rng.below(3) > 0).then(|| *g.rng.pick(&locals));
+        let holder_person =
+            (!locals.is_empty() && g.rng.below(3) > 0).then(|| *g.rng.pick(&locals));
         let holder = match holder_person {
             Some(p) => Holder {
                 person: Some(g.actors[p].person),
@@ -417,11 +556,22 @@ fn generate(tx: &Transaction<'_>, scale: Scale, start: u64) -> Result<Scenario> 
         let race = tasks.len() % 5 == 2 && conflicted.is_empty() && g.director(country) != 0;
         let a = &mut g.actors[d];
         a.tasks += 1;
-        let reference = Reference::new(RefKind::Task, &a.key.device_id().tag(), a.tasks).into_string();
+        let reference =
+            Reference::new(RefKind::Task, &a.key.device_id().tag(), a.tasks).into_string();
         let id = g.id();
         let due = g.now + DAY * (1 + g.rng.below(4) as u64);
-        let priority = *g.rng.pick(&[Priority::Critical, Priority::High, Priority::Medium]);
-        let title = format!("{}: {}", NEEDS.iter().find(|x| x.0 == sector).map(|x| x.2).unwrap_or("Respuesta"), reqs[i].reference);
+        let priority = *g
+            .rng
+            .pick(&[Priority::Critical, Priority::High, Priority::Medium]);
+        let title = format!(
+            "{}: {}",
+            NEEDS
+                .iter()
+                .find(|x| x.0 == sector)
+                .map(|x| x.2)
+                .unwrap_or("Respuesta"),
+            reqs[i].reference
+        );
         let on = g.put(
             d,
             Payload::TaskCreate(TaskCreated {
@@ -444,14 +594,26 @@ fn generate(tx: &Transaction<'_>, scale: Scale, start: u64) -> Result<Scenario> 
             reqs[j].tasked = true;
         }
         let mut t = Task {
-            status: if race { TaskStatus::Open } else { TaskStatus::Assigned },
+            status: if race {
+                TaskStatus::Open
+            } else {
+                TaskStatus::Assigned
+            },
             holder: if race { None } else { holder_person },
             requests: linked,
         };
         if race {
             // The national director and the regional director both assign
             // it while offline: each write saw only the create op.
-            let c1 = change(tx, Found { id, on }, vec![("holder".into(), json!(holder)), ("status".into(), json!("assigned"))], TASK_CONTEXT)?;
+            let c1 = change(
+                tx,
+                Found { id, on },
+                vec![
+                    ("holder".into(), json!(holder)),
+                    ("status".into(), json!("assigned")),
+                ],
+                TASK_CONTEXT,
+            )?;
             let other = Holder {
                 person: None,
                 org: Some("iom".into()),
@@ -465,8 +627,31 @@ fn generate(tx: &Transaction<'_>, scale: Scale, start: u64) -> Result<Scenario> 
             continue;
         }
         if escalated.is_empty() && country == Country::Gt {
-            g.act(d, ChangeKind::TaskEscalate, id, on, vec![("scope", json!(TaskScope::Regional))], Some("El flujo continúa hacia México: requiere coordinación regional"))?;
-            g.act(0, ChangeKind::TaskHandOver, id, on, vec![("holder", json!(Holder { person: None, org: Some("iom".into()) })), ("status", json!("assigned"))], Some("OIM coordina con INM México"))?;
+            g.act(
+                d,
+                ChangeKind::TaskEscalate,
+                id,
+                on,
+                vec![("scope", json!(TaskScope::Regional))],
+                Some("El flujo continúa hacia México: requiere coordinación regional"),
+            )?;
+            g.act(
+                0,
+                ChangeKind::TaskHandOver,
+                id,
+                on,
+                vec![
+                    (
+                        "holder",
+                        json!(Holder {
+                            person: None,
+                            org: Some("iom".into())
+                        }),
+                    ),
+                    ("status", json!("assigned")),
+                ],
+                Some("OIM coordina con INM México"),
+            )?;
             t.holder = None;
             escalated = reference;
             tasks.push(t);
@@ -475,21 +660,65 @@ fn generate(tx: &Transaction<'_>, scale: Scale, start: u64) -> Result<Scenario> 
         // The holder takes it on and works it; some get handed over,
         // some blocked, most finished.
         if let Some(h) = t.holder {
-            g.act(h, ChangeKind::TaskAccept, id, on, vec![("status", json!("accepted"))], None)?;
-            g.act(h, ChangeKind::TaskStatus, id, on, vec![("status", json!("in-progress"))], None)?;
+            g.act(
+                h,
+                ChangeKind::TaskAccept,
+                id,
+                on,
+                vec![("status", json!("accepted"))],
+                None,
+            )?;
+            g.act(
+                h,
+                ChangeKind::TaskStatus,
+                id,
+                on,
+                vec![("status", json!("in-progress"))],
+                None,
+            )?;
             t.status = TaskStatus::InProgress;
             match tasks.len() % 6 {
                 0 => {
-                    g.act(d, ChangeKind::TaskHandOver, id, on, vec![("holder", json!(Holder { person: None, org: Some(format!("rc-{}", country.slug().to_lowercase())) })), ("status", json!("assigned"))], Some("Cambio de turno: pasa a Cruz Roja con la lista de familias"))?;
+                    g.act(
+                        d,
+                        ChangeKind::TaskHandOver,
+                        id,
+                        on,
+                        vec![
+                            (
+                                "holder",
+                                json!(Holder {
+                                    person: None,
+                                    org: Some(format!("rc-{}", country.slug().to_lowercase()))
+                                }),
+                            ),
+                            ("status", json!("assigned")),
+                        ],
+                        Some("Cambio de turno: pasa a Cruz Roja con la lista de familias"),
+                    )?;
                     t.status = TaskStatus::Assigned;
                     t.holder = None;
                 }
                 1 => {
-                    g.act(h, ChangeKind::TaskStatus, id, on, vec![("status", json!("blocked"))], Some("El camión no pasa el puesto de control"))?;
+                    g.act(
+                        h,
+                        ChangeKind::TaskStatus,
+                        id,
+                        on,
+                        vec![("status", json!("blocked"))],
+                        Some("El camión no pasa el puesto de control"),
+                    )?;
                     t.status = TaskStatus::Blocked;
                 }
                 2 | 3 => {
-                    g.act(h, ChangeKind::TaskStatus, id, on, vec![("status", json!("done"))], None)?;
+                    g.act(
+                        h,
+                        ChangeKind::TaskStatus,
+                        id,
+                        on,
+                        vec![("status", json!("done"))],
+                        None,
+                    )?;
                     t.status = TaskStatus::Done;
                     for &j in &t.requests.clone() {
                         let (rid, ron) = (reqs[j].id, reqs[j].on);
@@ -503,7 +732,12 @@ fn generate(tx: &Transaction<'_>, scale: Scale, start: u64) -> Result<Scenario> 
                         });
                         let status = crate::coord::value(tx, rid, "status")?;
                         if status == Some(json!("triaged")) || status == Some(json!("new")) {
-                            c = change(tx, Found { id: rid, on: ron }, vec![("status".into(), json!("fulfilled"))], &["items"])?;
+                            c = change(
+                                tx,
+                                Found { id: rid, on: ron },
+                                vec![("status".into(), json!("fulfilled"))],
+                                &["items"],
+                            )?;
                             c.fulfilment = Some(Fulfilment {
                                 item: None,
                                 what: "Entrega".into(),

@@ -20,14 +20,18 @@ pub enum Error {
     NoCrisis,
 
     #[error("{0}")]
-    Forbidden(String),
+    Forbidden(relevo_core::permissions::Refusal),
 
     #[error("no {what} {reference} is held on this device")]
-    NotFound { what: &'static str, reference: String },
+    NotFound {
+        what: &'static str,
+        reference: String,
+    },
 
     #[error("{message}")]
     Lifecycle {
         message: String,
+        record: String,
         from: String,
         step: String,
     },
@@ -113,16 +117,33 @@ impl From<Error> for ApiError {
         match e {
             Error::Validation(fields) => ApiError::validation(fields),
             Error::Lifecycle {
-                ref from, ref step, ..
+                ref from,
+                ref step,
+                ref record,
+                ..
             } => {
-                let (from, step) = (from.clone(), step.clone());
+                let (from, step, record) = (from.clone(), step.clone(), record.clone());
                 ApiError::new(e.code(), e.to_string())
                     .with_arg("from", from)
                     .with_arg("step", step)
+                    .with_arg("record", record)
             }
             Error::InConflict { ref field } => {
                 let field = field.clone();
                 ApiError::new(e.code(), e.to_string()).with_arg("field", field)
+            }
+            Error::Forbidden(ref r) => {
+                let needs = r
+                    .needs
+                    .iter()
+                    .map(|n| n.slug())
+                    .collect::<Vec<_>>()
+                    .join(",");
+                ApiError::new(e.code(), e.to_string())
+                    .with_arg("action", r.action.slug())
+                    .with_arg("role", r.role.slug())
+                    .with_arg("why", r.why())
+                    .with_arg("needs", needs)
             }
             Error::NotFound { ref reference, .. } => {
                 let reference = reference.clone();
@@ -139,14 +160,15 @@ impl From<relevo_core::rules::Refused> for Error {
     fn from(r: relevo_core::rules::Refused) -> Self {
         use relevo_core::rules::Refused;
         match r {
-            Refused::Permission(p) => Error::Forbidden(p.to_string()),
+            Refused::Permission(p) => Error::Forbidden(p),
             Refused::Lifecycle { .. } => {
                 let message = r.to_string();
-                let Refused::Lifecycle { from, step, .. } = r else {
+                let Refused::Lifecycle { from, step, record } = r else {
                     unreachable!("matched above")
                 };
                 Error::Lifecycle {
                     message,
+                    record: record.slug().to_owned(),
                     from,
                     step: step.to_owned(),
                 }

@@ -20,17 +20,17 @@ mod views;
 
 pub mod bindings;
 
-pub use error::{Error, Result};
-pub use log::{DeviceReport, Ingest, VerifyReport};
 pub use coord::{FulfilmentDraft, HolderDraft};
 pub use demo::{Scale, Scenario};
+pub use error::{Error, Result};
+pub use log::{DeviceReport, Ingest, VerifyReport};
 pub use queries::{CrisisView, IdentityView, LogEntry, RequestView, Snapshot};
+pub use schema::LATEST as SCHEMA_VERSION;
 pub use views::{
     Board, BoardColumn, ConflictValue, ConflictView, FieldChange, FulfilmentView, HolderChange,
     HolderView, Holding, PersonView, RequestDetail, RequestFilter, Roster, TaskDetail, TaskFilter,
     TaskView, TimelineEntry, BOARD_COLUMN_LIMIT,
 };
-pub use schema::LATEST as SCHEMA_VERSION;
 
 use rand_core::{OsRng, RngCore};
 use relevo_core::{Clock, DeviceKey, EntityId};
@@ -116,6 +116,11 @@ impl Store {
             // Projections changed shape: recompute them from the log.
             store.rebuild_projections()?;
         }
+        // Keep the query planner's statistics fresh (cheap: SQLite only
+        // analyses tables whose statistics are missing or stale).
+        store
+            .conn
+            .execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;")?;
         Ok(store)
     }
 }

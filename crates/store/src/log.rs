@@ -142,7 +142,11 @@ fn dep(tx: &Connection, r: &OpRef) -> Option<Dep> {
 }
 
 /// The rules' verdict on an op, judged against the log in `tx`.
-pub(crate) fn judge(tx: &Connection, op: &UnsignedOp, payload: &Payload) -> Result<Result<(), Refused>> {
+pub(crate) fn judge(
+    tx: &Connection,
+    op: &UnsignedOp,
+    payload: &Payload,
+) -> Result<Result<(), Refused>> {
     let declared = declared(tx, &op.device)?;
     let lookup = |r: &OpRef| dep(tx, r);
     Ok(rules::verdict(

@@ -46,7 +46,10 @@ fn exec<P: rusqlite::Params>(tx: &Transaction, sql: &str, params: P) -> Result<u
 /// `INSERT ... ON CONFLICT (id) DO UPDATE ... WHERE earlier`: if two ops
 /// ever claim one id, the earliest by (clock, device) wins on every replica.
 fn upsert(table: &str, columns: &[&str]) -> String {
-    let marks = (1..=columns.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+    let marks = (1..=columns.len())
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let sets = columns[1..]
         .iter()
         .map(|c| format!("{c} = excluded.{c}"))
@@ -77,13 +80,34 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
     let author = b.author.as_bytes();
     match payload {
         Payload::PersonDeclare(p) => {
-            upsert_person(tx, op, p.id, &p.name, p.role.slug(), p.country.slug(), p.org.as_deref(), p.demo, true)?;
+            upsert_person(
+                tx,
+                op,
+                p.id,
+                &p.name,
+                p.role.slug(),
+                p.country.slug(),
+                p.org.as_deref(),
+                p.demo,
+                true,
+            )?;
         }
         Payload::RosterPerson(p) => {
-            upsert_person(tx, op, p.id, &p.name, p.role.slug(), p.country.slug(), p.org.as_deref(), false, false)?;
+            upsert_person(
+                tx,
+                op,
+                p.id,
+                &p.name,
+                p.role.slug(),
+                p.country.slug(),
+                p.org.as_deref(),
+                false,
+                false,
+            )?;
         }
         Payload::RosterOrg(o) => {
-            exec(tx, 
+            exec(
+                tx,
                 &format!(
                     "INSERT INTO orgs (id, name, kind, country, device, seq, hlc_wall, hlc_counter)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -91,11 +115,21 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
                        country = excluded.country, device = excluded.device, seq = excluded.seq,
                        hlc_wall = excluded.hlc_wall, hlc_counter = excluded.hlc_counter {EARLIER}"
                 ),
-                params![o.id, o.name, o.kind.slug(), o.country.map(|c| c.slug()), device, seq, wall, counter],
+                params![
+                    o.id,
+                    o.name,
+                    o.kind.slug(),
+                    o.country.map(|c| c.slug()),
+                    device,
+                    seq,
+                    wall,
+                    counter
+                ],
             )?;
         }
         Payload::RosterSite(s) => {
-            exec(tx, 
+            exec(
+                tx,
                 &format!(
                     "INSERT INTO sites (id, name, kind, country, pcode, lat, lon, device, seq, hlc_wall, hlc_counter)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
@@ -114,25 +148,65 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
                 .map(|c| c.slug())
                 .collect::<Vec<_>>()
                 .join(",");
-            exec(tx, 
+            exec(
+                tx,
                 &upsert(
                     "crises",
-                    &["id", "name", "countries", "demo", "opened_by", "device", "seq", "hlc_wall", "hlc_counter", "status"],
+                    &[
+                        "id",
+                        "name",
+                        "countries",
+                        "demo",
+                        "opened_by",
+                        "device",
+                        "seq",
+                        "hlc_wall",
+                        "hlc_counter",
+                        "status",
+                    ],
                 ),
-                params![c.id.as_bytes(), c.name, countries, c.demo, author, device, seq, wall, counter, "open"],
+                params![
+                    c.id.as_bytes(),
+                    c.name,
+                    countries,
+                    c.demo,
+                    author,
+                    device,
+                    seq,
+                    wall,
+                    counter,
+                    "open"
+                ],
             )?;
             created(tx, op, payload, EntityKind::Crisis, c.id, None)?;
         }
         Payload::RequestCreate(r) => {
             let q = &r.request;
             let json = |v: &dyn erased_json::Json| v.json();
-            exec(tx, 
+            exec(
+                tx,
                 &upsert(
                     "requests",
                     &[
-                        "id", "reference", "crisis", "country", "site", "sector", "people", "people_total",
-                        "vulnerable", "items", "needed_by", "priority", "description", "status", "author",
-                        "device", "seq", "hlc_wall", "hlc_counter",
+                        "id",
+                        "reference",
+                        "crisis",
+                        "country",
+                        "site",
+                        "sector",
+                        "people",
+                        "people_total",
+                        "vulnerable",
+                        "items",
+                        "needed_by",
+                        "priority",
+                        "description",
+                        "status",
+                        "author",
+                        "device",
+                        "seq",
+                        "hlc_wall",
+                        "hlc_counter",
                     ],
                 ),
                 params![
@@ -161,13 +235,32 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
         }
         Payload::TaskCreate(t) => {
             let k = &t.task;
-            let holder = t.holder.clone().unwrap_or(Holder { person: None, org: None });
-            exec(tx, 
+            let holder = t.holder.clone().unwrap_or(Holder {
+                person: None,
+                org: None,
+            });
+            exec(
+                tx,
                 &upsert(
                     "tasks",
                     &[
-                        "id", "reference", "crisis", "title", "description", "scope", "sector", "priority", "due",
-                        "status", "holder_person", "holder_org", "author", "device", "seq", "hlc_wall", "hlc_counter",
+                        "id",
+                        "reference",
+                        "crisis",
+                        "title",
+                        "description",
+                        "scope",
+                        "sector",
+                        "priority",
+                        "due",
+                        "status",
+                        "holder_person",
+                        "holder_org",
+                        "author",
+                        "device",
+                        "seq",
+                        "hlc_wall",
+                        "hlc_counter",
                     ],
                 ),
                 params![
@@ -180,7 +273,11 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
                     k.sector.slug(),
                     k.priority.slug(),
                     k.due,
-                    if t.holder.is_some() { "assigned" } else { "open" },
+                    if t.holder.is_some() {
+                        "assigned"
+                    } else {
+                        "open"
+                    },
                     holder.person.map(|p| p.as_bytes().to_vec()),
                     holder.org,
                     author,
@@ -191,7 +288,8 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
                 ],
             )?;
             for r in &t.requests {
-                exec(tx, 
+                exec(
+                    tx,
                     "INSERT OR IGNORE INTO task_links (task, request) VALUES (?1, ?2)",
                     params![t.id.as_bytes(), r.as_bytes()],
                 )?;
@@ -201,27 +299,31 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
         Payload::Change(kind, c) => {
             let entity = c.entity.as_bytes();
             for w in &c.writes {
-                exec(tx, 
+                exec(
+                tx,
                     "INSERT OR IGNORE INTO registers (entity, field, device, seq, hlc_wall, hlc_counter, value, author, kind, text)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                     params![entity, w.field, device, seq, wall, counter, w.value.to_string(), author, kind.kind(), c.text],
                 )?;
                 for s in &w.seen {
-                    exec(tx, 
+                    exec(
+                tx,
                         "INSERT OR IGNORE INTO superseded (entity, field, device, seq) VALUES (?1, ?2, ?3, ?4)",
                         params![entity, w.field, s.device.as_bytes(), s.seq as i64],
                     )?;
                 }
             }
             if *kind == ChangeKind::NoteAdd {
-                exec(tx, 
+                exec(
+                tx,
                     "INSERT OR IGNORE INTO notes (device, seq, entity, hlc_wall, hlc_counter, author, text, significant)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                     params![device, seq, entity, wall, counter, author, c.text, c.significant],
                 )?;
             }
             if let Some(f) = &c.fulfilment {
-                exec(tx, 
+                exec(
+                tx,
                     "INSERT OR IGNORE INTO fulfilments (device, seq, request, hlc_wall, hlc_counter, author, item, what, quantity, unit, by_org)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                     params![device, seq, entity, wall, counter, author, f.item, f.what, f.quantity, f.unit, f.by],
@@ -248,7 +350,8 @@ fn upsert_person(
     declared: bool,
 ) -> Result<()> {
     let b = &op.body;
-    exec(tx, 
+    exec(
+                tx,
         &format!(
             "INSERT INTO persons (id, name, role, country, org, demo, declared, device, seq, hlc_wall, hlc_counter)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
@@ -286,9 +389,14 @@ fn created(
     crisis: Option<EntityId>,
 ) -> Result<()> {
     let b = &op.body;
-    let inserted = exec(tx, 
+    let inserted = exec(
+        tx,
         "INSERT OR IGNORE INTO entities (id, kind, crisis) VALUES (?1, ?2, ?3)",
-        params![id.as_bytes(), kind.slug(), crisis.map(|c| c.as_bytes().to_vec())],
+        params![
+            id.as_bytes(),
+            kind.slug(),
+            crisis.map(|c| c.as_bytes().to_vec())
+        ],
     )?;
     let mut stmt = tx.prepare_cached(
         "INSERT OR IGNORE INTO registers (entity, field, device, seq, hlc_wall, hlc_counter, value, author, kind, text)
@@ -359,7 +467,11 @@ fn refresh(tx: &Transaction, entity: EntityId, field: &str) -> Result<()> {
         _ => "crises",
     };
     let set = |column: &str, v: rusqlite::types::Value| -> Result<()> {
-        exec(tx, &format!("UPDATE {table} SET {column} = ?2 WHERE id = ?1"), params![id, v])?;
+        exec(
+            tx,
+            &format!("UPDATE {table} SET {column} = ?2 WHERE id = ?1"),
+            params![id, v],
+        )?;
         Ok(())
     };
     use rusqlite::types::Value as Sql;
@@ -372,7 +484,10 @@ fn refresh(tx: &Transaction, entity: EntityId, field: &str) -> Result<()> {
         }
         ("requests", "vulnerable" | "items") => set(field, Sql::Text(value.to_string()))?,
         ("requests", "needed_by") | ("tasks", "due") => set(field, as_int(&value))?,
-        ("requests", "status" | "priority" | "site" | "sector" | "description" | "duplicate_of")
+        (
+            "requests",
+            "status" | "priority" | "site" | "sector" | "description" | "duplicate_of",
+        )
         | ("tasks", "status" | "title" | "description" | "sector" | "priority")
         | ("crises", "status" | "name") => set(field, as_text(&value))?,
         ("tasks", "scope") => {
@@ -382,19 +497,32 @@ fn refresh(tx: &Transaction, entity: EntityId, field: &str) -> Result<()> {
         }
         ("tasks", "holder") => {
             let h: Option<Holder> = serde_json::from_value(value.clone()).unwrap_or(None);
-            let h = h.unwrap_or(Holder { person: None, org: None });
-            set("holder_person", h.person.map(|p| Sql::Blob(p.as_bytes().to_vec())).unwrap_or(Sql::Null))?;
+            let h = h.unwrap_or(Holder {
+                person: None,
+                org: None,
+            });
+            set(
+                "holder_person",
+                h.person
+                    .map(|p| Sql::Blob(p.as_bytes().to_vec()))
+                    .unwrap_or(Sql::Null),
+            )?;
             set("holder_org", h.org.map(Sql::Text).unwrap_or(Sql::Null))?;
         }
         ("tasks", f) if f.starts_with("link/") => {
-            if let Some(request) = f.strip_prefix("link/").and_then(|r| r.parse::<EntityId>().ok()) {
+            if let Some(request) = f
+                .strip_prefix("link/")
+                .and_then(|r| r.parse::<EntityId>().ok())
+            {
                 if value == Value::Bool(true) {
-                    exec(tx, 
+                    exec(
+                        tx,
                         "INSERT OR IGNORE INTO task_links (task, request) VALUES (?1, ?2)",
                         params![id, request.as_bytes()],
                     )?;
                 } else {
-                    exec(tx, 
+                    exec(
+                        tx,
                         "DELETE FROM task_links WHERE task = ?1 AND request = ?2",
                         params![id, request.as_bytes()],
                     )?;
@@ -410,18 +538,21 @@ fn refresh(tx: &Transaction, entity: EntityId, field: &str) -> Result<()> {
         }
     }
     if distinct.len() > 1 {
-        exec(tx, 
+        exec(
+            tx,
             "INSERT INTO conflicts (entity, field, kind, crisis, heads) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (entity, field) DO UPDATE SET heads = excluded.heads",
             params![id, field, kind, crisis, distinct.len() as i64],
         )?;
     } else {
-        exec(tx, 
+        exec(
+            tx,
             "DELETE FROM conflicts WHERE entity = ?1 AND field = ?2",
             params![id, field],
         )?;
     }
-    exec(tx, 
+    exec(
+                tx,
         &format!("UPDATE {table} SET conflicts = (SELECT count(*) FROM conflicts WHERE entity = ?1) WHERE id = ?1"),
         [id],
     )
@@ -478,7 +609,10 @@ impl Store {
                 .conn
                 .prepare(&format!("SELECT * FROM {table}"))?
                 .column_count();
-            let order = (1..=columns).map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
+            let order = (1..=columns)
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
             let mut stmt = self
                 .conn
                 .prepare(&format!("SELECT * FROM {table} ORDER BY {order}"))?;

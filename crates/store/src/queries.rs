@@ -312,9 +312,7 @@ impl Store {
                 needed_by_ms: r.get(10)?,
                 vulnerable: json(r.get(11)?, "vulnerable groups")?,
                 items: json(r.get(12)?, "items")?,
-                duplicate_of: r
-                    .get::<_, Option<String>>(13)?
-                    .and_then(|s| s.parse().ok()),
+                duplicate_of: r.get::<_, Option<String>>(13)?.and_then(|s| s.parse().ok()),
                 conflicts: r.get(14)?,
                 tasks: r.get(15)?,
                 author_name: r.get(16)?,
@@ -327,7 +325,11 @@ impl Store {
 
     /// The requests of a crisis, newest first.
     pub fn requests(&self, crisis: EntityId) -> Result<Vec<RequestView>> {
-        self.request_rows("r.crisis = ?1", &[crisis.as_bytes().to_vec().into()], u32::MAX)
+        self.request_rows(
+            "r.crisis = ?1",
+            &[crisis.as_bytes().to_vec().into()],
+            u32::MAX,
+        )
     }
 
     pub fn request(&self, id: EntityId) -> Result<Option<RequestView>> {
@@ -379,7 +381,7 @@ pub(crate) fn permit(me: &IdentityView, action: Action, scope: Scope) -> Result<
         scope,
         false,
     )
-    .map_err(|refusal| Error::Forbidden(refusal.to_string()))
+    .map_err(Error::Forbidden)
 }
 
 /// A JSON column of a projection.

@@ -229,7 +229,8 @@ pub struct Roster {
 /// Tasks shown per board column.
 pub const BOARD_COLUMN_LIMIT: u32 = 100;
 
-const TASK_COLUMNS: &str = "t.id, t.reference, t.crisis, t.title, t.description, t.scope, t.sector, t.priority, t.due,
+const TASK_COLUMNS: &str =
+    "t.id, t.reference, t.crisis, t.title, t.description, t.scope, t.sector, t.priority, t.due,
     t.status, t.holder_person, hp.name, t.holder_org, t.conflicts,
     (SELECT count(*) FROM task_links l WHERE l.task = t.id), a.name, t.hlc_wall";
 
@@ -273,7 +274,9 @@ impl Store {
 
     fn names(&self) -> Result<HashMap<EntityId, String>> {
         let mut stmt = self.conn.prepare_cached("SELECT id, name FROM persons")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?)))?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
+        })?;
         let mut out = HashMap::new();
         for row in rows {
             let (id, name) = row?;
@@ -282,7 +285,13 @@ impl Store {
         Ok(out)
     }
 
-    fn task_rows(&self, filter: &str, args: Vec<Sql>, order: &str, limit: u32) -> Result<Vec<TaskView>> {
+    fn task_rows(
+        &self,
+        filter: &str,
+        args: Vec<Sql>,
+        order: &str,
+        limit: u32,
+    ) -> Result<Vec<TaskView>> {
         self.task_rows_named(&self.org_names()?, filter, args, order, limit)
     }
 
@@ -295,7 +304,9 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<TaskView>> {
         let now = now_ms() as i64;
-        let sql = format!("SELECT {TASK_COLUMNS} FROM {TASK_FROM} WHERE {filter} ORDER BY {order} LIMIT {limit}");
+        let sql = format!(
+            "SELECT {TASK_COLUMNS} FROM {TASK_FROM} WHERE {filter} ORDER BY {order} LIMIT {limit}"
+        );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
         let mut out = Vec::new();
@@ -308,7 +319,10 @@ impl Store {
             };
             let status = parse_slug(&r.get::<_, String>(9)?, TaskStatus::parse)?;
             let due: Option<i64> = r.get(8)?;
-            let person = r.get::<_, Option<Vec<u8>>>(10)?.map(|p| entity_id(&p)).transpose()?;
+            let person = r
+                .get::<_, Option<Vec<u8>>>(10)?
+                .map(|p| entity_id(&p))
+                .transpose()?;
             let org: Option<String> = r.get(12)?;
             let holder = (person.is_some() || org.is_some()).then(|| HolderView {
                 person,
@@ -382,7 +396,8 @@ impl Store {
         let (clause, args) = Self::task_where(crisis, filter);
         let mut counts: HashMap<String, u32> = HashMap::new();
         {
-            let sql = format!("SELECT t.status, count(*) FROM tasks t WHERE {clause} GROUP BY t.status");
+            let sql =
+                format!("SELECT t.status, count(*) FROM tasks t WHERE {clause} GROUP BY t.status");
             let mut stmt = self.conn.prepare_cached(&sql)?;
             let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?))
@@ -410,7 +425,11 @@ impl Store {
                     BOARD_COLUMN_LIMIT,
                 )?
             };
-            columns.push(BoardColumn { status, count, tasks });
+            columns.push(BoardColumn {
+                status,
+                count,
+                tasks,
+            });
         }
         Ok(Board { columns })
     }
@@ -422,7 +441,12 @@ impl Store {
     }
 
     /// Requests of a crisis that match a filter, newest first.
-    pub fn find_requests(&self, crisis: EntityId, f: &RequestFilter, limit: u32) -> Result<Vec<RequestView>> {
+    pub fn find_requests(
+        &self,
+        crisis: EntityId,
+        f: &RequestFilter,
+        limit: u32,
+    ) -> Result<Vec<RequestView>> {
         let mut w = Where::new("r.crisis = ?", crisis.as_bytes().to_vec().into());
         if let Some(s) = f.status {
             w.add("r.status = ?", s.slug().to_owned().into());
@@ -475,7 +499,11 @@ impl Store {
                         r.get(3)?,
                         device.clone(),
                         TimelineEntry {
-                            op: OpRef { device: d, seq: seq as u64 }.to_string(),
+                            op: OpRef {
+                                device: d,
+                                seq: seq as u64,
+                            }
+                            .to_string(),
                             author_name: names.get(&entity_id(&r.get::<_, Vec<u8>>(4)?)?).cloned(),
                             device_tag: d.tag(),
                             at_ms: r.get::<_, i64>(2)? as u64,
@@ -511,7 +539,11 @@ impl Store {
                     r.get(3)?,
                     device,
                     TimelineEntry {
-                        op: OpRef { device: d, seq: r.get::<_, i64>(1)? as u64 }.to_string(),
+                        op: OpRef {
+                            device: d,
+                            seq: r.get::<_, i64>(1)? as u64,
+                        }
+                        .to_string(),
                         kind: "note.add".into(),
                         at_ms: r.get::<_, i64>(2)? as u64,
                         author_name: names.get(&entity_id(&r.get::<_, Vec<u8>>(4)?)?).cloned(),
@@ -531,8 +563,17 @@ impl Store {
             while let Some(r) = rows.next()? {
                 let device: Vec<u8> = r.get(0)?;
                 let d = device_id(&device)?;
-                let op = OpRef { device: d, seq: r.get::<_, i64>(1)? as u64 }.to_string();
-                let text = format!("{} {} {}", r.get::<_, f64>(6)?, r.get::<_, String>(7)?, r.get::<_, String>(5)?);
+                let op = OpRef {
+                    device: d,
+                    seq: r.get::<_, i64>(1)? as u64,
+                }
+                .to_string();
+                let text = format!(
+                    "{} {} {}",
+                    r.get::<_, f64>(6)?,
+                    r.get::<_, String>(7)?,
+                    r.get::<_, String>(5)?
+                );
                 // A fulfilment that also moved the status is one entry.
                 if let Some(e) = entries.iter_mut().find(|e| e.3.op == op) {
                     e.3.text = Some(text);
@@ -561,7 +602,11 @@ impl Store {
 
     /// Competing values of every field in conflict on a record (or, with
     /// `None`, in a crisis).
-    pub fn conflicts(&self, crisis: Option<EntityId>, record: Option<EntityId>) -> Result<Vec<ConflictView>> {
+    pub fn conflicts(
+        &self,
+        crisis: Option<EntityId>,
+        record: Option<EntityId>,
+    ) -> Result<Vec<ConflictView>> {
         let names = self.names()?;
         let orgs = self.org_names()?;
         let mut list: Vec<(Vec<u8>, String, String)> = Vec::new();
@@ -572,7 +617,10 @@ impl Store {
                  ORDER BY entity, field",
             )?;
             let rows = stmt.query_map(
-                rusqlite::params![crisis.map(|c| c.as_bytes().to_vec()), record.map(|r| r.as_bytes().to_vec())],
+                rusqlite::params![
+                    crisis.map(|c| c.as_bytes().to_vec()),
+                    record.map(|r| r.as_bytes().to_vec())
+                ],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )?;
             for row in rows {
@@ -599,7 +647,11 @@ impl Store {
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )?;
                 let holder = (field == "holder")
-                    .then(|| serde_json::from_str::<Option<Holder>>(&value).ok().flatten())
+                    .then(|| {
+                        serde_json::from_str::<Option<Holder>>(&value)
+                            .ok()
+                            .flatten()
+                    })
                     .flatten()
                     .map(|h| holder_view(h, &names, &orgs));
                 values.push(ConflictValue {
@@ -694,7 +746,11 @@ impl Store {
             }
         }
         for s in RequestStatus::ALL {
-            let action = if s.is_triage() { Action::TriageRequest } else { Action::UpdateRequest };
+            let action = if s.is_triage() {
+                Action::TriageRequest
+            } else {
+                Action::UpdateRequest
+            };
             if r.status.can_move_to(*s) && may(action) {
                 out.push(format!("status:{}", s.slug()));
             }
@@ -783,15 +839,35 @@ impl Store {
             }
         };
         offer("assign", step(TaskStep::Assign) && may(Action::AssignTask));
-        offer("accept", step(TaskStep::Accept) && may(Action::UpdateHeldTask));
-        offer("handover", step(TaskStep::HandOver) && may(Action::HandOverTask));
-        offer("start", step(TaskStep::Status(TaskStatus::InProgress)) && may(Action::UpdateHeldTask));
-        offer("block", step(TaskStep::Status(TaskStatus::Blocked)) && may(Action::UpdateHeldTask));
-        offer("done", step(TaskStep::Status(TaskStatus::Done)) && may(Action::UpdateHeldTask));
-        offer("cancel", step(TaskStep::Status(TaskStatus::Cancelled)) && may(Action::AssignTask));
+        offer(
+            "accept",
+            step(TaskStep::Accept) && may(Action::UpdateHeldTask),
+        );
+        offer(
+            "handover",
+            step(TaskStep::HandOver) && may(Action::HandOverTask),
+        );
+        offer(
+            "start",
+            step(TaskStep::Status(TaskStatus::InProgress)) && may(Action::UpdateHeldTask),
+        );
+        offer(
+            "block",
+            step(TaskStep::Status(TaskStatus::Blocked)) && may(Action::UpdateHeldTask),
+        );
+        offer(
+            "done",
+            step(TaskStep::Status(TaskStatus::Done)) && may(Action::UpdateHeldTask),
+        );
+        offer(
+            "cancel",
+            step(TaskStep::Status(TaskStatus::Cancelled)) && may(Action::AssignTask),
+        );
         offer(
             "escalate",
-            matches!(t.scope, TaskScope::National(_)) && !t.status.is_final() && may(Action::EscalateTask),
+            matches!(t.scope, TaskScope::National(_))
+                && !t.status.is_final()
+                && may(Action::EscalateTask),
         );
         offer("link", may(Action::LinkRequests));
         offer("note", may(Action::AddNote) || holds);
@@ -814,8 +890,16 @@ impl Store {
             let key = HolderView {
                 person: h.person,
                 person_name: h.person_name.clone(),
-                org: if h.person.is_some() { None } else { h.org.clone() },
-                org_name: if h.person.is_some() { None } else { h.org_name.clone() },
+                org: if h.person.is_some() {
+                    None
+                } else {
+                    h.org.clone()
+                },
+                org_name: if h.person.is_some() {
+                    None
+                } else {
+                    h.org_name.clone()
+                },
             };
             match out.iter_mut().find(|x| x.holder == key) {
                 Some(x) => x.tasks.push(t),
@@ -826,8 +910,16 @@ impl Store {
             }
         }
         out.sort_by(|a, b| {
-            (a.holder.person.is_none(), &a.holder.person_name, &a.holder.org_name)
-                .cmp(&(b.holder.person.is_none(), &b.holder.person_name, &b.holder.org_name))
+            (
+                a.holder.person.is_none(),
+                &a.holder.person_name,
+                &a.holder.org_name,
+            )
+                .cmp(&(
+                    b.holder.person.is_none(),
+                    &b.holder.person_name,
+                    &b.holder.org_name,
+                ))
         });
         Ok(out)
     }
@@ -853,9 +945,9 @@ impl Store {
         }
         let mut sites = builtin_sites();
         {
-            let mut stmt = self
-                .conn
-                .prepare_cached("SELECT id, name, kind, country, pcode, lat, lon FROM sites ORDER BY name")?;
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT id, name, kind, country, pcode, lat, lon FROM sites ORDER BY name",
+            )?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
                 let id: String = r.get(0)?;
@@ -865,7 +957,10 @@ impl Store {
                 sites.push(Site {
                     id,
                     name: r.get(1)?,
-                    kind: parse_slug(&r.get::<_, String>(2)?, relevo_core::domain::SiteKind::parse)?,
+                    kind: parse_slug(
+                        &r.get::<_, String>(2)?,
+                        relevo_core::domain::SiteKind::parse,
+                    )?,
                     country: parse_slug(&r.get::<_, String>(3)?, Country::parse)?,
                     pcode: r.get(4)?,
                     lat: r.get(5)?,
@@ -881,7 +976,11 @@ impl Store {
     }
 }
 
-fn holder_view(h: Holder, names: &HashMap<EntityId, String>, orgs: &HashMap<String, String>) -> HolderView {
+fn holder_view(
+    h: Holder,
+    names: &HashMap<EntityId, String>,
+    orgs: &HashMap<String, String>,
+) -> HolderView {
     HolderView {
         person_name: h.person.and_then(|p| names.get(&p).cloned()),
         person: h.person,
@@ -889,4 +988,3 @@ fn holder_view(h: Holder, names: &HashMap<EntityId, String>, orgs: &HashMap<Stri
         org: h.org,
     }
 }
-

@@ -84,7 +84,11 @@ fn act(all: &mut [Store], who: usize, action: u8, arg: u8, rng: &mut Rng) {
         let p = people(s);
         HolderDraft {
             person: p[arg as usize % p.len()].clone(),
-            org: if arg % 3 == 0 { "iom".into() } else { String::new() },
+            org: if arg % 3 == 0 {
+                "iom".into()
+            } else {
+                String::new()
+            },
         }
     };
     let _ = match action % 9 {
@@ -124,7 +128,11 @@ fn act(all: &mut [Store], who: usize, action: u8, arg: u8, rng: &mut Rng) {
             None => Ok(()),
         },
         5 => match pick(&tasks) {
-            Some(t) => s.set_task_status(&t, ["in-progress", "done", "cancelled", "blocked"][rng.next(4)], "sin agua"),
+            Some(t) => s.set_task_status(
+                &t,
+                ["in-progress", "done", "cancelled", "blocked"][rng.next(4)],
+                "sin agua",
+            ),
             None => Ok(()),
         },
         6 => match pick(&requests) {

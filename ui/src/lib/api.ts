@@ -4,13 +4,24 @@
 import { invoke } from '@tauri-apps/api/core';
 import type {
   ApiError,
+  Board,
+  ConflictView,
   CrisisDraft,
   CrisisView,
+  FulfilmentDraft,
+  HolderDraft,
+  Holding,
   IdentityDraft,
   IdentityView,
+  RequestDetail,
   RequestDraft,
+  RequestFilter,
   RequestView,
+  Roster,
   Snapshot,
+  TaskDetail,
+  TaskDraft,
+  TaskFilter,
 } from './bindings';
 
 export type { ApiError };
@@ -24,7 +35,7 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
     return await invoke<T>(command, args);
   } catch (e) {
     if (isApiError(e)) throw e;
-    const internal: ApiError = { code: 'internal', message: String(e), fields: [] };
+    const internal: ApiError = { code: 'internal', message: String(e), fields: [], args: {} };
     throw internal;
   }
 }
@@ -35,11 +46,38 @@ export const api = {
   initIdentity: (draft: IdentityDraft) => call<IdentityView>('init_identity', { draft }),
   loadDemo: () => call<CrisisView>('load_demo'),
   openCrisis: (draft: CrisisDraft) => call<CrisisView>('open_crisis', { draft }),
+  closeCrisis: () => call<CrisisView>('close_crisis'),
   selectCrisis: (id: string) => call<null>('select_crisis', { id }),
   addRequest: (draft: RequestDraft) => call<RequestView>('add_request', { draft }),
-  listRequests: () => call<RequestView[]>('list_requests'),
+  listRequests: (filter: RequestFilter) => call<RequestView[]>('list_requests', { filter }),
+  requestDetail: (reference: string) => call<RequestDetail>('request_detail', { reference }),
+  updateRequest: (reference: string, draft: RequestDraft) =>
+    call<RequestDetail>('update_request', { reference, draft }),
+  setRequestStatus: (reference: string, status: string, duplicate = '') =>
+    call<RequestDetail>('set_request_status', { reference, status, duplicate }),
+  fulfilRequest: (reference: string, draft: FulfilmentDraft) =>
+    call<RequestDetail>('fulfil_request', { reference, draft }),
+  addNote: (reference: string, note: string, significant: boolean) =>
+    call<null>('add_note', { reference, note, significant }),
+  board: (filter: TaskFilter) => call<Board>('board', { filter }),
+  taskDetail: (reference: string) => call<TaskDetail>('task_detail', { reference }),
+  addTask: (draft: TaskDraft) => call<TaskDetail>('add_task', { draft }),
+  assignTask: (reference: string, holder: HolderDraft) => call<TaskDetail>('assign_task', { reference, holder }),
+  acceptTask: (reference: string) => call<TaskDetail>('accept_task', { reference }),
+  handOverTask: (reference: string, holder: HolderDraft, note: string) =>
+    call<TaskDetail>('hand_over_task', { reference, holder, note }),
+  setTaskStatus: (reference: string, status: string, reason = '') =>
+    call<TaskDetail>('set_task_status', { reference, status, reason }),
+  escalateTask: (reference: string, note: string) => call<TaskDetail>('escalate_task', { reference, note }),
+  linkRequests: (reference: string, requests: string[], link: boolean) =>
+    call<TaskDetail>('link_requests', { reference, requests, link }),
+  conflicts: () => call<ConflictView[]>('conflicts'),
+  resolveConflict: (reference: string, field: string, choose: string) =>
+    call<ConflictView[]>('resolve_conflict', { reference, field, choose }),
+  holdings: () => call<Holding[]>('holdings'),
+  roster: () => call<Roster>('roster'),
 };
 
 export function asApiError(e: unknown): ApiError {
-  return isApiError(e) ? e : { code: 'internal', message: String(e), fields: [] };
+  return isApiError(e) ? e : { code: 'internal', message: String(e), fields: [], args: {} };
 }

@@ -1,7 +1,18 @@
 // The person's language: chosen in the header, remembered on this device,
 // defaulting to the OS locale (Spanish for any es-* locale).
 import { catalogues, type Lang, type TextKey } from './messages';
-import type { ApiError, Country, ErrorCode, Priority, Role, Rule, Sector } from './bindings';
+import type {
+  ApiError,
+  Country,
+  ErrorCode,
+  Priority,
+  RequestStatus,
+  Role,
+  Rule,
+  Sector,
+  TaskStatus,
+  VulnerableGroup,
+} from './bindings';
 
 const STORAGE_KEY = 'relevo.lang';
 
@@ -45,15 +56,59 @@ class I18n {
   rule = (r: Rule, limit: number | null): string =>
     fill(catalogues[this.lang].rule[r], { limit: limit === null ? '' : this.number(limit) });
   error = (c: ErrorCode): string => catalogues[this.lang].error[c];
-  /** What a failed action tells the person: field problems are shown next to
-   * the fields, so the summary only says nothing was saved; anything else is
-   * explained, with Rust's detail for a support call. */
-  failure = (e: ApiError): string =>
-    e.code === 'validation' && e.fields.length > 0 ? this.t('form.fixErrors') : `${this.error(e.code)} ${e.message}`;
+  requestStatus = (s: RequestStatus): string => catalogues[this.lang].requestStatus[s];
+  taskStatus = (s: TaskStatus): string => catalogues[this.lang].taskStatus[s];
+  vulnerable = (g: VulnerableGroup): string => catalogues[this.lang].vulnerable[g];
+  kind = (k: string): string => catalogues[this.lang].kind[k] ?? k;
+  field = (f: string): string => catalogues[this.lang].field[f] ?? f;
+  /** A status name whatever the record: requests and tasks share some slugs. */
+  status = (record: string, s: string): string =>
+    record === 'task'
+      ? (catalogues[this.lang].taskStatus[s as TaskStatus] ?? s)
+      : (catalogues[this.lang].requestStatus[s as RequestStatus] ?? s);
+
+  /** What a failed action tells the person, in their language: field
+   * problems are shown next to the fields, so the summary only says nothing
+   * was saved; refusals say which role, scope or status stands in the way. */
+  failure = (e: ApiError): string => {
+    const a = e.args ?? {};
+    const c = catalogues[this.lang];
+    switch (e.code) {
+      case 'validation':
+        return e.fields.length > 0 ? this.t('form.fixErrors') : `${this.error(e.code)} ${e.message}`;
+      case 'forbidden': {
+        const why = a.why ?? 'role';
+        const key = `fail.forbidden.${why}` as TextKey;
+        const role = c.role[a.role as Role] ?? a.role;
+        const needs = (a.needs ?? '')
+          .split(',')
+          .filter((r) => r)
+          .map((r) => c.role[r as Role] ?? r)
+          .join(', ');
+        return key in c.text ? this.t(key, { role, action: c.action[a.action ?? ''] ?? a.action ?? '', needs }) : e.message;
+      }
+      case 'lifecycle': {
+        const record = (a.record ?? 'task') as 'request' | 'task' | 'crisis';
+        return this.t('fail.lifecycle', {
+          record: c.record[record] ?? record,
+          from: this.status(record, a.from ?? '').toLowerCase(),
+        });
+      }
+      case 'conflict':
+        return this.t('fail.conflict', { field: this.field(a.field ?? '') });
+      case 'not-found':
+        return this.t('fail.notFound', { reference: a.reference ?? '' });
+      default:
+        return `${this.error(e.code)} ${e.message}`;
+    }
+  };
 
   number = (n: number): string => new Intl.NumberFormat(this.lang).format(n);
   /** In the viewer's time zone, with the zone named: the region spans
    * UTC-6 to UTC-4, and a time without its zone misleads. */
+  /** A date alone, in the viewer's zone. */
+  date = (ms: number): string =>
+    new Intl.DateTimeFormat(this.lang, { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' }).format(ms);
   dateTime = (ms: number): string =>
     new Intl.DateTimeFormat(this.lang, {
       year: 'numeric',

@@ -16,10 +16,10 @@ pub use request::{
     ItemDraft, ItemLine, NewRequest, People, Priority, RequestDraft, RequestStatus, Vulnerable,
     VulnerableDraft, VulnerableGroup,
 };
-pub use roster::{Org, OrgDraft, OrgKind, PersonDraft, Site, SiteKind};
-pub use task::{Holder, NewTask, TaskDraft, TaskScope, TaskStatus, TaskStep};
 pub use role::Role;
+pub use roster::{Org, OrgDraft, OrgKind, PersonDraft, Site, SiteKind};
 pub use sector::Sector;
+pub use task::{Holder, NewTask, TaskDraft, TaskScope, TaskStatus, TaskStep};
 pub use validation::{FieldError, Rule};
 
 /// Declares a closed vocabulary: a unit enum with its slug and its names in

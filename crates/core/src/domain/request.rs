@@ -149,8 +149,12 @@ pub(crate) fn validate_items(raw: &[ItemDraft], errors: &mut Vec<FieldError>) ->
         let field = |f: &str| format!("items.{i}.{f}");
         let quantity = quantity(item.quantity, &field("quantity"), errors);
         let unit = required_text(&item.unit, &field("unit"), MAX_UNIT_CHARS, errors);
-        let description =
-            required_text(&item.description, &field("description"), MAX_SITE_CHARS, errors);
+        let description = required_text(
+            &item.description,
+            &field("description"),
+            MAX_SITE_CHARS,
+            errors,
+        );
         if let (Some(quantity), Some(unit), Some(description)) = (quantity, unit, description) {
             out.push(ItemLine {
                 quantity,
@@ -427,7 +431,8 @@ impl RequestDraft {
             }
         }
         let items = validate_items(&self.items, &mut errors);
-        let needed_by = country.and_then(|c| deadline(&self.needed_by, "needed_by", c, &mut errors));
+        let needed_by =
+            country.and_then(|c| deadline(&self.needed_by, "needed_by", c, &mut errors));
 
         if let Some(people) = people {
             let total = people.total;
@@ -509,10 +514,7 @@ impl NewRequest {
                 })
                 .collect(),
             priority: self.priority.slug().into(),
-            needed_by: self
-                .needed_by
-                .map(super::time::rfc3339)
-                .unwrap_or_default(),
+            needed_by: self.needed_by.map(super::time::rfc3339).unwrap_or_default(),
             items: self
                 .items
                 .iter()

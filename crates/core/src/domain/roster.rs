@@ -70,15 +70,60 @@ pub fn builtin_orgs() -> Vec<Org> {
     use Country::*;
     use OrgKind::*;
     let mut v = vec![
-        org("mig-bz", "Immigration and Nationality Department (BZ)", MigrationAuthority, Some(Bz)),
-        org("mig-cr", "Dirección General de Migración y Extranjería (CR)", MigrationAuthority, Some(Cr)),
-        org("mig-sv", "Dirección General de Migración y Extranjería (SV)", MigrationAuthority, Some(Sv)),
-        org("mig-gt", "Instituto Guatemalteco de Migración", MigrationAuthority, Some(Gt)),
-        org("mig-hn", "Instituto Nacional de Migración (HN)", MigrationAuthority, Some(Hn)),
-        org("mig-ni", "Dirección General de Migración y Extranjería (NI)", MigrationAuthority, Some(Ni)),
-        org("mig-pa", "Servicio Nacional de Migración (PA)", MigrationAuthority, Some(Pa)),
-        org("mig-do", "Dirección General de Migración (DO)", MigrationAuthority, Some(Do)),
-        org("mig-mx", "Instituto Nacional de Migración (MX)", MigrationAuthority, Some(Mx)),
+        org(
+            "mig-bz",
+            "Immigration and Nationality Department (BZ)",
+            MigrationAuthority,
+            Some(Bz),
+        ),
+        org(
+            "mig-cr",
+            "Dirección General de Migración y Extranjería (CR)",
+            MigrationAuthority,
+            Some(Cr),
+        ),
+        org(
+            "mig-sv",
+            "Dirección General de Migración y Extranjería (SV)",
+            MigrationAuthority,
+            Some(Sv),
+        ),
+        org(
+            "mig-gt",
+            "Instituto Guatemalteco de Migración",
+            MigrationAuthority,
+            Some(Gt),
+        ),
+        org(
+            "mig-hn",
+            "Instituto Nacional de Migración (HN)",
+            MigrationAuthority,
+            Some(Hn),
+        ),
+        org(
+            "mig-ni",
+            "Dirección General de Migración y Extranjería (NI)",
+            MigrationAuthority,
+            Some(Ni),
+        ),
+        org(
+            "mig-pa",
+            "Servicio Nacional de Migración (PA)",
+            MigrationAuthority,
+            Some(Pa),
+        ),
+        org(
+            "mig-do",
+            "Dirección General de Migración (DO)",
+            MigrationAuthority,
+            Some(Do),
+        ),
+        org(
+            "mig-mx",
+            "Instituto Nacional de Migración (MX)",
+            MigrationAuthority,
+            Some(Mx),
+        ),
         org("iom", "IOM / OIM", UnAgency, None),
         org("unhcr", "UNHCR / ACNUR", UnAgency, None),
         org("unicef", "UNICEF", UnAgency, None),
@@ -110,7 +155,12 @@ pub fn builtin_sites() -> Vec<Site> {
     };
     use SiteKind::*;
     vec![
-        s("pa-lajas-blancas", "Lajas Blancas (ERM)", ReceptionCentre, Pa),
+        s(
+            "pa-lajas-blancas",
+            "Lajas Blancas (ERM)",
+            ReceptionCentre,
+            Pa,
+        ),
         s("pa-san-vicente", "San Vicente (ERM)", ReceptionCentre, Pa),
         s("pa-paso-canoas", "Paso Canoas", BorderCrossing, Pa),
         s("cr-paso-canoas", "Paso Canoas", BorderCrossing, Cr),
@@ -130,16 +180,31 @@ pub fn builtin_sites() -> Vec<Site> {
         s("gt-agua-caliente", "Agua Caliente", BorderCrossing, Gt),
         s("gt-corinto", "Corinto", BorderCrossing, Gt),
         s("gt-el-florido", "El Florido", BorderCrossing, Gt),
-        s("gt-pedro-de-alvarado", "Pedro de Alvarado", BorderCrossing, Gt),
+        s(
+            "gt-pedro-de-alvarado",
+            "Pedro de Alvarado",
+            BorderCrossing,
+            Gt,
+        ),
         s("gt-tecun-uman", "Tecún Umán", BorderCrossing, Gt),
         s("gt-el-carmen", "El Carmen", BorderCrossing, Gt),
         s("gt-la-mesilla", "La Mesilla", BorderCrossing, Gt),
-        s("gt-melchor-de-mencos", "Melchor de Mencos", BorderCrossing, Gt),
+        s(
+            "gt-melchor-de-mencos",
+            "Melchor de Mencos",
+            BorderCrossing,
+            Gt,
+        ),
         s("bz-benque-viejo", "Benque Viejo", BorderCrossing, Bz),
         s("bz-santa-elena", "Santa Elena", BorderCrossing, Bz),
         s("mx-ciudad-hidalgo", "Ciudad Hidalgo", BorderCrossing, Mx),
         s("mx-talisman", "Talismán", BorderCrossing, Mx),
-        s("mx-ciudad-cuauhtemoc", "Ciudad Cuauhtémoc", BorderCrossing, Mx),
+        s(
+            "mx-ciudad-cuauhtemoc",
+            "Ciudad Cuauhtémoc",
+            BorderCrossing,
+            Mx,
+        ),
         s("do-dajabon", "Dajabón", BorderCrossing, Do),
         s("do-elias-pina", "Elías Piña", BorderCrossing, Do),
         s("do-jimani", "Jimaní", BorderCrossing, Do),
@@ -161,11 +226,23 @@ impl OrgDraft {
         let mut errors = Vec::new();
         let id = slug_id(&self.id, "id", &mut errors);
         let name = required_text(&self.name, "name", MAX_NAME_CHARS, &mut errors);
-        let kind = parse_code(&self.kind, "kind", OrgKind::parse, OrgKind::slugs, &mut errors);
+        let kind = parse_code(
+            &self.kind,
+            "kind",
+            OrgKind::parse,
+            OrgKind::slugs,
+            &mut errors,
+        );
         let country = if self.country.trim().is_empty() {
             None
         } else {
-            parse_code(&self.country, "country", Country::parse, Country::slugs, &mut errors)
+            parse_code(
+                &self.country,
+                "country",
+                Country::parse,
+                Country::slugs,
+                &mut errors,
+            )
         };
         match (id, name, kind) {
             (Some(id), Some(name), Some(kind)) if errors.is_empty() => Ok(Org {
@@ -192,7 +269,11 @@ pub struct PersonDraft {
 /// Lowercase letters, digits and dashes, 2 to 40 characters.
 fn slug_id(raw: &str, field: &str, errors: &mut Vec<FieldError>) -> Option<String> {
     let t = optional_text(raw, field, 40, errors)?;
-    if t.len() < 2 || !t.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+    if t.len() < 2
+        || !t
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
         errors.push(FieldError::new(
             field,
             Rule::Unknown,

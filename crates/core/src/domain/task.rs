@@ -36,7 +36,10 @@ impl TaskStatus {
     pub fn is_held(self) -> bool {
         matches!(
             self,
-            TaskStatus::Assigned | TaskStatus::Accepted | TaskStatus::InProgress | TaskStatus::Blocked
+            TaskStatus::Assigned
+                | TaskStatus::Accepted
+                | TaskStatus::InProgress
+                | TaskStatus::Blocked
         )
     }
 }
@@ -142,8 +145,12 @@ impl TaskDraft {
     pub fn validate(&self, home: Country) -> Result<(NewTask, Option<Holder>), Vec<FieldError>> {
         let mut errors = Vec::new();
         let title = required_text(&self.title, "title", MAX_TITLE_CHARS, &mut errors);
-        let description =
-            optional_text(&self.description, "description", MAX_DESCRIPTION_CHARS, &mut errors);
+        let description = optional_text(
+            &self.description,
+            "description",
+            MAX_DESCRIPTION_CHARS,
+            &mut errors,
+        );
         let scope = match self.scope.trim().to_ascii_lowercase().as_str() {
             "regional" => Some(TaskScope::Regional),
             "national" | "" => parse_code(
@@ -163,7 +170,13 @@ impl TaskDraft {
                 None
             }
         };
-        let sector = parse_code(&self.sector, "sector", Sector::parse, Sector::slugs, &mut errors);
+        let sector = parse_code(
+            &self.sector,
+            "sector",
+            Sector::parse,
+            Sector::slugs,
+            &mut errors,
+        );
         let priority = parse_code(
             &self.priority,
             "priority",
@@ -181,7 +194,10 @@ impl TaskDraft {
                 FieldError::new(
                     "requests",
                     Rule::TooLarge,
-                    format!("{} requests; one task can answer at most {MAX_LINKED}", self.requests.len()),
+                    format!(
+                        "{} requests; one task can answer at most {MAX_LINKED}",
+                        self.requests.len()
+                    ),
                 )
                 .with_limit(MAX_LINKED as u64),
             );
@@ -234,7 +250,11 @@ mod tests {
     #[test]
     fn lifecycle() {
         assert_eq!(TaskStep::Assign.apply(Open), Some(Assigned));
-        assert_eq!(TaskStep::Assign.apply(Assigned), None, "reassigning is a handover");
+        assert_eq!(
+            TaskStep::Assign.apply(Assigned),
+            None,
+            "reassigning is a handover"
+        );
         assert_eq!(TaskStep::Accept.apply(Assigned), Some(Accepted));
         assert_eq!(TaskStep::Accept.apply(Cancelled), None);
         assert_eq!(TaskStep::HandOver.apply(InProgress), Some(Assigned));
@@ -242,9 +262,16 @@ mod tests {
         assert_eq!(TaskStep::Status(Done).apply(Assigned), None, "accept first");
         assert_eq!(TaskStep::Status(Done).apply(InProgress), Some(Done));
         assert_eq!(TaskStep::Status(Blocked).apply(Accepted), Some(Blocked));
-        assert_eq!(TaskStep::Status(InProgress).apply(Blocked), Some(InProgress));
+        assert_eq!(
+            TaskStep::Status(InProgress).apply(Blocked),
+            Some(InProgress)
+        );
         assert_eq!(TaskStep::Status(Cancelled).apply(Open), Some(Cancelled));
-        for step in [TaskStep::Accept, TaskStep::HandOver, TaskStep::Status(Cancelled)] {
+        for step in [
+            TaskStep::Accept,
+            TaskStep::HandOver,
+            TaskStep::Status(Cancelled),
+        ] {
             assert_eq!(step.apply(Done), None);
         }
     }
@@ -255,7 +282,10 @@ mod tests {
             serde_json::to_string(&TaskScope::National(Country::Gt)).expect("json"),
             r#"{"national":"GT"}"#
         );
-        assert_eq!(serde_json::to_string(&TaskScope::Regional).expect("json"), r#""regional""#);
+        assert_eq!(
+            serde_json::to_string(&TaskScope::Regional).expect("json"),
+            r#""regional""#
+        );
     }
 
     #[test]

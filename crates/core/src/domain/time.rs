@@ -22,7 +22,8 @@ pub fn deadline(
     if raw.is_empty() {
         return None;
     }
-    let zone = FixedOffset::east_opt(country.utc_offset_hours() * 3600).expect("offsets are whole hours within a day");
+    let zone = FixedOffset::east_opt(country.utc_offset_hours() * 3600)
+        .expect("offsets are whole hours within a day");
     let parsed = DateTime::parse_from_rfc3339(raw)
         .map(|d| d.with_timezone(&Utc))
         .ok()
@@ -40,7 +41,9 @@ pub fn deadline(
                 .map(|d| d.with_timezone(&Utc))
         });
     match parsed {
-        Some(t) if (2000..=2100).contains(&chrono::Datelike::year(&t)) => Some(t.timestamp_millis()),
+        Some(t) if (2000..=2100).contains(&chrono::Datelike::year(&t)) => {
+            Some(t.timestamp_millis())
+        }
         Some(_) => {
             errors.push(FieldError::new(
                 field,
@@ -53,7 +56,9 @@ pub fn deadline(
             errors.push(FieldError::new(
                 field,
                 Rule::BadDate,
-                format!("{field} '{raw}' is not a date; use YYYY-MM-DD, YYYY-MM-DDTHH:MM or RFC 3339"),
+                format!(
+                    "{field} '{raw}' is not a date; use YYYY-MM-DD, YYYY-MM-DDTHH:MM or RFC 3339"
+                ),
             ));
             None
         }
@@ -90,7 +95,11 @@ mod tests {
         let pa = parse("2026-12-01", Country::Pa).expect("ok").expect("some");
         assert_eq!(gt - pa, 3_600_000, "Panama is an hour ahead of Guatemala");
         assert_eq!(
-            rfc3339(parse("2026-12-01T08:30", Country::Do).expect("ok").expect("some")),
+            rfc3339(
+                parse("2026-12-01T08:30", Country::Do)
+                    .expect("ok")
+                    .expect("some")
+            ),
             "2026-12-01T12:30:00Z"
         );
         assert_eq!(

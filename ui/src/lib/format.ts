@@ -1,0 +1,47 @@
+// Field values as people read them: stored as JSON, shown with names from
+// the roster and words from the catalogue.
+import type { Holder, RequestStatus, TaskScope, TaskStatus } from './bindings';
+import { i18n } from './i18n.svelte';
+import { nav } from './nav.svelte';
+
+export function holderName(h: Holder | null): string {
+  if (!h) return i18n.t('conflicts.nobody');
+  const person = h.person ? (nav.roster.people.find((p) => p.id === h.person)?.name ?? h.person) : null;
+  const org = h.org ? (nav.roster.orgs.find((o) => o.id === h.org)?.name ?? h.org) : null;
+  return [person, org].filter(Boolean).join(' · ');
+}
+
+export function scopeName(s: TaskScope): string {
+  return s === 'regional' ? i18n.t('task.regional') : `${i18n.t('task.national')} · ${i18n.country(s.national)}`;
+}
+
+/** One stored value, for a timeline or a conflict. */
+export function formatValue(field: string, json: string, record: string): string {
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch {
+    return json;
+  }
+  if (v === null) return '—';
+  switch (field) {
+    case 'status':
+      return record === 'task' ? i18n.taskStatus(v as TaskStatus) : i18n.requestStatus(v as RequestStatus);
+    case 'holder':
+      return holderName(v as Holder);
+    case 'scope':
+      return scopeName(v as TaskScope);
+    case 'priority':
+      return i18n.priority(v as 'high');
+    case 'sector':
+      return i18n.sector(v as 'wash');
+    case 'due':
+    case 'needed_by':
+      return typeof v === 'number' ? i18n.dateTime(v) : String(v);
+    case 'people':
+      return i18n.t('list.people', { count: (v as { total: number }).total });
+    default:
+      if (field.startsWith('link/')) return v === true ? '✓' : '✗';
+      return typeof v === 'string' ? v : JSON.stringify(v);
+  }
+}
