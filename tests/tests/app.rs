@@ -67,7 +67,7 @@ async fn a_field_coordinator_logs_a_request_offline_and_finds_it_after_a_restart
     s.click("#submit-request").await;
     let people_error = s.text("#error-people").await;
     assert!(
-        people_error.contains("add up to more than the total"),
+        people_error.contains("adds up to more than the total"),
         "{people_error}"
     );
     assert!(s.text("#error-people-girls").await.contains("negative"));
@@ -85,7 +85,7 @@ async fn a_field_coordinator_logs_a_request_offline_and_finds_it_after_a_restart
     assert!(s
         .text("#error-people")
         .await
-        .contains("suman más que el total"));
+        .contains("suma más que el total"));
     assert!(s.text("#form-error").await.contains("No se guardó nada"));
     s.screenshot("e2e-form-errors-es").await;
 

@@ -267,3 +267,321 @@ fn a_damaged_database_is_reported_and_left_alone() {
         "the file must not be modified"
     );
 }
+
+/// Everything `relevo <args> --json` printed, parsed.
+fn json(dir: &Path, args: &[&str]) -> serde_json::Value {
+    let mut all = args.to_vec();
+    all.push("--json");
+    serde_json::from_str(&ok(dir, &all)).expect("json output")
+}
+
+/// Two devices exchanging their databases' ops the way sync will: here by
+/// copying a device's ops with the store (the hub arrives later).
+fn share(from: &Path, to: &Path) {
+    let source = relevo_store::Store::open_dir(from).expect("open source");
+    let mut target = relevo_store::Store::open_dir(to).expect("open target");
+    for op in source.ops().expect("ops") {
+        target.ingest(&op).expect("ingest");
+    }
+}
+
+#[test]
+fn a_director_works_a_task_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    ok(
+        d,
+        &[
+            "init",
+            "--name",
+            "Rosa Díaz",
+            "--role",
+            "national-director",
+            "--country",
+            "GT",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "crisis",
+            "open",
+            "--name",
+            "Flujo mixto",
+            "--countries",
+            "GT,HN",
+        ],
+    );
+    let request = ok(
+        d,
+        &[
+            "request",
+            "add",
+            "--country",
+            "GT",
+            "--site",
+            "Tecún Umán",
+            "--sector",
+            "wash",
+            "--people",
+            "50",
+            "--priority",
+            "high",
+            "--description",
+            "Agua",
+            "--item",
+            "200:litros:Agua segura",
+            "--vulnerable",
+            "uasc=3",
+            "--needed-by",
+            "2026-12-01",
+        ],
+    );
+    let request = request.trim();
+    let task = ok(
+        d,
+        &[
+            "task",
+            "add",
+            "--title",
+            "Llevar agua",
+            "--country",
+            "GT",
+            "--sector",
+            "wash",
+            "--priority",
+            "high",
+            "--request",
+            request,
+            "--due",
+            "2026-12-02",
+        ],
+    );
+    let task = task.trim();
+    assert!(task.starts_with("TSK-"), "{task}");
+    let me = json(d, &["people", "list"])[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    ok(d, &["task", "assign", task, "--person", &me]);
+    ok(d, &["task", "accept", task]);
+    ok(d, &["task", "status", task, "in-progress"]);
+    ok(
+        d,
+        &[
+            "task",
+            "handover",
+            task,
+            "--org",
+            "iom",
+            "--note",
+            "OIM tiene camión",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "note",
+            "add",
+            task,
+            "Llamar al albergue antes de salir",
+            "--significant",
+        ],
+    );
+    // Over-fulfilment is refused and names what is left.
+    let err = fails(
+        d,
+        &[
+            "request",
+            "fulfil",
+            request,
+            "--what",
+            "Agua",
+            "--quantity",
+            "250",
+            "--unit",
+            "litros",
+            "--item",
+            "1",
+        ],
+    );
+    assert!(err.contains("more than the 200 still needed"), "{err}");
+    assert_eq!(
+        ok(
+            d,
+            &[
+                "request",
+                "fulfil",
+                request,
+                "--what",
+                "Agua",
+                "--quantity",
+                "200",
+                "--unit",
+                "litros",
+                "--item",
+                "1",
+                "--by",
+                "rc-gt"
+            ]
+        )
+        .trim(),
+        format!("{request}  fulfilled")
+    );
+    let shown = json(d, &["task", "show", task]);
+    assert_eq!(shown["task"]["status"], "assigned");
+    assert_eq!(shown["holders"].as_array().expect("holders").len(), 2);
+    assert_eq!(shown["holders"][1]["note"], "OIM tiene camión");
+    assert_eq!(shown["requests"][0]["reference"], request);
+    let kinds: Vec<&str> = shown["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "task.create",
+            "task.assign",
+            "task.accept",
+            "task.status",
+            "task.handover",
+            "note.add"
+        ]
+    );
+    let board = json(d, &["task", "list", "--org", "iom"]);
+    let assigned = board["columns"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .find(|c| c["status"] == "assigned")
+        .expect("assigned column");
+    assert_eq!(assigned["count"], 1);
+    assert_eq!(
+        json(d, &["task", "list", "--org", "unicef"])["columns"][1]["count"],
+        0
+    );
+    let requests = json(d, &["request", "list", "--status", "fulfilled"]);
+    assert_eq!(requests.as_array().expect("list").len(), 1);
+    // Bad input names the problem.
+    let err = fails(d, &["task", "status", task, "finished"]);
+    assert!(err.contains("'finished' is not a task status"), "{err}");
+    let err = fails(d, &["task", "accept", "TSK-NOPE-1"]);
+    assert!(err.contains("no task TSK-NOPE-1"), "{err}");
+    let err = fails(d, &["task", "list", "--sector", "water"]);
+    assert!(err.contains("'water' is not a known sector"), "{err}");
+    // Escalated, the task leaves the national director's scope.
+    ok(
+        d,
+        &[
+            "task",
+            "escalate",
+            task,
+            "--note",
+            "Requiere coordinación con HN",
+        ],
+    );
+    assert_eq!(
+        json(d, &["task", "show", task])["task"]["scope"],
+        "regional"
+    );
+    let err = fails(
+        d,
+        &["task", "handover", task, "--org", "unhcr", "--note", "x"],
+    );
+    assert!(err.contains("only within their own country"), "{err}");
+}
+
+#[test]
+fn two_offline_directors_conflict_and_a_regional_director_resolves_it() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let (gt, region) = (root.path().join("gt"), root.path().join("region"));
+    ok(
+        &region,
+        &[
+            "init",
+            "--name",
+            "Marta Solís",
+            "--role",
+            "regional-director",
+            "--country",
+            "PA",
+        ],
+    );
+    ok(
+        &region,
+        &[
+            "crisis",
+            "open",
+            "--name",
+            "Flujo mixto",
+            "--countries",
+            "GT,HN",
+        ],
+    );
+    ok(
+        &gt,
+        &[
+            "init",
+            "--name",
+            "Rosa Díaz",
+            "--role",
+            "national-director",
+            "--country",
+            "GT",
+        ],
+    );
+    share(&region, &gt);
+    let task = ok(
+        &gt,
+        &[
+            "task",
+            "add",
+            "--title",
+            "Kits de higiene",
+            "--country",
+            "GT",
+            "--sector",
+            "wash",
+            "--priority",
+            "high",
+        ],
+    );
+    let task = task.trim().to_owned();
+    share(&gt, &region);
+    // Both offline: each assigns the open task to a different organisation.
+    ok(&gt, &["task", "assign", &task, "--org", "rc-gt"]);
+    ok(&region, &["task", "assign", &task, "--org", "iom"]);
+    share(&gt, &region);
+    share(&region, &gt);
+    let a = json(&gt, &["conflicts", "list"]);
+    let b = json(&region, &["conflicts", "list"]);
+    assert_eq!(a, b, "both devices show the same conflict");
+    assert_eq!(a.as_array().expect("list").len(), 1);
+    assert_eq!(a[0]["field"], "holder");
+    let text = ok(&gt, &["conflicts", "list"]);
+    assert!(text.contains("(shown for now)"), "{text}");
+    // The national director may not resolve it; the regional director does.
+    let err = fails(&gt, &["conflicts", "resolve", &task, "holder", "1"]);
+    assert!(err.contains("cannot resolve a conflict"), "{err}");
+    let keep = a[0]["values"]
+        .as_array()
+        .expect("values")
+        .iter()
+        .position(|v| v["value"].as_str().unwrap_or("").contains("rc-gt"))
+        .expect("the GT value")
+        + 1;
+    ok(
+        &region,
+        &["conflicts", "resolve", &task, "holder", &keep.to_string()],
+    );
+    share(&region, &gt);
+    for d in [&gt, &region] {
+        assert_eq!(json(d, &["conflicts", "list"]), serde_json::json!([]));
+        assert_eq!(
+            json(d, &["task", "show", &task])["task"]["holder"]["org"],
+            "rc-gt"
+        );
+    }
+}
