@@ -248,3 +248,81 @@ async fn a_field_coordinator_is_not_offered_assignment_and_the_command_refuses_i
         "nothing was written"
     );
 }
+
+#[tokio::test]
+#[ignore = "needs Xvfb, tauri-driver and the built app: run through ./dev test"]
+async fn a_regional_director_resolves_the_demo_conflict_in_the_dialog() {
+    let device = Device::new();
+    let (task, before) = {
+        let mut store = Store::open_dir(&device.data_dir()).expect("open");
+        store
+            .init_identity(&IdentityDraft {
+                name: "Marta Solís".into(),
+                role: "regional-director".into(),
+                country: "PA".into(),
+                org: "iom".into(),
+            })
+            .expect("init");
+        store.load_demo().expect("demo");
+        let c = store.conflicts(None, None).expect("conflicts");
+        assert_eq!(c.len(), 1, "the demo carries one unresolved conflict");
+        (c[0].reference.clone(), c[0].values.clone())
+    };
+
+    let s = device.launch_with_locale("es_GT.UTF-8").await;
+    s.wait_for("#board").await;
+    assert_eq!(s.text("#conflict-count").await, "1");
+    s.click("#nav-conflicts").await;
+    let item = s
+        .wait_for_text(
+            &format!(".conflict[data-reference=\"{task}\"]"),
+            "responsable",
+        )
+        .await;
+    assert!(item.contains("se muestra por ahora"), "{item}");
+    // Open the task: its conflict badge and the resolution action.
+    s.click(&format!(".conflict[data-reference=\"{task}\"] button.link"))
+        .await;
+    s.wait_for("#task-detail[open]").await;
+    s.wait_for_text("#task-title", "Conflicto").await;
+    s.click("#action-resolve-holder").await;
+    s.wait_for("#conflict-dialog[open]").await;
+    let dialog = s.text("#conflict-dialog").await;
+    for v in &before {
+        let who = v.author_name.as_deref().expect("author");
+        assert!(dialog.contains(who), "{who} in {dialog}");
+    }
+    s.screenshot("e2e-conflict-dialog-es").await;
+    // Keep the value that is not shown for now.
+    let keep = before
+        .iter()
+        .position(|v| !v.provisional)
+        .expect("a competing value")
+        + 1;
+    s.click(&format!("#keep-{keep}")).await;
+    s.wait_for_text("#task-status", "Asignada").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while s.count("#conflict-count").await > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the conflict count never cleared"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    }
+    s.quit().await;
+
+    let store = Store::open_dir(&device.data_dir()).expect("open");
+    assert!(store.conflicts(None, None).expect("c").is_empty());
+    let t = store.task_detail(&task).expect("task");
+    let kept: Option<relevo_core::domain::Holder> =
+        serde_json::from_str(&before[keep - 1].value).expect("holder json");
+    let kept = kept.expect("a holder");
+    let shown = t.task.holder.expect("holder");
+    assert_eq!((shown.person, shown.org), (kept.person, kept.org));
+    let kinds: Vec<&str> = t.holders.iter().map(|h| h.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["task.assign", "task.assign", "conflict.resolve"],
+        "both assignments stay in the history, then the resolution"
+    );
+}

@@ -537,26 +537,27 @@ fn refresh(tx: &Transaction, entity: EntityId, field: &str) -> Result<()> {
             distinct.push(h);
         }
     }
-    if distinct.len() > 1 {
+    // Only a field entering or leaving conflict changes the record's count.
+    let changed = if distinct.len() > 1 {
         exec(
             tx,
             "INSERT INTO conflicts (entity, field, kind, crisis, heads) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (entity, field) DO UPDATE SET heads = excluded.heads",
             params![id, field, kind, crisis, distinct.len() as i64],
-        )?;
+        )?
     } else {
         exec(
             tx,
             "DELETE FROM conflicts WHERE entity = ?1 AND field = ?2",
             params![id, field],
-        )?;
+        )?
+    };
+    if changed > 0 {
+        let sql = format!(
+            "UPDATE {table} SET conflicts = (SELECT count(*) FROM conflicts WHERE entity = ?1) WHERE id = ?1"
+        );
+        exec(tx, &sql, [id])?;
     }
-    exec(
-                tx,
-        &format!("UPDATE {table} SET conflicts = (SELECT count(*) FROM conflicts WHERE entity = ?1) WHERE id = ?1"),
-        [id],
-    )
-    ?;
     Ok(())
 }
 

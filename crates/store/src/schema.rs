@@ -181,13 +181,15 @@ const MIGRATIONS: &[&str] = &[
         hlc_counter   INTEGER NOT NULL
     ) WITHOUT ROWID;
     CREATE INDEX tasks_by_crisis ON tasks (crisis, hlc_wall, hlc_counter);
-    CREATE INDEX tasks_by_status ON tasks (crisis, status);
-    CREATE INDEX tasks_by_scope ON tasks (crisis, scope);
-    CREATE INDEX tasks_by_sector ON tasks (crisis, sector);
-    CREATE INDEX tasks_by_person ON tasks (crisis, holder_person);
-    CREATE INDEX tasks_by_org ON tasks (crisis, holder_org);
-    CREATE INDEX tasks_by_priority ON tasks (crisis, priority);
-    CREATE INDEX tasks_by_due ON tasks (crisis, due);
+    -- The board counts tasks per status under one filter at a time: each
+    -- filter column is indexed with the status after it.
+    CREATE INDEX tasks_by_status ON tasks (crisis, status, priority);
+    CREATE INDEX tasks_by_scope ON tasks (crisis, scope, status);
+    CREATE INDEX tasks_by_sector ON tasks (crisis, sector, status);
+    CREATE INDEX tasks_by_person ON tasks (crisis, holder_person, status);
+    CREATE INDEX tasks_by_org ON tasks (crisis, holder_org, status);
+    CREATE INDEX tasks_by_priority ON tasks (crisis, priority, status);
+    CREATE INDEX tasks_by_due ON tasks (crisis, due, status);
     CREATE INDEX tasks_by_reference ON tasks (reference);
 
     CREATE TABLE task_links (
