@@ -468,48 +468,6 @@ fn print_json(value: &impl serde::Serialize) {
     );
 }
 
-/// A request as a draft, to change some of its fields.
-fn current_draft(r: &relevo_store::RequestView) -> RequestDraft {
-    let p = r.people;
-    RequestDraft {
-        country: r.country.code().into(),
-        site: r.site.clone(),
-        sector: r.sector.slug().into(),
-        people_total: Some(f64::from(p.total)),
-        women: p.women.map(f64::from),
-        men: p.men.map(f64::from),
-        girls: p.girls.map(f64::from),
-        boys: p.boys.map(f64::from),
-        under5: p.under5.map(f64::from),
-        age5_17: p.age5_17.map(f64::from),
-        age18_59: p.age18_59.map(f64::from),
-        age60_plus: p.age60_plus.map(f64::from),
-        vulnerable: r
-            .vulnerable
-            .iter()
-            .map(|v| VulnerableDraft {
-                group: v.group.slug().into(),
-                count: Some(f64::from(v.count)),
-            })
-            .collect(),
-        priority: r.priority.slug().into(),
-        needed_by: r
-            .needed_by_ms
-            .map(relevo_core::domain::time::rfc3339)
-            .unwrap_or_default(),
-        items: r
-            .items
-            .iter()
-            .map(|i| ItemDraft {
-                quantity: Some(i.quantity),
-                unit: i.unit.clone(),
-                description: i.description.clone(),
-            })
-            .collect(),
-        description: r.description.clone(),
-    }
-}
-
 fn task(store: &mut Store, cmd: TaskCommand) -> Result<(), Error> {
     match cmd {
         TaskCommand::Add {
@@ -748,7 +706,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
         Command::Request(RequestCommand::Update(u)) => {
             let current = store.request_detail(&u.reference)?.request;
-            let mut draft = current_draft(&current);
+            let mut draft = current.to_request().to_draft();
             if let Some(v) = u.site {
                 draft.site = v;
             }

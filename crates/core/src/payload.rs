@@ -200,6 +200,19 @@ pub enum DecodeError {
     },
 }
 
+/// The fields of a request that `request.update` may correct (its country,
+/// crisis and reference never change; status has its own lifecycle).
+pub const REQUEST_EDITABLE: &[&str] = &[
+    "priority",
+    "site",
+    "sector",
+    "people",
+    "vulnerable",
+    "items",
+    "needed_by",
+    "description",
+];
+
 /// The field that records a link from a task to a request.
 pub fn link_field(request: EntityId) -> String {
     format!("link/{request}")

@@ -366,19 +366,7 @@ fn change(
 
     match kind {
         K::RequestUpdate => {
-            only(
-                &[
-                    "priority",
-                    "site",
-                    "sector",
-                    "people",
-                    "vulnerable",
-                    "items",
-                    "needed_by",
-                    "description",
-                ],
-                &[],
-            )?;
+            only(crate::payload::REQUEST_EDITABLE, &[])?;
             if fields.is_empty() {
                 return Err(invalid("an update must change at least one field"));
             }

@@ -16,6 +16,7 @@ use relevo_core::domain::{
 use relevo_core::ids::RefKind;
 use relevo_core::payload::{
     link_field, Change, ChangeKind, Fulfilment, Payload, RosterPerson, TaskCreated, Write,
+    REQUEST_EDITABLE,
 };
 use relevo_core::permissions::{Action, Scope};
 use relevo_core::{EntityId, OpRef, Reference};
@@ -480,28 +481,20 @@ impl Store {
                 "a request's country cannot change; cancel it and log it in the right country",
             )]));
         }
-        let before = json!({
-            "priority": current.priority, "site": current.site, "sector": current.sector,
-            "people": current.people, "vulnerable": current.vulnerable, "items": current.items,
-            "needed_by": current.needed_by_ms, "description": current.description,
-        });
+        let before = serde_json::to_value(current.to_request())
+            .map_err(|e| Error::Invalid(e.to_string()))?;
         let after = serde_json::to_value(&updated).map_err(|e| Error::Invalid(e.to_string()))?;
         let mut writes = Vec::new();
-        for field in [
-            "priority",
-            "site",
-            "sector",
-            "people",
-            "vulnerable",
-            "items",
-            "needed_by",
-            "description",
-        ] {
-            let new = after.get(field).cloned().unwrap_or(match field {
+        // Empty lists and absent values are left out of the JSON.
+        let field_of = |v: &Value, field: &str| {
+            v.get(field).cloned().unwrap_or(match field {
                 "vulnerable" | "items" => json!([]),
                 _ => Value::Null,
-            });
-            if before[field] != new {
+            })
+        };
+        for &field in REQUEST_EDITABLE {
+            let new = field_of(&after, field);
+            if field_of(&before, field) != new {
                 writes.push((field.to_owned(), new));
             }
         }

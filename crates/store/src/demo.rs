@@ -722,7 +722,18 @@ fn generate(tx: &Transaction<'_>, scale: Scale, start: u64) -> Result<Scenario> 
                     t.status = TaskStatus::Done;
                     for &j in &t.requests.clone() {
                         let (rid, ron) = (reqs[j].id, reqs[j].on);
-                        let mut c = change(tx, Found { id: rid, on: ron }, vec![], &["items"])?;
+                        // The delivery closes the request when it is still
+                        // new or triaged.
+                        let status = crate::coord::value(tx, rid, "status")?;
+                        let closes =
+                            status == Some(json!("triaged")) || status == Some(json!("new"));
+                        let writes = if closes {
+                            reqs[j].status = RequestStatus::Fulfilled;
+                            vec![("status".into(), json!("fulfilled"))]
+                        } else {
+                            vec![]
+                        };
+                        let mut c = change(tx, Found { id: rid, on: ron }, writes, &["items"])?;
                         c.fulfilment = Some(Fulfilment {
                             item: None,
                             what: "Entrega".into(),
@@ -730,23 +741,6 @@ fn generate(tx: &Transaction<'_>, scale: Scale, start: u64) -> Result<Scenario> 
                             unit: "entrega".into(),
                             by: Some(g.actors[h].org.into()),
                         });
-                        let status = crate::coord::value(tx, rid, "status")?;
-                        if status == Some(json!("triaged")) || status == Some(json!("new")) {
-                            c = change(
-                                tx,
-                                Found { id: rid, on: ron },
-                                vec![("status".into(), json!("fulfilled"))],
-                                &["items"],
-                            )?;
-                            c.fulfilment = Some(Fulfilment {
-                                item: None,
-                                what: "Entrega".into(),
-                                quantity: 1.0,
-                                unit: "entrega".into(),
-                                by: Some(g.actors[h].org.into()),
-                            });
-                            reqs[j].status = RequestStatus::Fulfilled;
-                        }
                         g.put(h, Payload::Change(ChangeKind::RequestFulfil, c))?;
                     }
                 }

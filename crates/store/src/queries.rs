@@ -5,8 +5,8 @@ use crate::error::{Error, Result};
 use crate::log::{damaged, device_id, entity_id, RawOp, OP_COLUMNS};
 use crate::{new_id, random, Store};
 use relevo_core::domain::{
-    Country, CrisisDraft, IdentityDraft, ItemLine, People, Priority, RequestDraft, RequestStatus,
-    Role, Sector, Vulnerable,
+    Country, CrisisDraft, IdentityDraft, ItemLine, NewRequest, People, Priority, RequestDraft,
+    RequestStatus, Role, Sector, Vulnerable,
 };
 use relevo_core::ids::RefKind;
 use relevo_core::payload::{CrisisOpened, Payload, PersonDeclared, RequestCreated};
@@ -69,6 +69,23 @@ pub struct RequestView {
     /// When it was logged (ms since the Unix epoch, by the logger's clock).
     #[ts(type = "number")]
     pub recorded_at_ms: u64,
+}
+
+impl RequestView {
+    /// The request's current details, as a request would be logged with them.
+    pub fn to_request(&self) -> NewRequest {
+        NewRequest {
+            country: self.country,
+            site: self.site.clone(),
+            sector: self.sector,
+            people: self.people,
+            priority: self.priority,
+            description: self.description.clone(),
+            vulnerable: self.vulnerable.clone(),
+            needed_by: self.needed_by_ms,
+            items: self.items.clone(),
+        }
+    }
 }
 
 /// What the app needs to pick a screen: who uses the device, the crisis it

@@ -373,3 +373,83 @@ pub fn migrate(conn: &mut Connection) -> Result<i64> {
     }
     Ok(current)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Store;
+    use relevo_core::domain::{CrisisDraft, IdentityDraft, RequestDraft};
+
+    /// A database written by the first release (schema 1) opens: the new
+    /// tables are made and the projections rebuilt from its log.
+    #[test]
+    fn a_schema_1_database_is_upgraded_and_reprojected() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let new = dir.path().join("new.db");
+        let old = dir.path().join("old.db");
+        let reference = {
+            let mut s = Store::open(&new).expect("open");
+            s.init_identity(&IdentityDraft {
+                name: "Ana".into(),
+                role: "field-coordinator".into(),
+                country: "GT".into(),
+                org: String::new(),
+            })
+            .expect("init");
+            s.open_crisis(&CrisisDraft {
+                name: "Flujo".into(),
+                countries: vec!["GT".into()],
+            })
+            .expect("crisis");
+            s.add_request(&RequestDraft {
+                country: "GT".into(),
+                site: "Tecún Umán".into(),
+                sector: "wash".into(),
+                people_total: Some(40.0),
+                priority: "high".into(),
+                description: "Agua".into(),
+                ..Default::default()
+            })
+            .expect("request")
+            .reference
+        };
+        // The same log in a schema-1 file (the op tables did not change).
+        {
+            let mut conn = Connection::open(&old).expect("old");
+            let tx = conn.transaction().expect("tx");
+            tx.execute_batch(MIGRATIONS[0]).expect("schema 1");
+            tx.pragma_update(None, "application_id", APPLICATION_ID)
+                .expect("id");
+            tx.pragma_update(None, "user_version", 1).expect("version");
+            tx.execute("ATTACH DATABASE ?1 AS new", [new.to_str().expect("path")])
+                .expect("attach");
+            for table in [
+                "local_device",
+                "ops",
+                "device_heads",
+                "local_counters",
+                "settings",
+            ] {
+                tx.execute(
+                    &format!("INSERT INTO {table} SELECT * FROM new.{table}"),
+                    [],
+                )
+                .expect("copy");
+            }
+            tx.commit().expect("commit");
+            conn.execute("DETACH DATABASE new", []).expect("detach");
+        }
+        let s = Store::open(&old).expect("upgrade");
+        let version: i64 = s
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, LATEST);
+        let crisis = s.current_crisis().expect("q").expect("crisis");
+        let requests = s.requests(crisis.id).expect("requests");
+        assert_eq!(requests.len(), 1);
+        assert_eq!(requests[0].reference, reference);
+        assert_eq!(requests[0].status.slug(), "new");
+        assert!(s.verify().expect("verify").intact());
+    }
+}
