@@ -469,6 +469,8 @@ fn a_director_works_a_task_from_the_command_line() {
     assert!(err.contains("'finished' is not a task status"), "{err}");
     let err = fails(d, &["task", "accept", "TSK-NOPE-1"]);
     assert!(err.contains("no task TSK-NOPE-1"), "{err}");
+    let err = fails(d, &["note", "add", "REQ-NOPE-7", "hola"]);
+    assert!(err.contains("no record REQ-NOPE-7 is held"), "{err}");
     let err = fails(d, &["task", "list", "--sector", "water"]);
     assert!(err.contains("'water' is not a known sector"), "{err}");
     // Escalated, the task leaves the national director's scope.

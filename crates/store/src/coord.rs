@@ -147,6 +147,10 @@ impl Store {
     fn find(&self, table: &str, what: &'static str, reference: &str) -> Result<Found> {
         let key = reference.trim();
         let by_id = key.parse::<EntityId>().ok();
+        if by_id.is_none() && table == "crises" {
+            // Crises have no human reference: only their id finds them.
+            return Err(not_found(what, reference));
+        }
         let sql = format!(
             "SELECT id, device, seq FROM {table} WHERE {} LIMIT 1",
             if by_id.is_some() {
@@ -183,9 +187,18 @@ impl Store {
 
     /// A request or a task, for notes and conflict resolution.
     pub(crate) fn find_record(&self, reference: &str) -> Result<Found> {
-        self.find_request(reference)
-            .or_else(|_| self.find_task(reference))
-            .or_else(|_| self.find("crises", "record", reference))
+        let tries: [&dyn Fn() -> Result<Found>; 3] = [
+            &|| self.find_request(reference),
+            &|| self.find_task(reference),
+            &|| self.find("crises", "record", reference),
+        ];
+        for attempt in tries {
+            match attempt() {
+                Err(Error::NotFound { .. }) => continue,
+                found => return found,
+            }
+        }
+        Err(not_found("record", reference))
     }
 
     /// Is `holder` on the roster? Names the field that is not.
