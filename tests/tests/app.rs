@@ -16,6 +16,9 @@ async fn set_up(s: &Session) {
     // Keep "load the demo crisis" ticked: the first-run experience.
     s.click("#setup-submit").await;
     s.wait_for("#request-form").await;
+    // The list loads on its own after the form: wait for the demo's rows
+    // before anyone counts them.
+    s.wait_for("li.request").await;
 }
 
 async fn fill_request(
