@@ -246,6 +246,9 @@ impl Session {
         }
     }
 
+    /// Types into a field, then checks the field holds exactly that text:
+    /// keys that landed elsewhere fail here, naming the field, rather than
+    /// later as a puzzling value somewhere else.
     pub async fn type_into(&self, css: &str, text: &str) {
         let el = self.wait_for(css).await;
         el.clear()
@@ -254,6 +257,15 @@ impl Session {
         el.send_keys(text)
             .await
             .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+        let value = el
+            .prop("value")
+            .await
+            .unwrap_or_else(|e| panic!("value of {css}: {e}"))
+            .unwrap_or_default();
+        assert_eq!(
+            value, text,
+            "typing into {css} did not leave exactly the text typed"
+        );
     }
 
     pub async fn click(&self, css: &str) {

@@ -8,11 +8,14 @@
 use relevo_e2e::{Device, Session};
 
 async fn set_up(s: &Session) {
+    // Text first, selects last: WebKitGTK can hand the focus back to an
+    // earlier field shortly after a select changes, and keys typed then land
+    // in the wrong box (see `Session::choose`).
     s.type_into("#setup-name", "Ana López").await;
-    s.choose("#setup-role", "field-coordinator").await;
-    s.choose("#setup-country", "GT").await;
     s.type_into("#setup-org", "Instituto Guatemalteco de Migración")
         .await;
+    s.choose("#setup-role", "field-coordinator").await;
+    s.choose("#setup-country", "GT").await;
     // Keep "load the demo crisis" ticked: the first-run experience.
     s.click("#setup-submit").await;
     s.wait_for("#request-form").await;
@@ -30,12 +33,12 @@ async fn fill_request(
     description: &str,
 ) {
     s.type_into("#site", site).await;
-    s.choose("#sector", "shelter").await;
-    s.choose("#priority", "high").await;
     s.type_into("#people-total", total).await;
     s.type_into("#women", women).await;
     s.type_into("#girls", girls).await;
     s.type_into("#description", description).await;
+    s.choose("#sector", "shelter").await;
+    s.choose("#priority", "high").await;
 }
 
 #[tokio::test]
