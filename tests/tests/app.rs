@@ -127,6 +127,24 @@ async fn a_field_coordinator_logs_a_request_offline_and_finds_it_after_a_restart
     assert_eq!(s.count("li.request").await, demo_requests + 1);
     s.click("#lang-en").await;
     s.wait_for_text("#form-title", "Log a request").await;
+
+    // Correct the head count from the request's detail: a zero is refused
+    // next to the field, then 55 is saved and the timeline says so.
+    s.click(&format!(
+        "li.request[data-reference=\"{reference}\"] .open-request"
+    ))
+    .await;
+    s.click("#open-edit").await;
+    s.type_into("#edit-total", "0").await;
+    s.click("#edit-save").await;
+    assert!(s.text("#error-people-total").await.contains("at least 1"));
+    s.type_into("#edit-total", "55").await;
+    s.click("#edit-save").await;
+    s.wait_for_text("#request-detail .detail-head", "55 people")
+        .await;
+    s.wait_for_text("#request-detail #timeline", "Details corrected")
+        .await;
+    s.click("#detail-back").await;
     s.screenshot("e2e-after-logging").await;
     s.quit().await;
 
