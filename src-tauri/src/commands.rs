@@ -160,17 +160,28 @@ async fn request_detail(state: State<'_, AppState>, reference: Value) -> Reply<R
     with_store(&state, |s| s.request_detail(&reference))
 }
 
+/// Runs a request action, then answers with the request as it now stands.
+fn request_action(
+    state: &AppState,
+    reference: Value,
+    f: impl FnOnce(&mut Store, &str) -> relevo_store::Result<()>,
+) -> Reply<RequestDetail> {
+    let reference = text("reference", reference)?;
+    with_store(state, |s| {
+        f(s, &reference)?;
+        s.request_detail(&reference)
+    })
+}
+
 #[tauri::command]
 async fn update_request(
     state: State<'_, AppState>,
     reference: Value,
     draft: Value,
 ) -> Reply<RequestDetail> {
-    let reference = text("reference", reference)?;
     let draft: RequestDraft = parse("request", draft)?;
-    with_store(&state, |s| {
-        s.update_request(&reference, &draft)?;
-        s.request_detail(&reference)
+    request_action(&state, reference, |s, r| {
+        s.update_request(r, &draft).map(|_| ())
     })
 }
 
@@ -181,11 +192,9 @@ async fn set_request_status(
     status: Value,
     duplicate: Value,
 ) -> Reply<RequestDetail> {
-    let (reference, status) = (text("reference", reference)?, text("status", status)?);
-    let duplicate = text("duplicate", duplicate)?;
-    with_store(&state, |s| {
-        s.set_request_status(&reference, &status, &duplicate)?;
-        s.request_detail(&reference)
+    let (status, duplicate) = (text("status", status)?, text("duplicate", duplicate)?);
+    request_action(&state, reference, |s, r| {
+        s.set_request_status(r, &status, &duplicate).map(|_| ())
     })
 }
 
@@ -195,11 +204,9 @@ async fn fulfil_request(
     reference: Value,
     draft: Value,
 ) -> Reply<RequestDetail> {
-    let reference = text("reference", reference)?;
     let draft: FulfilmentDraft = parse("delivery", draft)?;
-    with_store(&state, |s| {
-        s.fulfil_request(&reference, &draft)?;
-        s.request_detail(&reference)
+    request_action(&state, reference, |s, r| {
+        s.fulfil_request(r, &draft).map(|_| ())
     })
 }
 

@@ -15,8 +15,8 @@ use relevo_core::domain::{
 };
 use relevo_core::ids::RefKind;
 use relevo_core::payload::{
-    link_field, Change, ChangeKind, Fulfilment, Payload, RosterPerson, TaskCreated, Write,
-    REQUEST_EDITABLE,
+    link_field, Change, ChangeKind, EntityKind, Fulfilment, Payload, RosterPerson, TaskCreated,
+    Write, REQUEST_EDITABLE,
 };
 use relevo_core::permissions::{Action, Scope};
 use relevo_core::{EntityId, OpRef, Reference};
@@ -57,6 +57,7 @@ pub struct FulfilmentDraft {
 pub(crate) struct Found {
     pub id: EntityId,
     pub on: OpRef,
+    pub record: EntityKind,
 }
 
 fn not_found(what: &'static str, reference: &str) -> Error {
@@ -106,14 +107,26 @@ pub(crate) fn value(conn: &Connection, entity: EntityId, field: &str) -> Result<
     Ok(serde_json::from_str(&text).ok())
 }
 
-/// A change whose writes replace each field's current heads, and which
-/// names the task scope and holder it saw.
+/// The fields whose heads a change names as context, because the rules
+/// judge it by them: a task's scope and holder (who may act on it), and a
+/// request's item lines for a delivery (which line it answers).
+fn context_fields(record: EntityKind, kind: ChangeKind) -> &'static [&'static str] {
+    match (record, kind) {
+        (EntityKind::Task, _) => &["scope", "holder"],
+        (EntityKind::Request, ChangeKind::RequestFulfil) => &["items"],
+        _ => &[],
+    }
+}
+
+/// A change of `kind` whose writes replace each field's current heads, and
+/// which names the context heads the rules will judge it by.
 pub(crate) fn change(
     conn: &Connection,
     found: Found,
+    kind: ChangeKind,
     writes: Vec<(String, Value)>,
-    saw_fields: &[&str],
 ) -> Result<Change> {
+    let saw_fields = context_fields(found.record, kind);
     let mut out = Vec::new();
     for (field, value) in writes {
         let seen = heads(conn, found.id, &field)?;
@@ -136,18 +149,21 @@ pub(crate) fn change(
     })
 }
 
-pub(crate) const TASK_CONTEXT: &[&str] = &["scope", "holder"];
-
 fn text(raw: &str) -> Option<String> {
     let t = raw.trim();
     (!t.is_empty()).then(|| t.to_owned())
 }
 
 impl Store {
-    fn find(&self, table: &str, what: &'static str, reference: &str) -> Result<Found> {
+    fn find(&self, record: EntityKind, what: &'static str, reference: &str) -> Result<Found> {
+        let table = match record {
+            EntityKind::Request => "requests",
+            EntityKind::Task => "tasks",
+            EntityKind::Crisis => "crises",
+        };
         let key = reference.trim();
         let by_id = key.parse::<EntityId>().ok();
-        if by_id.is_none() && table == "crises" {
+        if by_id.is_none() && record == EntityKind::Crisis {
             // Crises have no human reference: only their id finds them.
             return Err(not_found(what, reference));
         }
@@ -174,15 +190,16 @@ impl Store {
                 device: device_id(&device)?,
                 seq: seq as u64,
             },
+            record,
         })
     }
 
     pub(crate) fn find_request(&self, reference: &str) -> Result<Found> {
-        self.find("requests", "request", reference)
+        self.find(EntityKind::Request, "request", reference)
     }
 
     pub(crate) fn find_task(&self, reference: &str) -> Result<Found> {
-        self.find("tasks", "task", reference)
+        self.find(EntityKind::Task, "task", reference)
     }
 
     /// A request or a task, for notes and conflict resolution.
@@ -190,7 +207,7 @@ impl Store {
         let tries: [&dyn Fn() -> Result<Found>; 3] = [
             &|| self.find_request(reference),
             &|| self.find_task(reference),
-            &|| self.find("crises", "record", reference),
+            &|| self.find(EntityKind::Crisis, "record", reference),
         ];
         for attempt in tries {
             match attempt() {
@@ -334,33 +351,12 @@ impl Store {
         writes: Vec<(String, Value)>,
         finish: impl FnOnce(&mut Change),
     ) -> Result<()> {
-        self.me()?;
-        let saw: &[&str] = if kind.kind().starts_with("task.") || self.is_task(found.id)? {
-            TASK_CONTEXT
-        } else if kind == ChangeKind::RequestFulfil {
-            &["items"]
-        } else {
-            &[]
-        };
         self.append_local(|tx, _| {
-            let mut c = change(tx, found, writes, saw)?;
+            let mut c = change(tx, found, kind, writes)?;
             finish(&mut c);
             Ok(Payload::Change(kind, c))
         })?;
         Ok(())
-    }
-
-    fn is_task(&self, id: EntityId) -> Result<bool> {
-        Ok(self.conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM tasks WHERE id = ?1)",
-            [id.as_bytes()],
-            |r| r.get(0),
-        )?)
-    }
-
-    fn task_status(&self, found: Found) -> Result<TaskStatus> {
-        let v = value(&self.conn, found.id, "status")?.unwrap_or(Value::Null);
-        serde_json::from_value(v).map_err(|_| damaged("a task status is not valid"))
     }
 
     pub fn assign_task(&mut self, task: &str, holder: &HolderDraft) -> Result<()> {
@@ -430,7 +426,6 @@ impl Store {
                 "say why the task is blocked",
             )]));
         }
-        let _ = self.task_status(found)?;
         self.act(
             ChangeKind::TaskStatus,
             found,
@@ -776,7 +771,7 @@ impl Store {
     /// Closes the current crisis.
     pub fn close_crisis(&mut self) -> Result<CrisisView> {
         let crisis = self.current_crisis()?.ok_or(Error::NoCrisis)?;
-        let found = self.find("crises", "crisis", &crisis.id.to_string())?;
+        let found = self.find(EntityKind::Crisis, "crisis", &crisis.id.to_string())?;
         self.act(
             ChangeKind::CrisisClose,
             found,

@@ -9,7 +9,7 @@
 //! people, requests, tasks, handovers, one escalation and one unresolved
 //! conflict every time; only the dates move with today.
 
-use crate::coord::{change, Found, TASK_CONTEXT};
+use crate::coord::{change, Found};
 use crate::error::Result;
 use crate::log::sign_and_apply;
 use crate::{now_ms, CrisisView, Store};
@@ -20,7 +20,8 @@ use relevo_core::domain::{
 };
 use relevo_core::ids::RefKind;
 use relevo_core::payload::{
-    ChangeKind, CrisisOpened, Fulfilment, Payload, PersonDeclared, RequestCreated, TaskCreated,
+    ChangeKind, CrisisOpened, EntityKind, Fulfilment, Payload, PersonDeclared, RequestCreated,
+    TaskCreated,
 };
 use relevo_core::{DeviceKey, EntityId, Hlc, OpRef, Reference};
 use rusqlite::{Transaction, TransactionBehavior};
@@ -274,16 +275,16 @@ impl Gen<'_> {
         writes: Vec<(&str, Value)>,
         text: Option<&str>,
     ) -> Result<OpRef> {
-        let saw: &[&str] = if kind.kind().starts_with("task.") {
-            TASK_CONTEXT
+        let record = if kind.kind().starts_with("task.") {
+            EntityKind::Task
         } else {
-            &[]
+            EntityKind::Request
         };
         let mut c = change(
             self.tx,
-            Found { id, on },
+            Found { id, on, record },
+            kind,
             writes.into_iter().map(|(f, v)| (f.to_owned(), v)).collect(),
-            saw,
         )?;
         c.text = text.map(str::to_owned);
         self.put(who, Payload::Change(kind, c))
@@ -515,7 +516,12 @@ fn generate(tx: &Transaction<'_>, scale: Scale, start: u64) -> Result<Scenario> 
             let (id, on) = (reqs[i].id, reqs[i].on);
             let significant = n % 21 == 3;
             let hlc_who = who;
-            let mut c = change(tx, Found { id, on }, vec![], &[])?;
+            let request = Found {
+                id,
+                on,
+                record: EntityKind::Request,
+            };
+            let mut c = change(tx, request, ChangeKind::NoteAdd, vec![])?;
             c.text = Some(if significant {
                 "Llegó un grupo grande durante la noche; la cifra puede duplicarse".into()
             } else {
@@ -605,14 +611,19 @@ fn generate(tx: &Transaction<'_>, scale: Scale, start: u64) -> Result<Scenario> 
         if race {
             // The national director and the regional director both assign
             // it while offline: each write saw only the create op.
+            let task = Found {
+                id,
+                on,
+                record: EntityKind::Task,
+            };
             let c1 = change(
                 tx,
-                Found { id, on },
+                task,
+                ChangeKind::TaskAssign,
                 vec![
                     ("holder".into(), json!(holder)),
                     ("status".into(), json!("assigned")),
                 ],
-                TASK_CONTEXT,
             )?;
             let other = Holder {
                 person: None,
@@ -733,7 +744,12 @@ fn generate(tx: &Transaction<'_>, scale: Scale, start: u64) -> Result<Scenario> 
                         } else {
                             vec![]
                         };
-                        let mut c = change(tx, Found { id: rid, on: ron }, writes, &["items"])?;
+                        let request = Found {
+                            id: rid,
+                            on: ron,
+                            record: EntityKind::Request,
+                        };
+                        let mut c = change(tx, request, ChangeKind::RequestFulfil, writes)?;
                         c.fulfilment = Some(Fulfilment {
                             item: None,
                             what: "Entrega".into(),

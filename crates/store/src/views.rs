@@ -267,12 +267,25 @@ impl Where {
     }
 }
 
+/// Names for the ids a screen shows.
+struct Names {
+    people: HashMap<EntityId, String>,
+    orgs: HashMap<String, String>,
+}
+
+impl Names {
+    fn person(&self, id: &[u8]) -> Result<Option<String>> {
+        Ok(self.people.get(&entity_id(id)?).cloned())
+    }
+}
+
 impl Store {
     fn org_names(&self) -> Result<HashMap<String, String>> {
         Ok(self.orgs()?.into_iter().map(|o| (o.id, o.name)).collect())
     }
 
-    fn names(&self) -> Result<HashMap<EntityId, String>> {
+    /// People's and organisations' names, read once per screen.
+    fn names(&self) -> Result<Names> {
         let mut stmt = self.conn.prepare_cached("SELECT id, name FROM persons")?;
         let rows = stmt.query_map([], |r| {
             Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
@@ -282,7 +295,10 @@ impl Store {
             let (id, name) = row?;
             out.insert(entity_id(&id)?, name);
         }
-        Ok(out)
+        Ok(Names {
+            people: out,
+            orgs: self.org_names()?,
+        })
     }
 
     fn task_rows(
@@ -474,8 +490,7 @@ impl Store {
         self.request_rows(&clause, &args, limit)
     }
 
-    fn timeline(&self, id: EntityId) -> Result<Vec<TimelineEntry>> {
-        let names = self.names()?;
+    fn timeline(&self, names: &Names, id: EntityId) -> Result<Vec<TimelineEntry>> {
         let mut entries: Vec<(i64, u32, Vec<u8>, TimelineEntry)> = Vec::new();
         {
             let mut stmt = self.conn.prepare_cached(
@@ -504,7 +519,7 @@ impl Store {
                                 seq: seq as u64,
                             }
                             .to_string(),
-                            author_name: names.get(&entity_id(&r.get::<_, Vec<u8>>(4)?)?).cloned(),
+                            author_name: names.person(&r.get::<_, Vec<u8>>(4)?)?,
                             device_tag: d.tag(),
                             at_ms: r.get::<_, i64>(2)? as u64,
                             changes: Vec::new(),
@@ -546,7 +561,7 @@ impl Store {
                         .to_string(),
                         kind: "note.add".into(),
                         at_ms: r.get::<_, i64>(2)? as u64,
-                        author_name: names.get(&entity_id(&r.get::<_, Vec<u8>>(4)?)?).cloned(),
+                        author_name: names.person(&r.get::<_, Vec<u8>>(4)?)?,
                         device_tag: d.tag(),
                         changes: Vec::new(),
                         text: r.get(5)?,
@@ -587,7 +602,7 @@ impl Store {
                         op,
                         kind: "request.fulfil".into(),
                         at_ms: r.get::<_, i64>(2)? as u64,
-                        author_name: names.get(&entity_id(&r.get::<_, Vec<u8>>(4)?)?).cloned(),
+                        author_name: names.person(&r.get::<_, Vec<u8>>(4)?)?,
                         device_tag: d.tag(),
                         changes: Vec::new(),
                         text: Some(text),
@@ -607,8 +622,15 @@ impl Store {
         crisis: Option<EntityId>,
         record: Option<EntityId>,
     ) -> Result<Vec<ConflictView>> {
-        let names = self.names()?;
-        let orgs = self.org_names()?;
+        self.conflicts_named(&self.names()?, crisis, record)
+    }
+
+    fn conflicts_named(
+        &self,
+        names: &Names,
+        crisis: Option<EntityId>,
+        record: Option<EntityId>,
+    ) -> Result<Vec<ConflictView>> {
         let mut list: Vec<(Vec<u8>, String, String)> = Vec::new();
         {
             let mut stmt = self.conn.prepare_cached(
@@ -653,12 +675,12 @@ impl Store {
                             .flatten()
                     })
                     .flatten()
-                    .map(|h| holder_view(h, &names, &orgs));
+                    .map(|h| holder_view(h, names));
                 values.push(ConflictValue {
                     op: head.to_string(),
                     value,
                     holder,
-                    author_name: names.get(&entity_id(&author)?).cloned(),
+                    author_name: names.person(&author)?,
                     device_tag: head.device.tag(),
                     at_ms: wall as u64,
                     provisional: i == 0,
@@ -696,12 +718,13 @@ impl Store {
                     quantity: r.get(2)?,
                     unit: r.get(3)?,
                     by: r.get(4)?,
-                    author_name: names.get(&entity_id(&r.get::<_, Vec<u8>>(5)?)?).cloned(),
+                    author_name: names.person(&r.get::<_, Vec<u8>>(5)?)?,
                     at_ms: r.get::<_, i64>(6)? as u64,
                 });
             }
         }
-        let tasks = self.task_rows(
+        let tasks = self.task_rows_named(
+            &names.orgs,
             "t.id IN (SELECT task FROM task_links WHERE request = ?1)",
             vec![found.id.as_bytes().to_vec().into()],
             "t.hlc_wall",
@@ -709,8 +732,8 @@ impl Store {
         )?;
         let allowed = self.request_actions(&request)?;
         Ok(RequestDetail {
-            timeline: self.timeline(found.id)?,
-            conflicts: self.conflicts(None, Some(found.id))?,
+            timeline: self.timeline(&names, found.id)?,
+            conflicts: self.conflicts_named(&names, None, Some(found.id))?,
             request,
             fulfilments,
             tasks,
@@ -779,7 +802,6 @@ impl Store {
             1000,
         )?;
         let names = self.names()?;
-        let orgs = self.org_names()?;
         let current: Vec<OpRef> = heads(&self.conn, found.id, "holder")?;
         let mut holders = Vec::new();
         {
@@ -803,9 +825,9 @@ impl Store {
                     continue;
                 }
                 holders.push(HolderChange {
-                    holder: holder.map(|h| holder_view(h, &names, &orgs)),
+                    holder: holder.map(|h| holder_view(h, &names)),
                     kind: r.get(1)?,
-                    by_name: names.get(&entity_id(&r.get::<_, Vec<u8>>(2)?)?).cloned(),
+                    by_name: names.person(&r.get::<_, Vec<u8>>(2)?)?,
                     at_ms: r.get::<_, i64>(3)? as u64,
                     note: r.get(4)?,
                     contested: !superseded && current.len() > 1 && current.first() != Some(&op),
@@ -814,8 +836,8 @@ impl Store {
         }
         let allowed = self.task_actions(&task)?;
         Ok(TaskDetail {
-            timeline: self.timeline(found.id)?,
-            conflicts: self.conflicts(None, Some(found.id))?,
+            timeline: self.timeline(&names, found.id)?,
+            conflicts: self.conflicts_named(&names, None, Some(found.id))?,
             task,
             requests,
             holders,
@@ -976,15 +998,11 @@ impl Store {
     }
 }
 
-fn holder_view(
-    h: Holder,
-    names: &HashMap<EntityId, String>,
-    orgs: &HashMap<String, String>,
-) -> HolderView {
+fn holder_view(h: Holder, names: &Names) -> HolderView {
     HolderView {
-        person_name: h.person.and_then(|p| names.get(&p).cloned()),
+        person_name: h.person.and_then(|p| names.people.get(&p).cloned()),
         person: h.person,
-        org_name: h.org.as_ref().and_then(|o| orgs.get(o).cloned()),
+        org_name: h.org.as_ref().and_then(|o| names.orgs.get(o).cloned()),
         org: h.org,
     }
 }
