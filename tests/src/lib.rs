@@ -246,26 +246,55 @@ impl Session {
         }
     }
 
-    /// Types into a field, then checks the field holds exactly that text:
-    /// keys that landed elsewhere fail here, naming the field, rather than
-    /// later as a puzzling value somewhere else.
+    /// Types into a field, then checks the field holds exactly that text.
+    ///
+    /// Under load the window can receive the keyboard focus only after the
+    /// test has started typing, and WebKitGTK then moves the focus to the
+    /// page's `autofocus` field: keys typed meanwhile land there. So this
+    /// first waits until the page has the focus, and types again (clearing
+    /// first) when the field does not hold exactly the text; a field that
+    /// still does not after three tries fails, naming the field.
     pub async fn type_into(&self, css: &str, text: &str) {
+        self.wait_for_window_focus().await;
         let el = self.wait_for(css).await;
-        el.clear()
-            .await
-            .unwrap_or_else(|e| panic!("clear {css}: {e}"));
-        el.send_keys(text)
-            .await
-            .unwrap_or_else(|e| panic!("type into {css}: {e}"));
-        let value = el
-            .prop("value")
-            .await
-            .unwrap_or_else(|e| panic!("value of {css}: {e}"))
-            .unwrap_or_default();
+        let mut value = String::new();
+        for _ in 0..3 {
+            el.clear()
+                .await
+                .unwrap_or_else(|e| panic!("clear {css}: {e}"));
+            el.send_keys(text)
+                .await
+                .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+            value = el
+                .prop("value")
+                .await
+                .unwrap_or_else(|e| panic!("value of {css}: {e}"))
+                .unwrap_or_default();
+            if value == text {
+                return;
+            }
+        }
         assert_eq!(
             value, text,
             "typing into {css} did not leave exactly the text typed"
         );
+    }
+
+    /// Waits until the page has the keyboard focus (see [`Session::type_into`]).
+    async fn wait_for_window_focus(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let focused = self
+                .client()
+                .execute("return document.hasFocus()", vec![])
+                .await
+                .map(|v| v == serde_json::json!(true))
+                .unwrap_or(false);
+            if focused {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     pub async fn click(&self, css: &str) {

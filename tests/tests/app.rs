@@ -11,9 +11,11 @@ async fn set_up(s: &Session) {
     // Text first, selects last: WebKitGTK can hand the focus back to an
     // earlier field shortly after a select changes, and keys typed then land
     // in the wrong box (see `Session::choose`).
-    s.type_into("#setup-name", "Ana López").await;
+    // The organisation before the name: keys that a late window focus sends
+    // to the autofocused name field are cleared when the name is typed.
     s.type_into("#setup-org", "Instituto Guatemalteco de Migración")
         .await;
+    s.type_into("#setup-name", "Ana López").await;
     s.choose("#setup-role", "field-coordinator").await;
     s.choose("#setup-country", "GT").await;
     // Keep "load the demo crisis" ticked: the first-run experience.

@@ -300,7 +300,6 @@ impl Payload {
     /// The field values this op writes on `entity`: every field for a create
     /// op (its initial values), the writes of a change.
     pub fn field_values(&self, entity: EntityId) -> Vec<(String, Value)> {
-        let v = |x: &dyn erased::ToJson| x.to_json();
         match self {
             Payload::CrisisOpen(c) if c.id == entity => vec![
                 ("name".into(), json!(c.name)),
@@ -310,12 +309,12 @@ impl Payload {
                 let q = &r.request;
                 vec![
                     ("status".into(), json!("new")),
-                    ("priority".into(), v(&q.priority)),
+                    ("priority".into(), to_json(&q.priority)),
                     ("site".into(), json!(q.site)),
-                    ("sector".into(), v(&q.sector)),
-                    ("people".into(), v(&q.people)),
-                    ("vulnerable".into(), v(&q.vulnerable)),
-                    ("items".into(), v(&q.items)),
+                    ("sector".into(), to_json(&q.sector)),
+                    ("people".into(), to_json(&q.people)),
+                    ("vulnerable".into(), to_json(&q.vulnerable)),
+                    ("items".into(), to_json(&q.items)),
                     ("needed_by".into(), json!(q.needed_by)),
                     ("description".into(), json!(q.description)),
                     ("duplicate_of".into(), Value::Null),
@@ -332,11 +331,11 @@ impl Payload {
                     ("status".into(), json!(status)),
                     ("title".into(), json!(k.title)),
                     ("description".into(), json!(k.description)),
-                    ("scope".into(), v(&k.scope)),
-                    ("sector".into(), v(&k.sector)),
-                    ("priority".into(), v(&k.priority)),
+                    ("scope".into(), to_json(&k.scope)),
+                    ("sector".into(), to_json(&k.sector)),
+                    ("priority".into(), to_json(&k.priority)),
                     ("due".into(), json!(k.due)),
-                    ("holder".into(), v(&t.holder)),
+                    ("holder".into(), to_json(&t.holder)),
                 ];
                 out.extend(t.requests.iter().map(|r| (link_field(*r), json!(true))));
                 out
@@ -359,16 +358,9 @@ impl Payload {
     }
 }
 
-mod erased {
-    /// Serialises any of the payload's value types; they cannot fail.
-    pub trait ToJson {
-        fn to_json(&self) -> serde_json::Value;
-    }
-    impl<T: serde::Serialize> ToJson for T {
-        fn to_json(&self) -> serde_json::Value {
-            serde_json::to_value(self).expect("payload values serialise to JSON")
-        }
-    }
+/// A payload value as JSON; the payload types always serialise.
+fn to_json<T: Serialize>(x: &T) -> Value {
+    serde_json::to_value(x).expect("payload values serialise to JSON")
 }
 
 impl PersonDeclared {

@@ -12,9 +12,7 @@
 //! and nothing is written.
 
 use crate::domain::validation::{describe, FieldError};
-use crate::domain::{
-    IdentityDraft, NewRequest, NewTask, RequestStatus, TaskScope, TaskStatus, TaskStep,
-};
+use crate::domain::{IdentityDraft, NewRequest, RequestStatus, TaskScope, TaskStatus, TaskStep};
 use crate::ids::EntityId;
 use crate::op::{OpRef, UnsignedOp};
 use crate::payload::{Change, ChangeKind, EntityKind, Payload};
@@ -581,36 +579,10 @@ fn distinct(values: &[(Hlc, OpRef, Value)]) -> usize {
     seen.len()
 }
 
-impl NewTask {
-    /// The rules a received task must meet.
-    pub fn check(&self) -> Result<(), Vec<FieldError>> {
-        let mut errors = Vec::new();
-        crate::domain::person::required_text(
-            &self.title,
-            "title",
-            crate::domain::task::MAX_TITLE_CHARS,
-            &mut errors,
-        );
-        if let Some(d) = &self.description {
-            crate::domain::person::required_text(
-                d,
-                "description",
-                crate::domain::request::MAX_DESCRIPTION_CHARS,
-                &mut errors,
-            );
-        }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Country, Holder, Priority, RequestDraft, Role, Sector};
+    use crate::domain::{Country, Holder, NewTask, Priority, RequestDraft, Role, Sector};
     use crate::payload::{PersonDeclared, RequestCreated, TaskCreated, Write};
     use crate::{DeviceKey, OpHash};
     use serde_json::json;

@@ -182,7 +182,6 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
         }
         Payload::RequestCreate(r) => {
             let q = &r.request;
-            let json = |v: &dyn erased_json::Json| v.json();
             exec(
                 tx,
                 &upsert(
@@ -216,10 +215,10 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
                     q.country.slug(),
                     q.site,
                     q.sector.slug(),
-                    json(&q.people),
+                    json_text(&q.people),
                     q.people.total,
-                    json(&q.vulnerable),
-                    json(&q.items),
+                    json_text(&q.vulnerable),
+                    json_text(&q.items),
                     q.needed_by,
                     q.priority.slug(),
                     q.description,
@@ -561,15 +560,9 @@ fn refresh(tx: &Transaction, entity: EntityId, field: &str) -> Result<()> {
     Ok(())
 }
 
-mod erased_json {
-    pub trait Json {
-        fn json(&self) -> String;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn json(&self) -> String {
-            serde_json::to_string(self).expect("projection values serialise to JSON")
-        }
-    }
+/// A projection value as JSON text; the payload types always serialise.
+fn json_text<T: serde::Serialize>(x: &T) -> String {
+    serde_json::to_string(x).expect("projection values serialise to JSON")
 }
 
 impl Store {

@@ -220,6 +220,22 @@ impl TaskDraft {
     }
 }
 
+impl NewTask {
+    /// The rules a task received from another device must meet.
+    pub fn check(&self) -> Result<(), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        required_text(&self.title, "title", MAX_TITLE_CHARS, &mut errors);
+        if let Some(d) = &self.description {
+            required_text(d, "description", MAX_DESCRIPTION_CHARS, &mut errors);
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
 /// A holder from a person id and/or an organisation id; `None` when both are
 /// empty.
 pub fn holder(person: &str, org: &str, errors: &mut Vec<FieldError>) -> Option<Holder> {
