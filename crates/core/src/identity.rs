@@ -100,6 +100,7 @@ impl<'de> Deserialize<'de> for DeviceId {
 }
 
 /// A device's signing key. Never printed, never serialised by accident.
+#[derive(Clone)]
 pub struct DeviceKey(SigningKey);
 
 impl DeviceKey {

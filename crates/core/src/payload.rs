@@ -11,6 +11,7 @@
 
 use crate::domain::roster::{Org, Site};
 use crate::domain::{Country, Crisis, Holder, Identity, NewRequest, NewTask, Role};
+use crate::identity::DeviceId;
 use crate::ids::EntityId;
 use crate::op::OpRef;
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,37 @@ pub const TASK_CREATE: &str = "task.create";
 pub const ROSTER_ORG: &str = "roster.org";
 pub const ROSTER_SITE: &str = "roster.site";
 pub const ROSTER_PERSON: &str = "roster.person";
+pub const HUB_DECLARE: &str = "hub.declare";
+pub const DEVICE_GRANT: &str = "device.grant";
+pub const DEVICE_REVOKE: &str = "device.revoke";
+
+/// The hub's first op: it names the network. The hub's device key is the
+/// trust anchor every enrolled device learns at enrolment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HubDeclared {
+    pub name: String,
+}
+
+/// The hub binds a device key to a person, a role and a scope. Every op of
+/// that device is judged with this grant, on every replica.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceGrant {
+    pub device: DeviceId,
+    pub person: EntityId,
+    pub name: String,
+    pub role: Role,
+    pub country: Country,
+    pub org: Option<String>,
+}
+
+/// The hub stops accepting a device's ops after `upto` (the last one it held
+/// when it revoked the device).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceRevoke {
+    pub device: DeviceId,
+    pub upto: u64,
+    pub reason: String,
+}
 
 /// A person says who they are; the op's author is this person's id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,6 +203,9 @@ pub enum Payload {
     RosterSite(Site),
     RosterPerson(RosterPerson),
     Change(ChangeKind, Change),
+    HubDeclare(HubDeclared),
+    DeviceGrant(DeviceGrant),
+    DeviceRevoke(DeviceRevoke),
 }
 
 /// The kinds of record that have fields.
@@ -229,6 +264,9 @@ impl Payload {
             Payload::RosterSite(_) => ROSTER_SITE,
             Payload::RosterPerson(_) => ROSTER_PERSON,
             Payload::Change(k, _) => k.kind(),
+            Payload::HubDeclare(_) => HUB_DECLARE,
+            Payload::DeviceGrant(_) => DEVICE_GRANT,
+            Payload::DeviceRevoke(_) => DEVICE_REVOKE,
         }
     }
 
@@ -242,6 +280,9 @@ impl Payload {
             Payload::RosterSite(p) => serde_json::to_vec(p),
             Payload::RosterPerson(p) => serde_json::to_vec(p),
             Payload::Change(_, p) => serde_json::to_vec(p),
+            Payload::HubDeclare(p) => serde_json::to_vec(p),
+            Payload::DeviceGrant(p) => serde_json::to_vec(p),
+            Payload::DeviceRevoke(p) => serde_json::to_vec(p),
         };
         // Plain structs of strings, numbers and enums always serialise.
         bytes.expect("payloads serialise to JSON")
@@ -264,6 +305,9 @@ impl Payload {
             ROSTER_ORG => Payload::RosterOrg(de(kind, bytes)?),
             ROSTER_SITE => Payload::RosterSite(de(kind, bytes)?),
             ROSTER_PERSON => Payload::RosterPerson(de(kind, bytes)?),
+            HUB_DECLARE => Payload::HubDeclare(de(kind, bytes)?),
+            DEVICE_GRANT => Payload::DeviceGrant(de(kind, bytes)?),
+            DEVICE_REVOKE => Payload::DeviceRevoke(de(kind, bytes)?),
             _ => match ChangeKind::parse(kind) {
                 Some(k) => Payload::Change(k, de(kind, bytes)?),
                 None => return Ok(None),
@@ -285,6 +329,36 @@ impl Payload {
             }
             _ => Vec::new(),
         }
+    }
+
+    /// The crisis a create op records into (a change names its record's
+    /// create op instead).
+    pub fn crisis(&self) -> Option<EntityId> {
+        match self {
+            Payload::CrisisOpen(c) => Some(c.id),
+            Payload::RequestCreate(r) => Some(r.crisis),
+            Payload::TaskCreate(t) => Some(t.crisis),
+            _ => None,
+        }
+    }
+
+    /// Gives a reference made for device tag `from` the tag `to` (the op is
+    /// signed by another key of the same device: its demo key).
+    pub fn retag(&mut self, from: &str, to: &str) {
+        let reference = match self {
+            Payload::RequestCreate(r) => &mut r.reference,
+            Payload::TaskCreate(t) => &mut t.reference,
+            _ => return,
+        };
+        *reference = reference.replacen(&format!("-{from}-"), &format!("-{to}-"), 1);
+    }
+
+    /// Kinds only the hub makes.
+    pub fn is_hub_kind(&self) -> bool {
+        matches!(
+            self,
+            Payload::HubDeclare(_) | Payload::DeviceGrant(_) | Payload::DeviceRevoke(_)
+        )
     }
 
     /// The record this op creates, if it creates one with fields.

@@ -13,6 +13,7 @@
 
 use crate::domain::validation::{describe, FieldError};
 use crate::domain::{IdentityDraft, NewRequest, RequestStatus, TaskScope, TaskStatus, TaskStep};
+use crate::identity::DeviceId;
 use crate::ids::EntityId;
 use crate::op::{OpRef, UnsignedOp};
 use crate::payload::{Change, ChangeKind, EntityKind, Payload};
@@ -35,12 +36,16 @@ pub struct Context<'a> {
     pub declared: Option<(EntityId, Actor)>,
     /// The ops this op names ([`Payload::deps`]).
     pub dep: &'a dyn Fn(&OpRef) -> Option<Dep>,
+    /// The hub of the network the replica is enrolled in: the only device
+    /// whose grants and revocations count. `None` on a device used alone.
+    pub hub: Option<DeviceId>,
 }
 
 impl fmt::Debug for Context<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Context")
             .field("declared", &self.declared)
+            .field("hub", &self.hub)
             .finish_non_exhaustive()
     }
 }
@@ -114,8 +119,36 @@ fn reference(reference: &str, prefix: &str, op: &UnsignedOp) -> Verdict {
     }
 }
 
+/// Grants, revocations and the hub's declaration count only when the hub of
+/// the replica's network made them.
+fn hub_op(op: &UnsignedOp, payload: &Payload, hub: Option<DeviceId>) -> Verdict {
+    if hub != Some(op.device) {
+        return Err(invalid(
+            "only the hub of this network may declare itself, grant or revoke a device",
+        ));
+    }
+    match payload {
+        Payload::HubDeclare(h) if op.seq != 1 || h.name.trim().is_empty() => Err(invalid(
+            "a hub declares itself once, in its first op, with a name",
+        )),
+        Payload::DeviceGrant(g) => IdentityDraft {
+            name: g.name.clone(),
+            role: g.role.slug().into(),
+            country: g.country.slug().into(),
+            org: g.org.clone().unwrap_or_default(),
+        }
+        .validate()
+        .map(|_| ())
+        .map_err(Refused::Validation),
+        _ => Ok(()),
+    }
+}
+
 /// The verdict on `op` carrying `payload`.
 pub fn verdict(op: &UnsignedOp, payload: &Payload, ctx: &Context<'_>) -> Verdict {
+    if payload.is_hub_kind() {
+        return hub_op(op, payload, ctx.hub);
+    }
     if let Payload::PersonDeclare(p) = payload {
         if p.id != op.author {
             return Err(invalid(
@@ -139,7 +172,10 @@ pub fn verdict(op: &UnsignedOp, payload: &Payload, ctx: &Context<'_>) -> Verdict
         return Err(invalid("its author is not the person this device declared"));
     }
     match payload {
-        Payload::PersonDeclare(_) => Ok(()),
+        Payload::PersonDeclare(_)
+        | Payload::HubDeclare(_)
+        | Payload::DeviceGrant(_)
+        | Payload::DeviceRevoke(_) => Ok(()),
         Payload::CrisisOpen(c) => {
             permit(actor, Action::OpenCrisis, Scope::Regional, false)?;
             crate::domain::CrisisDraft {
@@ -632,6 +668,7 @@ mod tests {
                     },
                 )),
                 dep: &dep,
+                hub: None,
             };
             verdict(&self.op(payload), payload, &ctx)
         }
@@ -984,5 +1021,39 @@ mod tests {
         });
         assert!(log.judge(&declare, Role::FieldCoordinator).is_err());
         let _ = log.push(declare);
+    }
+
+    #[test]
+    fn only_the_networks_hub_grants() {
+        let hub = DeviceKey::from_secret([40; 32]).device_id();
+        let other = DeviceKey::from_secret([41; 32]).device_id();
+        let grant = Payload::DeviceGrant(crate::payload::DeviceGrant {
+            device: other,
+            person: EntityId::from_bytes([9; 16]),
+            name: "Ana López".into(),
+            role: Role::FieldCoordinator,
+            country: Country::Gt,
+            org: None,
+        });
+        let op = |device: DeviceId| UnsignedOp {
+            device,
+            seq: 2,
+            hlc: Hlc::new(1, 0),
+            author: EntityId::from_bytes([0; 16]),
+            kind: grant.kind().into(),
+            payload: grant.encode(),
+            prev: OpHash([1; 32]),
+        };
+        let none = |_: &OpRef| None;
+        let ctx = |hub| Context {
+            declared: None,
+            dep: &none,
+            hub,
+        };
+        assert_eq!(verdict(&op(hub), &grant, &ctx(Some(hub))), Ok(()));
+        for (maker, anchor) in [(other, Some(hub)), (hub, None)] {
+            let refused = verdict(&op(maker), &grant, &ctx(anchor)).expect_err("not the hub");
+            assert!(refused.to_string().contains("only the hub"), "{refused}");
+        }
     }
 }

@@ -11,7 +11,7 @@
 
 use crate::coord::{change, Found};
 use crate::error::Result;
-use crate::log::sign_and_apply;
+use crate::log::{sign_and_apply, Net};
 use crate::{now_ms, CrisisView, Store};
 use relevo_core::domain::roster::builtin_sites;
 use relevo_core::domain::{
@@ -110,6 +110,7 @@ struct Task {
 
 struct Gen<'a> {
     tx: &'a Transaction<'a>,
+    net: Net,
     rng: Rng,
     now: u64,
     step: u64,
@@ -257,7 +258,7 @@ impl Gen<'_> {
     fn put(&mut self, who: usize, payload: Payload) -> Result<OpRef> {
         let hlc = self.tick();
         let a = &self.actors[who];
-        let op = sign_and_apply(self.tx, &a.key, a.person, hlc, &payload)?;
+        let op = sign_and_apply(self.tx, &a.key, a.person, hlc, &payload, self.net)?;
         self.ops += 1;
         Ok(op.op_ref())
     }
@@ -412,7 +413,7 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let scenario = generate(&tx, scale, start_ms)?;
+        let scenario = generate(&tx, scale, start_ms, self.net)?;
         tx.commit()?;
         self.conn
             .execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize;")?;
@@ -421,7 +422,7 @@ impl Store {
     }
 }
 
-fn generate(tx: &Transaction<'_>, scale: Scale, start: u64) -> Result<Scenario> {
+fn generate(tx: &Transaction<'_>, scale: Scale, start: u64, net: Net) -> Result<Scenario> {
     let mut rng = Rng(0x5245_4c45_564f_2026);
     let actors: Vec<Actor> = PEOPLE
         .iter()
@@ -439,6 +440,7 @@ fn generate(tx: &Transaction<'_>, scale: Scale, start: u64) -> Result<Scenario> 
     let total_ops = (PEOPLE.len() + 1 + scale.requests * 2 + scale.tasks * 5 + 16) as u64;
     let mut g = Gen {
         tx,
+        net,
         rng,
         now: start,
         step: (6 * DAY / total_ops).max(1),

@@ -61,11 +61,14 @@ pub enum Error {
     #[error("op {label} was refused: {fault}")]
     BadOp { label: String, fault: OpFault },
 
-    #[error("op {label} does not follow its device's previous op (hash chain broken)")]
-    BrokenChain { label: String },
+    #[error("op {label} was refused: its device is not enrolled with this hub")]
+    NotEnrolled { label: String },
 
-    #[error("op {label} conflicts with a different op already held under the same device and number (a cloned or restored device?)")]
-    Fork { label: String },
+    #[error("op {label} was refused: its device was revoked by the hub")]
+    Revoked { label: String },
+
+    #[error("{0}")]
+    Enrolment(String),
 
     #[error("the database failed: {0}")]
     Sqlite(rusqlite::Error),
@@ -104,9 +107,10 @@ impl Error {
             Error::Invalid(_) => ErrorCode::Validation,
             Error::SchemaTooNew { .. } => ErrorCode::SchemaTooNew,
             Error::Corrupt { .. } | Error::NotRelevo { .. } => ErrorCode::Corrupt,
-            Error::BadOp { .. } | Error::BrokenChain { .. } | Error::Fork { .. } => {
-                ErrorCode::Validation
-            }
+            Error::BadOp { .. }
+            | Error::NotEnrolled { .. }
+            | Error::Revoked { .. }
+            | Error::Enrolment(_) => ErrorCode::Validation,
             Error::Sqlite(_) | Error::Io(_) => ErrorCode::Storage,
         }
     }

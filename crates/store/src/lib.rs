@@ -13,6 +13,7 @@ mod coord;
 mod demo;
 mod error;
 mod log;
+mod net;
 mod project;
 mod queries;
 mod schema;
@@ -24,6 +25,9 @@ pub use coord::{FulfilmentDraft, HolderDraft};
 pub use demo::{Scale, Scenario};
 pub use error::{Error, Result};
 pub use log::{DeviceReport, Ingest, VerifyReport};
+pub use net::{
+    new_device_identity, AuthFailure, Enrolled, Enrolment, ForkView, Range, Vector, INVITE_TTL_MS,
+};
 pub use queries::{CrisisView, IdentityView, LogEntry, RequestView, Snapshot};
 pub use schema::LATEST as SCHEMA_VERSION;
 pub use views::{
@@ -53,6 +57,7 @@ pub struct Store {
     path: Option<PathBuf>,
     clock: Clock,
     local: Option<Local>,
+    net: log::Net,
 }
 
 impl std::fmt::Debug for Store {
@@ -106,11 +111,13 @@ impl Store {
         let found = schema::migrate(&mut conn)?;
         let local = log::load_local(&conn)?;
         let clock = Clock::starting_after(log::max_hlc(&conn)?);
+        let net = net::load(&conn, local.as_ref())?;
         let mut store = Store {
             conn,
             path,
             clock,
             local,
+            net,
         };
         if found > 0 && found < schema::LATEST {
             // Projections changed shape: recompute them from the log.

@@ -8,6 +8,7 @@
 use crate::error::{Error, Result};
 use crate::project;
 use crate::{now_ms, Local, Store};
+use relevo_core::domain::{Country, Role};
 use relevo_core::payload::{Payload, PersonDeclared, PERSON_DECLARE};
 use relevo_core::permissions::Actor;
 use relevo_core::rules::{self, Context, Dep, Refused};
@@ -26,8 +27,23 @@ pub enum Ingest {
     Applied(usize),
     /// Already held: nothing changed.
     Duplicate,
-    /// Held back until the device's earlier ops arrive.
+    /// Held back until the device's earlier ops (or the ops it names, or its
+    /// device's grant) arrive.
     Pending,
+    /// Contradicts the device's history as held here: quarantined for a
+    /// director, not merged.
+    Forked,
+}
+
+/// Which network a store belongs to; see [`Store::hub`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Net {
+    /// The hub whose grants count; `None` for a device used alone, which
+    /// trusts each device's own declaration.
+    pub hub: Option<DeviceId>,
+    /// This store is the hub: it refuses, rather than holds back, ops of
+    /// devices it has not enrolled.
+    pub is_hub: bool,
 }
 
 pub(crate) fn load_local(conn: &Connection) -> Result<Option<Local>> {
@@ -102,14 +118,22 @@ fn head(tx: &Connection, device: &DeviceId) -> Result<(u64, OpHash)> {
     }
 }
 
-/// The person a device declared in its first op, and their grant.
-fn declared(tx: &Connection, device: &DeviceId) -> Result<Option<(EntityId, Actor)>> {
+/// Who uses a device, as the rules see it: in a network, the hub's grant
+/// (a demo device, which never leaves this device, declares itself); alone,
+/// the person the device declared in its first op.
+fn declared(tx: &Connection, device: &DeviceId, net: Net) -> Result<Option<(EntityId, Actor)>> {
+    if net.hub.is_some() {
+        if let Some(grant) = grant(tx, device)? {
+            return Ok(Some((grant.person, grant.actor)));
+        }
+    }
     let payload: Option<Vec<u8>> = tx
         .prepare_cached("SELECT payload FROM ops WHERE device = ?1 AND seq = 1 AND kind = ?2")?
         .query_row(params![device.as_bytes(), PERSON_DECLARE], |r| r.get(0))
         .optional()?;
     Ok(payload
         .and_then(|p| serde_json::from_slice::<PersonDeclared>(&p).ok())
+        .filter(|p| net.hub.is_none() || p.demo)
         .map(|p| {
             (
                 p.id,
@@ -119,6 +143,70 @@ fn declared(tx: &Connection, device: &DeviceId) -> Result<Option<(EntityId, Acto
                 },
             )
         }))
+}
+
+/// A device's grant from the network's hub.
+pub(crate) struct Grant {
+    pub person: EntityId,
+    pub actor: Actor,
+    pub revoked_upto: Option<u64>,
+}
+
+pub(crate) fn grant(tx: &Connection, device: &DeviceId) -> Result<Option<Grant>> {
+    let row: Option<(Vec<u8>, String, String, Option<i64>)> = tx
+        .prepare_cached("SELECT person, role, country, revoked_upto FROM grants WHERE device = ?1")?
+        .query_row([device.as_bytes()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()?;
+    let Some((person, role, country, revoked)) = row else {
+        return Ok(None);
+    };
+    let role = Role::parse(&role).ok_or_else(|| damaged("a grant names an unknown role"))?;
+    let country =
+        Country::parse(&country).ok_or_else(|| damaged("a grant names an unknown country"))?;
+    Ok(Some(Grant {
+        person: entity_id(&person)?,
+        actor: Actor { role, country },
+        revoked_upto: revoked.map(|n| n as u64),
+    }))
+}
+
+fn is_demo_device(tx: &Connection, device: &DeviceId) -> Result<bool> {
+    Ok(tx
+        .prepare_cached("SELECT 1 FROM demo_devices WHERE device = ?1")?
+        .query_row([device.as_bytes()], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// May this op be taken in, as far as its device's standing goes? `Ok(false)`:
+/// not yet (its grant has not arrived); `Err`: never.
+fn standing(tx: &Connection, op: &Op, net: Net) -> Result<bool> {
+    let Some(hub) = net.hub else {
+        return Ok(true);
+    };
+    let device = &op.body.device;
+    if *device == hub {
+        return Ok(true);
+    }
+    if let Some(grant) = grant(tx, device)? {
+        return match grant.revoked_upto {
+            Some(upto) if op.body.seq > upto => Err(Error::Revoked { label: op.label() }),
+            _ => Ok(true),
+        };
+    }
+    if net.is_hub {
+        return Err(Error::NotEnrolled { label: op.label() });
+    }
+    // A demo identity (made on this device, never synced) declares itself.
+    if is_demo_device(tx, device)? {
+        return Ok(true);
+    }
+    let demo_declaration = op.body.seq == 1
+        && op.body.kind == PERSON_DECLARE
+        && serde_json::from_slice::<PersonDeclared>(&op.body.payload).is_ok_and(|p| p.demo);
+    Ok(demo_declaration)
 }
 
 /// An op held in the log, as the rules see it; `None` if not held, refused
@@ -146,8 +234,9 @@ pub(crate) fn judge(
     tx: &Connection,
     op: &UnsignedOp,
     payload: &Payload,
+    net: Net,
 ) -> Result<Result<(), Refused>> {
-    let declared = declared(tx, &op.device)?;
+    let declared = declared(tx, &op.device, net)?;
     let lookup = |r: &OpRef| dep(tx, r);
     Ok(rules::verdict(
         op,
@@ -155,6 +244,7 @@ pub(crate) fn judge(
         &Context {
             declared,
             dep: &lookup,
+            hub: net.hub,
         },
     ))
 }
@@ -174,9 +264,9 @@ fn deps_held(tx: &Connection, op: &Op) -> Result<bool> {
 
 /// Appends a verified op that follows its device's head and whose
 /// dependencies are held, and projects it unless a rule refuses it.
-fn apply(tx: &Transaction, op: &Op, received_at: u64) -> Result<()> {
+fn apply(tx: &Transaction, op: &Op, received_at: u64, net: Net) -> Result<()> {
     let verdict = match Payload::decode(&op.body.kind, &op.body.payload) {
-        Ok(Some(payload)) => judge(tx, &op.body, &payload)?
+        Ok(Some(payload)) => judge(tx, &op.body, &payload, net)?
             .map(|()| Some(payload))
             .map_err(|r| r.to_string()),
         Ok(None) => Ok(None),
@@ -200,6 +290,28 @@ fn apply(tx: &Transaction, op: &Op, received_at: u64) -> Result<()> {
          ON CONFLICT (device) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
     )?
     .execute(params![b.device.as_bytes(), b.seq as i64, hash.0])?;
+    if let Ok(Some(payload)) = verdict {
+        project::project(tx, op, &payload)?;
+    }
+    Ok(())
+}
+
+/// Judges a held op again and projects it if it now passes (after an
+/// enrolment, when the hub's grant replaces the device's own declaration).
+pub(crate) fn rejudge(tx: &Transaction, op: &Op, net: Net) -> Result<()> {
+    let verdict = match Payload::decode(&op.body.kind, &op.body.payload) {
+        Ok(Some(payload)) => judge(tx, &op.body, &payload, net)?
+            .map(|()| Some(payload))
+            .map_err(|r| r.to_string()),
+        Ok(None) => Ok(None),
+        Err(e) => Err(e.to_string()),
+    };
+    tx.prepare_cached("UPDATE ops SET refused = ?3 WHERE device = ?1 AND seq = ?2")?
+        .execute(params![
+            op.body.device.as_bytes(),
+            op.body.seq as i64,
+            verdict.as_ref().err()
+        ])?;
     if let Ok(Some(payload)) = verdict {
         project::project(tx, op, &payload)?;
     }
@@ -288,6 +400,7 @@ pub(crate) fn sign_and_apply(
     person: EntityId,
     hlc: Hlc,
     payload: &Payload,
+    net: Net,
 ) -> Result<Op> {
     let device = key.device_id();
     let (seq, prev) = head(tx, &device)?;
@@ -300,12 +413,12 @@ pub(crate) fn sign_and_apply(
         payload: payload.encode(),
         prev,
     };
-    judge(tx, &body, payload)?.map_err(Error::from)?;
+    judge(tx, &body, payload, net)?.map_err(Error::from)?;
     let op = body.sign(key).map_err(|fault| Error::BadOp {
         label: "new op".into(),
         fault,
     })?;
-    apply(tx, &op, now_ms())?;
+    apply(tx, &op, now_ms(), net)?;
     Ok(op)
 }
 
@@ -341,13 +454,24 @@ impl Store {
         build: impl FnOnce(&Transaction, &DeviceId) -> Result<Payload>,
     ) -> Result<(Op, Payload)> {
         let local = self.local.as_ref().ok_or(Error::NotInitialised)?;
-        let device = local.key.device_id();
+        let net = self.net;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let payload = build(&tx, &device)?;
+        let mut payload = build(&tx, &local.key.device_id())?;
         let hlc = self.clock.tick(now_ms());
-        let op = sign_and_apply(&tx, &local.key, local.person, hlc, &payload)?;
+        // Work in the demo crisis is signed with this device's demo key, so
+        // the real log never names an op that must stay on this device; a
+        // reference then carries the demo key's tag.
+        let key = if touches_demo(&tx, &payload)? {
+            let key = demo_key(&tx, local, hlc, net)?;
+            payload.retag(&local.key.device_id().tag(), &key.device_id().tag());
+            key
+        } else {
+            local.key.clone()
+        };
+        let hlc = self.clock.tick(now_ms());
+        let op = sign_and_apply(&tx, &key, local.person, hlc, &payload, net)?;
         tx.commit()?;
         Ok((op, payload))
     }
@@ -369,7 +493,7 @@ impl Store {
             params![key.secret(), device.as_bytes(), person.as_bytes(), now_ms() as i64],
         )?;
         let hlc = self.clock.tick(now_ms());
-        let op = sign_and_apply(&tx, &key, person, hlc, &payload)?;
+        let op = sign_and_apply(&tx, &key, person, hlc, &payload, self.net)?;
         tx.commit()?;
         self.local = Some(Local { key, person });
         Ok(op)
@@ -379,16 +503,39 @@ impl Store {
     /// demo generator). Checks its shape, signature and chain; stores it and
     /// any waiting successors it unblocks, in one transaction.
     pub fn ingest(&mut self, op: &Op) -> Result<Ingest> {
-        op.verify().map_err(|fault| Error::BadOp {
-            label: op.label(),
-            fault,
-        })?;
+        let mut outcomes = self.ingest_batch(std::slice::from_ref(op))?;
+        outcomes.pop().expect("one outcome per op")
+    }
+
+    /// Takes in a page of ops in one transaction. Signatures are checked on
+    /// every core first. Each op gets its own outcome: an op that is not
+    /// genuine, or whose device is not enrolled or was revoked, is refused
+    /// and not stored, without stopping the others. Only a failure of the
+    /// database itself fails the whole page (and then nothing of it is kept).
+    pub fn ingest_batch(&mut self, ops: &[Op]) -> Result<Vec<Result<Ingest>>> {
+        let faults = verify_all(ops);
+        let net = self.net;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let outcome = ingest_verified(&tx, op, &mut self.clock)?;
+        let mut outcomes = Vec::with_capacity(ops.len());
+        for (op, fault) in ops.iter().zip(faults) {
+            let outcome = match fault {
+                Some(fault) => Err(Error::BadOp {
+                    label: op.label(),
+                    fault,
+                }),
+                None => match ingest_verified(&tx, op, &mut self.clock, net) {
+                    Err(e @ (Error::Sqlite(_) | Error::Corrupt { .. } | Error::Io(_))) => {
+                        return Err(e)
+                    }
+                    other => other,
+                },
+            };
+            outcomes.push(outcome);
+        }
         tx.commit()?;
-        Ok(outcome)
+        Ok(outcomes)
     }
 
     /// Highest gapless seq held per device.
@@ -490,46 +637,111 @@ impl Store {
     }
 }
 
+/// Checks shape and signature of every op, spread over the machine's cores;
+/// `None` where an op is genuine.
+fn verify_all(ops: &[Op]) -> Vec<Option<relevo_core::op::OpFault>> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    if ops.len() < 16 || threads == 1 {
+        return ops.iter().map(|op| op.verify().err()).collect();
+    }
+    let chunk = ops.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = ops
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || part.iter().map(|op| op.verify().err()).collect::<Vec<_>>())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("signature checks do not panic"))
+            .collect()
+    })
+}
+
+/// Puts an op that contradicts its device's history in quarantine.
+fn quarantine(tx: &Transaction, op: &Op, reason: &str) -> Result<()> {
+    let mut values = op_values(op);
+    values.extend([
+        Value::Blob(op.hash().0.to_vec()),
+        Value::Integer(now_ms() as i64),
+        Value::Text(reason.to_owned()),
+    ]);
+    tx.prepare_cached(&format!(
+        "INSERT OR IGNORE INTO forks ({OP_COLUMNS}, hash, received_at, reason) VALUES ({})",
+        placeholders(values.len())
+    ))?
+    .execute(params_from_iter(values))?;
+    Ok(())
+}
+
+/// The hash of the op held for this device and number, in the log or
+/// waiting.
+fn held_hash(tx: &Transaction, device: &DeviceId, seq: u64) -> Result<Option<OpHash>> {
+    let logged: Option<Vec<u8>> = tx
+        .prepare_cached("SELECT hash FROM ops WHERE device = ?1 AND seq = ?2")?
+        .query_row(params![device.as_bytes(), seq as i64], |r| r.get(0))
+        .optional()?;
+    if let Some(hash) = logged {
+        return Ok(Some(op_hash(&hash)?));
+    }
+    let waiting: Option<RawOp> = tx
+        .prepare_cached(&format!(
+            "SELECT {OP_COLUMNS} FROM pending_ops WHERE device = ?1 AND seq = ?2"
+        ))?
+        .query_row(params![device.as_bytes(), seq as i64], RawOp::read)
+        .optional()?;
+    waiting.map(|raw| Ok(raw.into_op()?.hash())).transpose()
+}
+
 /// The ingest rules, inside an open transaction. The clock observes every
 /// timestamp seen, so local ops made afterwards sort after them.
-fn ingest_verified(tx: &Transaction, op: &Op, clock: &mut Clock) -> Result<Ingest> {
-    clock.observe(op.body.hlc);
+fn ingest_verified(tx: &Transaction, op: &Op, clock: &mut Clock, net: Net) -> Result<Ingest> {
     let device = &op.body.device;
     let (have, head_hash) = head(tx, device)?;
-    if op.body.seq <= have {
-        let existing: Vec<u8> = tx.query_row(
-            "SELECT hash FROM ops WHERE device = ?1 AND seq = ?2",
-            params![device.as_bytes(), op.body.seq as i64],
-            |r| r.get(0),
+    if let Some(held) = held_hash(tx, device, op.body.seq)? {
+        if held == op.hash() {
+            return Ok(Ingest::Duplicate);
+        }
+        quarantine(
+            tx,
+            op,
+            "another op is held under the same device and number (a cloned or restored device?)",
         )?;
-        return if existing.as_slice() == op.hash().0.as_slice() {
-            Ok(Ingest::Duplicate)
-        } else {
-            Err(Error::Fork { label: op.label() })
-        };
+        return Ok(Ingest::Forked);
     }
     if op.body.seq == have + 1 && op.body.prev != head_hash {
-        return Err(Error::BrokenChain { label: op.label() });
-    }
-    if op.body.seq > have + 1 || !deps_held(tx, op)? {
-        // Earlier ops of its device, or ops it names, are still missing.
-        let values = op_values(op);
-        tx.execute(
-            &format!(
-                "INSERT OR IGNORE INTO pending_ops ({OP_COLUMNS}) VALUES ({})",
-                placeholders(values.len())
-            ),
-            params_from_iter(values),
+        quarantine(
+            tx,
+            op,
+            "it does not follow the device's previous op held here (a cloned or restored device?)",
         )?;
+        return Ok(Ingest::Forked);
+    }
+    let standing = standing(tx, op, net)?;
+    clock.observe(op.body.hlc);
+    if op.body.seq > have + 1 || !standing || !deps_held(tx, op)? {
+        // Earlier ops of its device, ops it names or its device's grant are
+        // still missing.
+        let values = op_values(op);
+        tx.prepare_cached(&format!(
+            "INSERT OR IGNORE INTO pending_ops ({OP_COLUMNS}) VALUES ({})",
+            placeholders(values.len())
+        ))?
+        .execute(params_from_iter(values))?;
         return Ok(Ingest::Pending);
     }
-    apply(tx, op, now_ms())?;
-    Ok(Ingest::Applied(1 + drain_pending(tx, clock)?))
+    apply(tx, op, now_ms(), net)?;
+    Ok(Ingest::Applied(1 + drain_pending(tx, clock, net)?))
 }
 
 /// Applies waiting ops that can now go: those that follow their device's
-/// head and whose dependencies are held, until none is left that can.
-fn drain_pending(tx: &Transaction, clock: &mut Clock) -> Result<usize> {
+/// head, whose dependencies are held and whose device is in standing, until
+/// none is left that can.
+fn drain_pending(tx: &Transaction, clock: &mut Clock, net: Net) -> Result<usize> {
     let mut applied = 0;
     loop {
         let ready: Vec<RawOp> = {
@@ -550,19 +762,32 @@ fn drain_pending(tx: &Transaction, clock: &mut Clock) -> Result<usize> {
             let op = raw.into_op()?;
             let (_, head_hash) = head(tx, &op.body.device)?;
             let chained = op.body.prev == head_hash;
-            if chained && !deps_held(tx, &op)? {
-                continue;
+            if chained {
+                match standing(tx, &op, net) {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(e @ (Error::Sqlite(_) | Error::Corrupt { .. })) => return Err(e),
+                    // Revoked meanwhile: it will never be taken in.
+                    Err(_) => {
+                        forget_pending(tx, &op)?;
+                        continue;
+                    }
+                }
+                if !deps_held(tx, &op)? {
+                    continue;
+                }
             }
-            tx.execute(
-                "DELETE FROM pending_ops WHERE device = ?1 AND seq = ?2",
-                params![op.body.device.as_bytes(), op.body.seq as i64],
-            )?;
+            forget_pending(tx, &op)?;
             if !chained {
-                // Not this device's real history: dropped, and refused if
-                // offered again.
+                // Not the history held here for its device.
+                quarantine(
+                    tx,
+                    &op,
+                    "it does not follow the device's previous op held here (a cloned or restored device?)",
+                )?;
                 continue;
             }
-            apply(tx, &op, now_ms())?;
+            apply(tx, &op, now_ms(), net)?;
             clock.observe(op.body.hlc);
             applied += 1;
             progressed = true;
@@ -571,4 +796,72 @@ fn drain_pending(tx: &Transaction, clock: &mut Clock) -> Result<usize> {
             return Ok(applied);
         }
     }
+}
+
+fn forget_pending(tx: &Transaction, op: &Op) -> Result<()> {
+    tx.prepare_cached("DELETE FROM pending_ops WHERE device = ?1 AND seq = ?2")?
+        .execute(params![op.body.device.as_bytes(), op.body.seq as i64])?;
+    Ok(())
+}
+
+/// Does this payload act in the demo crisis: does it create something in a
+/// demo crisis or name an op of a demo device?
+fn touches_demo(tx: &Connection, payload: &Payload) -> Result<bool> {
+    if let Some(crisis) = payload.crisis() {
+        let demo: Option<bool> = tx
+            .prepare_cached("SELECT demo FROM crises WHERE id = ?1")?
+            .query_row([crisis.as_bytes()], |r| r.get(0))
+            .optional()?;
+        if demo == Some(true) {
+            return Ok(true);
+        }
+    }
+    for dep in payload.deps() {
+        if is_demo_device(tx, &dep.device)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// This device's demo key, made (with its demo declaration: the same
+/// person, as the device's grant or declaration has them) on first use.
+fn demo_key(tx: &Transaction, local: &Local, hlc: Hlc, net: Net) -> Result<DeviceKey> {
+    let secret: Option<Vec<u8>> = tx
+        .prepare_cached("SELECT secret FROM local_demo WHERE id = 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    if let Some(secret) = secret {
+        let secret: [u8; 32] = secret
+            .try_into()
+            .map_err(|_| damaged("the demo key has the wrong length"))?;
+        return Ok(DeviceKey::from_secret(secret));
+    }
+    let key = DeviceKey::from_secret(crate::random());
+    tx.execute(
+        "INSERT INTO local_demo (id, secret, device) VALUES (1, ?1, ?2)",
+        params![key.secret(), key.device_id().as_bytes()],
+    )?;
+    let me: (String, String, String, Option<String>) = tx.query_row(
+        "SELECT name, role, country, org FROM persons WHERE id = ?1",
+        [local.person.as_bytes()],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
+    let declaration = PersonDeclared {
+        id: local.person,
+        name: me.0,
+        role: Role::parse(&me.1).ok_or_else(|| damaged("a person has an unknown role"))?,
+        country: Country::parse(&me.2).ok_or_else(|| damaged("a person has an unknown country"))?,
+        org: me.3,
+        demo: true,
+    };
+    sign_and_apply(
+        tx,
+        &key,
+        local.person,
+        hlc,
+        &Payload::PersonDeclare(declaration),
+        net,
+    )?;
+    Ok(key)
 }

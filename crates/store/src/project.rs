@@ -19,6 +19,8 @@ use serde_json::Value;
 
 /// The projection tables, in the order they are cleared and dumped.
 const TABLES: &[&str] = &[
+    "grants",
+    "demo_devices",
     "persons",
     "crises",
     "requests",
@@ -33,6 +35,14 @@ const TABLES: &[&str] = &[
     "orgs",
     "sites",
 ];
+
+/// Empties every projection.
+pub(crate) fn clear(tx: &Transaction) -> Result<()> {
+    for table in TABLES {
+        exec(tx, &format!("DELETE FROM {table}"), [])?;
+    }
+    Ok(())
+}
 
 /// Only replace an existing row when the incoming op is earlier.
 const EARLIER: &str = "WHERE (excluded.hlc_wall, excluded.hlc_counter, excluded.device) \
@@ -80,6 +90,21 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
     let author = b.author.as_bytes();
     match payload {
         Payload::PersonDeclare(p) => {
+            if p.demo {
+                exec(
+                    tx,
+                    "INSERT OR IGNORE INTO demo_devices (device) VALUES (?1)",
+                    [device],
+                )?;
+            }
+            let granted: Option<i64> = tx
+                .prepare_cached("SELECT 1 FROM grants WHERE device = ?1")?
+                .query_row([device], |r| r.get(0))
+                .optional()?;
+            if granted.is_some() {
+                // The hub's grant says who uses this device.
+                return Ok(());
+            }
             upsert_person(
                 tx,
                 op,
@@ -92,6 +117,49 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
                 true,
             )?;
         }
+        Payload::DeviceGrant(g) => {
+            exec(
+                tx,
+                "INSERT INTO grants (device, person, name, role, country, org, hub_seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (device) DO NOTHING",
+                params![
+                    g.device.as_bytes(),
+                    g.person.as_bytes(),
+                    g.name,
+                    g.role.slug(),
+                    g.country.slug(),
+                    g.org,
+                    seq
+                ],
+            )?;
+            // The grant, not the device's own declaration, names the person.
+            exec(
+                tx,
+                "INSERT INTO persons (id, name, role, country, org, demo, declared, device, seq, hlc_wall, hlc_counter)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 0, 1, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role,
+                   country = excluded.country, org = excluded.org, demo = 0, declared = 1",
+                params![
+                    g.person.as_bytes(),
+                    g.name,
+                    g.role.slug(),
+                    g.country.slug(),
+                    g.org,
+                    g.device.as_bytes(),
+                    seq,
+                    wall,
+                    counter
+                ],
+            )?;
+        }
+        Payload::DeviceRevoke(r) => {
+            exec(
+                tx,
+                "UPDATE grants SET revoked_upto = ?2, revoked_why = ?3 WHERE device = ?1",
+                params![r.device.as_bytes(), r.upto as i64, r.reason],
+            )?;
+        }
+        Payload::HubDeclare(_) => {}
         Payload::RosterPerson(p) => {
             upsert_person(
                 tx,
@@ -568,16 +636,18 @@ fn json_text<T: serde::Serialize>(x: &T) -> String {
 impl Store {
     /// Throws the projections away and recomputes them from the log, in one
     /// transaction. The result must equal the incrementally kept tables.
+    /// Recomputes every projection from the log with the verdicts recorded
+    /// when each op was taken in. Grants and declarations of demo devices
+    /// come first: every op is projected after the grant it was judged with.
     pub fn rebuild_projections(&mut self) -> Result<()> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for table in TABLES {
-            exec(&tx, &format!("DELETE FROM {table}"), [])?;
-        }
+        clear(&tx)?;
         {
             let mut stmt = tx.prepare(&format!(
-                "SELECT {OP_COLUMNS} FROM ops WHERE refused IS NULL ORDER BY hlc_wall, hlc_counter, device, seq"
+                "SELECT {OP_COLUMNS} FROM ops WHERE refused IS NULL
+                 ORDER BY kind NOT IN ('device.grant', 'device.revoke'), hlc_wall, hlc_counter, device, seq"
             ))?;
             let mut rows = stmt.query([])?;
             while let Some(row) = rows.next()? {

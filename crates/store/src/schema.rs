@@ -301,6 +301,76 @@ const MIGRATIONS: &[&str] = &[
     -- persons too (declared = 1).
     ALTER TABLE persons ADD COLUMN declared INTEGER NOT NULL DEFAULT 1;
     "#,
+    // 3: sync with a hub: grants, demo devices, quarantined forks, the hub's
+    // invitations and device tokens.
+    r#"
+    -- Projection: the network hub's grants. Every op of an enrolled device is
+    -- judged with its grant; ops after `revoked_upto` are not accepted.
+    CREATE TABLE grants (
+        device        BLOB PRIMARY KEY,
+        person        BLOB NOT NULL,
+        name          TEXT NOT NULL,
+        role          TEXT NOT NULL,
+        country       TEXT NOT NULL,
+        org           TEXT,
+        hub_seq       INTEGER NOT NULL,
+        revoked_upto  INTEGER,
+        revoked_why   TEXT
+    ) WITHOUT ROWID;
+
+    -- Projection: devices with a demo identity. Their ops never leave this
+    -- device.
+    CREATE TABLE demo_devices (
+        device BLOB PRIMARY KEY
+    ) WITHOUT ROWID;
+
+    -- The key this device signs its ops in the demo crisis with, so that its
+    -- real log never depends on demo ops.
+    CREATE TABLE local_demo (
+        id     INTEGER PRIMARY KEY CHECK (id = 1),
+        secret BLOB NOT NULL,
+        device BLOB NOT NULL
+    );
+
+    -- Ops that contradict a device's history as held here: the same device
+    -- and number with another hash, or a successor that does not chain
+    -- (a cloned disk, a restored backup). Kept for a director, never merged.
+    CREATE TABLE forks (
+        device      BLOB NOT NULL,
+        seq         INTEGER NOT NULL,
+        hlc_wall    INTEGER NOT NULL,
+        hlc_counter INTEGER NOT NULL,
+        author      BLOB NOT NULL,
+        kind        TEXT NOT NULL,
+        payload     BLOB NOT NULL,
+        prev        BLOB NOT NULL,
+        signature   BLOB NOT NULL,
+        hash        BLOB NOT NULL,
+        received_at INTEGER NOT NULL,
+        reason      TEXT NOT NULL,
+        PRIMARY KEY (device, seq, hash)
+    ) WITHOUT ROWID;
+
+    -- Hub only: one-time invitations (only the code's hash is kept)...
+    CREATE TABLE hub_invites (
+        code_hash  BLOB PRIMARY KEY,
+        name       TEXT NOT NULL,
+        role       TEXT NOT NULL,
+        country    TEXT NOT NULL,
+        org        TEXT,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_by    BLOB,
+        used_at    INTEGER
+    ) WITHOUT ROWID;
+
+    -- ...and the enrolled devices' sync tokens (hashed).
+    CREATE TABLE hub_devices (
+        device      BLOB PRIMARY KEY,
+        token_hash  BLOB NOT NULL UNIQUE,
+        enrolled_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this binary writes.

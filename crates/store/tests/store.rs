@@ -447,15 +447,22 @@ fn ingest_rules() {
         "refused ops are not projected"
     );
 
-    // Same device and number, different content: a fork.
+    // Same device and number, different content: a fork, quarantined.
     let fork = signed_request(&key, 3, op1.hash(), &format!("REQ-{tag}-9"));
-    assert!(matches!(store.ingest(&fork), Err(Error::Fork { .. })));
-    // Does not follow the head.
+    assert_eq!(store.ingest(&fork).expect("quarantined"), Ingest::Forked);
+    // Does not follow the head: another history, quarantined too.
     let stray = signed_request(&key, 5, OpHash([7; 32]), &format!("REQ-{tag}-4"));
-    assert!(matches!(
-        store.ingest(&stray),
-        Err(Error::BrokenChain { .. })
-    ));
+    assert_eq!(store.ingest(&stray).expect("quarantined"), Ingest::Forked);
+    let forks = store.forks().expect("forks");
+    assert_eq!(
+        forks.iter().map(|f| f.seq).collect::<Vec<_>>(),
+        vec![3, 5],
+        "both are shown, neither merged"
+    );
+    assert!(
+        forks[0].reason.contains("same device and number"),
+        "{forks:?}"
+    );
     // Forged signature.
     let mut forged = signed_request(&key, 5, op3.hash(), &format!("REQ-{tag}-4"));
     forged.signature[0] ^= 1;

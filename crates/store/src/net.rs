@@ -1,0 +1,553 @@
+//! The store's side of a network: the hub's grants and invitations, a
+//! device's enrolment, what to send in a sync, and quarantined forks.
+//!
+//! The hub is a store too: its own ops are its declaration, grants and
+//! revocations, and it holds every enrolled device's ops. Its device key is
+//! the network's trust anchor; a device learns it when it enrols.
+
+use crate::error::{Error, Result};
+use crate::log::{self, damaged, device_id, Net, RawOp, OP_COLUMNS};
+use crate::{new_id, now_ms, random, Local, Store};
+use relevo_core::domain::IdentityDraft;
+use relevo_core::payload::{DeviceGrant, DeviceRevoke, HubDeclared, Payload, PersonDeclared};
+use relevo_core::{DeviceId, DeviceKey, EntityId, Op, OpRef};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+const HUB_ID: &str = "hub.id";
+const HUB_URL: &str = "hub.url";
+const HUB_TOKEN: &str = "hub.token";
+const HUB_VECTOR: &str = "hub.vector";
+const LAST_SYNC: &str = "sync.last";
+
+/// How long an invitation can be used: a week.
+pub const INVITE_TTL_MS: u64 = 7 * 24 * 3600 * 1000;
+
+/// A version vector: the highest gapless seq held per device.
+pub type Vector = BTreeMap<DeviceId, u64>;
+
+pub(crate) fn load(conn: &Connection, local: Option<&Local>) -> Result<Net> {
+    let hub = setting(conn, HUB_ID)?
+        .map(|h| {
+            h.parse::<DeviceId>()
+                .map_err(|_| damaged("the hub id setting is not a device id"))
+        })
+        .transpose()?;
+    Ok(Net {
+        hub,
+        is_hub: hub.is_some() && hub == local.map(|l| l.key.device_id()),
+    })
+}
+
+fn setting(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM settings WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
+}
+
+fn put_setting(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute([key, value])?;
+    Ok(())
+}
+
+fn digest(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// Where this device syncs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enrolment {
+    pub url: String,
+    pub hub: DeviceId,
+    pub token: String,
+}
+
+/// What the hub gives a device that enrols.
+#[derive(Debug, Clone)]
+pub struct Enrolled {
+    pub hub: DeviceId,
+    pub token: String,
+    /// The hub's ops up to and including the device's grant.
+    pub hub_ops: Vec<Op>,
+}
+
+/// Why a sync token is not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    Unknown,
+    Revoked,
+}
+
+/// An op held in quarantine, as a director sees it.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export, export_to = "../../../ui/src/lib/bindings/")]
+pub struct ForkView {
+    pub device: String,
+    pub tag: String,
+    pub seq: u64,
+    pub kind: String,
+    /// The person the device belongs to, if known.
+    pub author: Option<String>,
+    pub received_at: i64,
+    pub reason: String,
+}
+
+/// A range of one device's ops: `from..=to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Range {
+    pub device: DeviceId,
+    pub from: u64,
+    pub to: u64,
+}
+
+impl Store {
+    /// The hub of this store's network, if it is enrolled in one (or is one).
+    pub fn hub(&self) -> Option<DeviceId> {
+        self.net.hub
+    }
+
+    pub fn is_hub(&self) -> bool {
+        self.net.is_hub
+    }
+
+    pub fn device(&self) -> Option<DeviceId> {
+        self.local.as_ref().map(|l| l.key.device_id())
+    }
+
+    pub fn person(&self) -> Option<EntityId> {
+        self.local.as_ref().map(|l| l.person)
+    }
+
+    /// Makes this store a hub: a new key, the network's anchor, declared in
+    /// the hub's first op.
+    pub fn init_hub(&mut self, name: &str) -> Result<DeviceId> {
+        if self.local.is_some() {
+            return Ok(self
+                .net
+                .hub
+                .unwrap_or_else(|| self.device().expect("local")));
+        }
+        let key = DeviceKey::from_secret(random());
+        let device = key.device_id();
+        put_setting(&self.conn, HUB_ID, &device.to_string())?;
+        self.net = Net {
+            hub: Some(device),
+            is_hub: true,
+        };
+        self.create_local(
+            key,
+            EntityId::from_bytes([0; 16]),
+            Payload::HubDeclare(HubDeclared {
+                name: name.trim().to_owned(),
+            }),
+        )?;
+        Ok(device)
+    }
+
+    fn require_hub(&self) -> Result<&Local> {
+        match (&self.local, self.net.is_hub) {
+            (Some(local), true) => Ok(local),
+            _ => Err(Error::Enrolment(
+                "this database is not a hub (start it with `relevo-hub serve` first)".into(),
+            )),
+        }
+    }
+
+    /// Hub: a one-time invitation for a person, role and scope. Returns the
+    /// code to give them; only its hash is kept.
+    pub fn invite(&mut self, who: &IdentityDraft, ttl_ms: u64) -> Result<String> {
+        self.require_hub()?;
+        let identity = who.validate().map_err(Error::Validation)?;
+        let raw: [u8; 10] = random();
+        let hex = hex::encode(raw);
+        let code = hex
+            .as_bytes()
+            .chunks(5)
+            .map(|c| std::str::from_utf8(c).expect("hex is ASCII"))
+            .collect::<Vec<_>>()
+            .join("-");
+        let now = now_ms();
+        self.conn.execute(
+            "INSERT INTO hub_invites (code_hash, name, role, country, org, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                digest(&normalise_code(&code)),
+                identity.name,
+                identity.role.slug(),
+                identity.country.slug(),
+                identity.org,
+                now as i64,
+                (now + ttl_ms) as i64
+            ],
+        )?;
+        Ok(code)
+    }
+
+    /// Hub: enrols `device` (used by `person`) with an invitation code: a
+    /// grant op binds them to the invitation's role and scope, and a sync
+    /// token is issued. The code cannot be used again.
+    pub fn enrol_device(
+        &mut self,
+        code: &str,
+        device: DeviceId,
+        person: EntityId,
+    ) -> Result<Enrolled> {
+        let local = self.require_hub()?;
+        let key = local.key.clone();
+        let hub = key.device_id();
+        let net = self.net;
+        if device == hub {
+            return Err(Error::Enrolment("the hub cannot enrol itself".into()));
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let invite: Option<(String, String, String, Option<String>, i64, Option<Vec<u8>>)> = tx
+            .query_row(
+                "SELECT name, role, country, org, expires_at, used_by FROM hub_invites WHERE code_hash = ?1",
+                [digest(&normalise_code(code))],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+            )
+            .optional()?;
+        let Some((name, role, country, org, expires, used)) = invite else {
+            return Err(Error::Enrolment(
+                "the invitation code is not known to this hub: check it with the person who invited you".into(),
+            ));
+        };
+        if used.is_some() {
+            return Err(Error::Enrolment(
+                "this invitation code has already been used: ask for a new one".into(),
+            ));
+        }
+        if expires < now_ms() as i64 {
+            return Err(Error::Enrolment(
+                "this invitation code has expired: ask for a new one".into(),
+            ));
+        }
+        if log::grant(&tx, &device)?.is_some() {
+            return Err(Error::Enrolment(
+                "this device is already enrolled with this hub".into(),
+            ));
+        }
+        let grant = DeviceGrant {
+            device,
+            person,
+            name,
+            role: relevo_core::domain::Role::parse(&role)
+                .ok_or_else(|| damaged("an invitation names an unknown role"))?,
+            country: relevo_core::domain::Country::parse(&country)
+                .ok_or_else(|| damaged("an invitation names an unknown country"))?,
+            org,
+        };
+        let hlc = self.clock.tick(now_ms());
+        let op = log::sign_and_apply(
+            &tx,
+            &key,
+            EntityId::from_bytes([0; 16]),
+            hlc,
+            &Payload::DeviceGrant(grant),
+            net,
+        )?;
+        let token = hex::encode(random::<32>());
+        tx.execute(
+            "UPDATE hub_invites SET used_by = ?1, used_at = ?2 WHERE code_hash = ?3",
+            params![
+                device.as_bytes(),
+                now_ms() as i64,
+                digest(&normalise_code(code))
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO hub_devices (device, token_hash, enrolled_at) VALUES (?1, ?2, ?3)",
+            params![device.as_bytes(), digest(&token), now_ms() as i64],
+        )?;
+        tx.commit()?;
+        let hub_ops = self.ops_range(Range {
+            device: hub,
+            from: 1,
+            to: op.body.seq,
+        })?;
+        Ok(Enrolled {
+            hub,
+            token,
+            hub_ops,
+        })
+    }
+
+    /// Hub: the device a sync token belongs to.
+    pub fn authenticate(&self, token: &str) -> Result<std::result::Result<DeviceId, AuthFailure>> {
+        let device: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT device FROM hub_devices WHERE token_hash = ?1")?
+            .query_row([digest(token)], |r| r.get(0))
+            .optional()?;
+        let Some(device) = device else {
+            return Ok(Err(AuthFailure::Unknown));
+        };
+        let device = device_id(&device)?;
+        match log::grant(&self.conn, &device)? {
+            Some(g) if g.revoked_upto.is_none() => Ok(Ok(device)),
+            _ => Ok(Err(AuthFailure::Revoked)),
+        }
+    }
+
+    /// Hub: stops accepting a device's ops after those it already holds.
+    pub fn revoke_device(&mut self, device: DeviceId, reason: &str) -> Result<Op> {
+        self.require_hub()?;
+        let upto = self.version_vector()?.get(&device).copied().unwrap_or(0);
+        let payload = Payload::DeviceRevoke(DeviceRevoke {
+            device,
+            upto,
+            reason: reason.to_owned(),
+        });
+        Ok(self.append_local(|_, _| Ok(payload))?.0)
+    }
+
+    /// Device: where it syncs, once enrolled.
+    pub fn enrolment(&self) -> Result<Option<Enrolment>> {
+        let (Some(url), Some(token), Some(hub)) = (
+            setting(&self.conn, HUB_URL)?,
+            setting(&self.conn, HUB_TOKEN)?,
+            self.net.hub,
+        ) else {
+            return Ok(None);
+        };
+        Ok(Some(Enrolment { url, hub, token }))
+    }
+
+    /// Device: changes only the hub's address (it moved, or TLS was put in
+    /// front of it).
+    pub fn set_hub_url(&mut self, url: &str) -> Result<()> {
+        if self.net.hub.is_none() {
+            return Err(Error::Enrolment(
+                "this device is not enrolled with a hub".into(),
+            ));
+        }
+        put_setting(&self.conn, HUB_URL, url)
+    }
+
+    /// Device: records a successful enrolment. The hub's ops (with this
+    /// device's grant) are taken in, and every op held is judged again with
+    /// the grant: from now on the hub, not the device, says who uses it.
+    /// A device with no identity yet gets one from the grant.
+    pub fn join(&mut self, url: &str, enrolled: &Enrolled, key: Option<DeviceKey>) -> Result<()> {
+        if self.net.is_hub {
+            return Err(Error::Enrolment(
+                "a hub does not enrol with another hub".into(),
+            ));
+        }
+        if let Some(existing) = self.net.hub {
+            if existing != enrolled.hub {
+                return Err(Error::Enrolment(
+                    "this device is already enrolled with another hub".into(),
+                ));
+            }
+        }
+        put_setting(&self.conn, HUB_ID, &enrolled.hub.to_string())?;
+        put_setting(&self.conn, HUB_URL, url)?;
+        put_setting(&self.conn, HUB_TOKEN, &enrolled.token)?;
+        self.net.hub = Some(enrolled.hub);
+        for outcome in self.ingest_batch(&enrolled.hub_ops)? {
+            outcome?;
+        }
+        if self.local.is_none() {
+            let key = key.ok_or(Error::NotInitialised)?;
+            let device = key.device_id();
+            let grant = enrolled
+                .hub_ops
+                .iter()
+                .filter_map(
+                    |op| match Payload::decode(&op.body.kind, &op.body.payload) {
+                        Ok(Some(Payload::DeviceGrant(g))) if g.device == device => Some(g),
+                        _ => None,
+                    },
+                )
+                .next()
+                .ok_or_else(|| Error::Enrolment("the hub sent no grant for this device".into()))?;
+            self.create_local(
+                key,
+                grant.person,
+                Payload::PersonDeclare(PersonDeclared {
+                    id: grant.person,
+                    name: grant.name,
+                    role: grant.role,
+                    country: grant.country,
+                    org: grant.org,
+                    demo: false,
+                }),
+            )?;
+        } else {
+            self.replay()?;
+        }
+        Ok(())
+    }
+
+    /// Recomputes every verdict and projection from the log, in an order
+    /// where each op comes after what it relies on: the hub's grants first,
+    /// then by clock.
+    pub fn replay(&mut self) -> Result<()> {
+        let net = self.net;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        crate::project::clear(&tx)?;
+        let hub = net.hub.map(|h| h.as_bytes().to_vec()).unwrap_or_default();
+        let raws: Vec<RawOp> = {
+            let mut stmt = tx.prepare(&format!(
+                "SELECT {OP_COLUMNS} FROM ops ORDER BY device != ?1, hlc_wall, hlc_counter, device, seq"
+            ))?;
+            let rows = stmt.query_map([hub], RawOp::read)?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        for raw in raws {
+            let op = raw.into_op()?;
+            log::rejudge(&tx, &op, net)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The version vector to sync with: every device but demo devices, whose
+    /// ops never leave this one.
+    pub fn sync_vector(&self) -> Result<Vector> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT device, seq FROM device_heads WHERE device NOT IN (SELECT device FROM demo_devices)",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))?;
+        let mut vv = Vector::new();
+        for row in rows {
+            let (device, seq) = row?;
+            vv.insert(device_id(&device)?, seq as u64);
+        }
+        Ok(vv)
+    }
+
+    /// A device's ops `from..=to` that are held, in sequence order; none of
+    /// a demo device.
+    pub fn ops_range(&self, range: Range) -> Result<Vec<Op>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {OP_COLUMNS} FROM ops WHERE device = ?1 AND seq BETWEEN ?2 AND ?3
+               AND device NOT IN (SELECT device FROM demo_devices) ORDER BY seq"
+        ))?;
+        let raws = stmt
+            .query_map(
+                params![range.device.as_bytes(), range.from as i64, range.to as i64],
+                RawOp::read,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        raws.into_iter().map(RawOp::into_op).collect()
+    }
+
+    /// What the hub was last known to hold.
+    pub fn hub_vector(&self) -> Result<Vector> {
+        let Some(text) = setting(&self.conn, HUB_VECTOR)? else {
+            return Ok(Vector::new());
+        };
+        let pairs: BTreeMap<String, u64> = serde_json::from_str(&text)
+            .map_err(|_| damaged("the hub vector setting is not valid"))?;
+        pairs
+            .into_iter()
+            .map(|(d, n)| {
+                d.parse::<DeviceId>()
+                    .map(|d| (d, n))
+                    .map_err(|_| damaged("the hub vector names a bad device id"))
+            })
+            .collect()
+    }
+
+    /// Records what the hub holds after a sync, and when it was.
+    pub fn record_sync(&mut self, hub: &Vector, at_ms: u64) -> Result<()> {
+        let pairs: BTreeMap<String, u64> = hub.iter().map(|(d, n)| (d.to_string(), *n)).collect();
+        let text = serde_json::to_string(&pairs).expect("a map of numbers serialises");
+        put_setting(&self.conn, HUB_VECTOR, &text)?;
+        put_setting(&self.conn, LAST_SYNC, &at_ms.to_string())
+    }
+
+    pub fn last_sync(&self) -> Result<Option<u64>> {
+        Ok(setting(&self.conn, LAST_SYNC)?.and_then(|s| s.parse().ok()))
+    }
+
+    /// This device's own ops (demo work aside) the hub is not known to hold.
+    pub fn not_on_hub(&self) -> Result<u64> {
+        let Some(device) = self.device() else {
+            return Ok(0);
+        };
+        let mine = self.version_vector()?.get(&device).copied().unwrap_or(0);
+        let on_hub = self.hub_vector()?.get(&device).copied().unwrap_or(0);
+        Ok(mine.saturating_sub(on_hub))
+    }
+
+    /// Is this op known to be on the hub?
+    pub fn is_on_hub(&self, op: OpRef) -> Result<bool> {
+        if self.net.is_hub {
+            return Ok(true);
+        }
+        Ok(self.hub_vector()?.get(&op.device).copied().unwrap_or(0) >= op.seq)
+    }
+
+    /// Ops held in quarantine.
+    pub fn forks(&self) -> Result<Vec<ForkView>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT f.device, f.seq, f.kind, p.name, f.received_at, f.reason
+             FROM forks f LEFT JOIN grants g ON g.device = f.device
+             LEFT JOIN persons p ON p.id = COALESCE(g.person, f.author)
+             ORDER BY f.received_at, f.device, f.seq",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, String>(5)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (device, seq, kind, author, received_at, reason) = row?;
+            let device = device_id(&device)?;
+            out.push(ForkView {
+                device: device.to_string(),
+                tag: device.tag(),
+                seq: seq as u64,
+                kind,
+                author,
+                received_at,
+                reason,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Ops waiting for their predecessors, the ops they name or their
+    /// device's grant.
+    pub fn pending_count(&self) -> Result<u64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM pending_ops", [], |r| {
+                r.get::<_, i64>(0)
+            })? as u64)
+    }
+}
+
+/// Invitation codes are read aloud and typed: case and dashes do not count.
+fn normalise_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// A new device identity for enrolment: the key and the person it will
+/// declare once the hub grants it.
+pub fn new_device_identity() -> (DeviceKey, EntityId) {
+    (DeviceKey::from_secret(random()), new_id())
+}
