@@ -80,6 +80,42 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Enrol this device with a hub using an invitation code
+    Enrol {
+        /// The hub's address, such as https://hub.example.org
+        #[arg(long)]
+        hub: String,
+        #[arg(long)]
+        code: String,
+    },
+    /// Sync with the hub now: send what it lacks, take in what this device lacks
+    Sync {
+        /// Another address for the same hub (just this once)
+        #[arg(long)]
+        hub: Option<String>,
+    },
+    /// Bundle files, for places with no network at all
+    #[command(subcommand)]
+    Bundle(BundleCommand),
+    /// Sync state: the hub, the last sync, ops not yet on the hub, the version vector
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum BundleCommand {
+    /// Write this device's ops to FILE (all, or only those another device lacks)
+    Export {
+        file: PathBuf,
+        /// The other device's `relevo status --json` output (or its "vector"
+        /// part): only the ops it lacks are written
+        #[arg(long)]
+        for_vector: Option<PathBuf>,
+    },
+    /// Take in the ops of a bundle FILE, checked whole before any is kept
+    Import { file: PathBuf },
 }
 
 #[derive(Subcommand, Debug)]
@@ -443,6 +479,8 @@ fn print_task(t: &TaskView) {
         t.reference, t.status, t.priority, scope, t.sector, holder, t.title
     );
 }
+
+mod net;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -946,6 +984,15 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                     );
                 }
             }
+        }
+        Command::Enrol { .. }
+        | Command::Sync { .. }
+        | Command::Bundle(_)
+        | Command::Status { .. } => {
+            return Ok(net::run(&mut store, cli.command).unwrap_or_else(|e| {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }));
         }
         Command::Verify { json } => {
             let report = store.verify()?;

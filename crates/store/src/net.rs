@@ -99,6 +99,9 @@ pub struct ForkView {
     pub reason: String,
 }
 
+/// An invitation as stored: name, role, country, org, expiry, used by.
+type InviteRow = (String, String, String, Option<String>, i64, Option<Vec<u8>>);
+
 /// A range of one device's ops: `from..=to`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Range {
@@ -209,7 +212,7 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let invite: Option<(String, String, String, Option<String>, i64, Option<Vec<u8>>)> = tx
+        let invite: Option<InviteRow> = tx
             .query_row(
                 "SELECT name, role, country, org, expires_at, used_by FROM hub_invites WHERE code_hash = ?1",
                 [digest(&normalise_code(code))],
@@ -414,17 +417,34 @@ impl Store {
         Ok(())
     }
 
-    /// The version vector to sync with: every device but demo devices, whose
-    /// ops never leave this one.
+    /// The version vector to sync with: for every device but demo devices
+    /// (whose ops never leave this one), the highest seq up to which every
+    /// op is held, in the log or waiting for what it names. Counting waiting
+    /// ops stops a peer from sending them again while they wait.
     pub fn sync_vector(&self) -> Result<Vector> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT device, seq FROM device_heads WHERE device NOT IN (SELECT device FROM demo_devices)",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))?;
         let mut vv = Vector::new();
+        {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT device, seq FROM device_heads WHERE device NOT IN (SELECT device FROM demo_devices)",
+            )?;
+            let rows =
+                stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))?;
+            for row in rows {
+                let (device, seq) = row?;
+                vv.insert(device_id(&device)?, seq as u64);
+            }
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT device, seq FROM pending_ops ORDER BY device, seq")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))?;
         for row in rows {
             let (device, seq) = row?;
-            vv.insert(device_id(&device)?, seq as u64);
+            let device = device_id(&device)?;
+            let held = vv.entry(device).or_insert(0);
+            if *held + 1 == seq as u64 {
+                *held += 1;
+            }
         }
         Ok(vv)
     }
@@ -432,13 +452,23 @@ impl Store {
     /// A device's ops `from..=to` that are held, in sequence order; none of
     /// a demo device.
     pub fn ops_range(&self, range: Range) -> Result<Vec<Op>> {
+        self.ops_range_limited(range, u64::MAX)
+    }
+
+    /// At most `limit` ops of a range, from its start.
+    pub fn ops_range_limited(&self, range: Range, limit: u64) -> Result<Vec<Op>> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {OP_COLUMNS} FROM ops WHERE device = ?1 AND seq BETWEEN ?2 AND ?3
-               AND device NOT IN (SELECT device FROM demo_devices) ORDER BY seq"
+               AND device NOT IN (SELECT device FROM demo_devices) ORDER BY seq LIMIT ?4"
         ))?;
         let raws = stmt
             .query_map(
-                params![range.device.as_bytes(), range.from as i64, range.to as i64],
+                params![
+                    range.device.as_bytes(),
+                    range.from as i64,
+                    range.to.min(i64::MAX as u64) as i64,
+                    limit.min(i64::MAX as u64) as i64
+                ],
                 RawOp::read,
             )?
             .collect::<rusqlite::Result<Vec<_>>>()?;

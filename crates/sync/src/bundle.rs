@@ -1,0 +1,137 @@
+//! Bundle files: the log carried on a USB stick where there is no network.
+//!
+//! A bundle holds ops (all of them, or only those a given device lacks) in
+//! the wire format, with the network it belongs to. Importing checks every
+//! op's signature and chain before taking any: a bundle with one altered op
+//! is refused whole, with a message naming it, and nothing is written.
+
+use crate::wire::{pack, runs, unpack, unrun, Run, WireVector};
+use crate::{count, page, plan, SyncError};
+use relevo_core::{DeviceId, Op};
+use relevo_store::{Ingest, Store, Vector};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+const MAGIC: &[u8; 4] = b"RLVB";
+const WHAT: &str = "bundle";
+
+#[derive(Serialize, Deserialize)]
+struct WireBundle {
+    /// The network's hub; empty for a device used alone.
+    #[serde(with = "serde_bytes")]
+    hub: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    made_by: Vec<u8>,
+    made_at: u64,
+    /// What the maker held.
+    vector: WireVector,
+    runs: Vec<Run>,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Imported {
+    pub ops: u64,
+    /// New to this device.
+    pub applied: u64,
+    pub duplicates: u64,
+    /// Waiting for ops they name.
+    pub pending: u64,
+    /// Quarantined: they contradict a device's history.
+    pub forked: u64,
+    /// Not kept (a revoked or unenrolled device), with the reason.
+    pub refused: Vec<String>,
+    pub made_by: String,
+}
+
+/// Every op this store may share that `lacks` does not hold (all of them
+/// when `lacks` is empty).
+pub fn export(store: &Store, lacks: &Vector) -> Result<(Vec<u8>, u64), SyncError> {
+    let ranges = plan(&store.sync_vector()?, lacks);
+    let ops = page(store, &ranges, count(&ranges) as usize)?;
+    let body = WireBundle {
+        hub: store
+            .hub()
+            .map(|h| h.as_bytes().to_vec())
+            .unwrap_or_default(),
+        made_by: store
+            .device()
+            .map(|d| d.as_bytes().to_vec())
+            .unwrap_or_default(),
+        made_at: crate::relevo_store_now(),
+        vector: WireVector::from_vector(&store.sync_vector()?),
+        runs: runs(&ops),
+    };
+    Ok((pack(MAGIC, &body), ops.len() as u64))
+}
+
+/// Writes a file whole or not at all: to a temporary file beside it, then
+/// renamed over it.
+pub fn write_file(path: &Path, data: &[u8]) -> Result<(), SyncError> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let fail =
+        |e: std::io::Error| SyncError::Bundle(format!("could not write {}: {e}", path.display()));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    std::io::Write::write_all(&mut tmp, data).map_err(fail)?;
+    tmp.as_file().sync_all().map_err(fail)?;
+    tmp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}
+
+/// Reads and checks a bundle: ours, of this version, of this network, every
+/// op genuine. Nothing is written.
+pub fn open(store: &Store, data: &[u8]) -> Result<(Vec<Op>, String), SyncError> {
+    let body: WireBundle = unpack(MAGIC, WHAT, data)?;
+    let made_by = <[u8; 32]>::try_from(body.made_by.as_slice())
+        .map(|b| DeviceId::from_bytes(b).tag())
+        .unwrap_or_else(|_| "unknown device".into());
+    match (store.hub(), body.hub.as_slice()) {
+        (Some(mine), theirs) if theirs != mine.as_bytes() => {
+            return Err(SyncError::Bundle(if theirs.is_empty() {
+                "this bundle comes from a device that is not enrolled with a hub; it was not imported".into()
+            } else {
+                "this bundle belongs to another hub's network; it was not imported".into()
+            }))
+        }
+        (None, theirs) if !theirs.is_empty() => {
+            return Err(SyncError::Bundle(
+                "this bundle belongs to a hub's network and this device is not enrolled: enrol it first; nothing was imported".into(),
+            ))
+        }
+        _ => {}
+    }
+    let ops = unrun(body.runs, WHAT)?;
+    if let Some((op, fault)) = ops.iter().find_map(|op| op.verify().err().map(|f| (op, f))) {
+        return Err(SyncError::Bundle(format!(
+            "op {} in this bundle does not check out ({fault}): the bundle was altered or damaged and nothing was imported",
+            op.label()
+        )));
+    }
+    Ok((ops, made_by))
+}
+
+/// Imports a bundle: checked whole first (see [`open`]), then taken in page
+/// by page.
+pub fn import(store: &mut Store, data: &[u8]) -> Result<Imported, SyncError> {
+    let (ops, made_by) = open(store, data)?;
+    let mut report = Imported {
+        ops: ops.len() as u64,
+        made_by,
+        ..Default::default()
+    };
+    for chunk in ops.chunks(crate::PAGE as usize) {
+        for outcome in store.ingest_batch(chunk)? {
+            match outcome {
+                Ok(Ingest::Applied(_)) => report.applied += 1,
+                Ok(Ingest::Duplicate) => report.duplicates += 1,
+                Ok(Ingest::Pending) => report.pending += 1,
+                Ok(Ingest::Forked) => report.forked += 1,
+                Err(e) => report.refused.push(e.to_string()),
+            }
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,403 @@
+//! Relevo's sync: the session that brings two replicas to the same log.
+//!
+//! A session exchanges version vectors, then sends each side exactly the ops
+//! it lacks, in per-device sequence order, in bounded pages; each page is
+//! taken in by one store transaction. It is idempotent and resumable: a
+//! session cut off halfway leaves both sides consistent (every page is whole
+//! or absent) and the next one continues where the vectors say.
+//!
+//! The same logic runs over HTTP to the hub ([`http`]), in process (tests),
+//! and through a bundle file carried on a USB stick ([`bundle`]).
+//!
+//! - [`plan`] is pure: what one side holds that the other lacks.
+//! - [`respond`] is the answering side (the hub): take in what was pushed,
+//!   answer with a page of what the asker lacks.
+//! - [`run`] is the asking side (a device).
+
+pub mod bundle;
+pub mod http;
+pub mod wire;
+
+use relevo_core::{DeviceId, Op, OpRef};
+use relevo_store::{Ingest, Range, Store, Vector};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use wire::{pack, runs, unpack, unrun, Run, WireError, WireVector};
+
+/// Ops per page unless the asker wants fewer.
+pub const PAGE: u32 = 2000;
+
+const REQUEST_MAGIC: &[u8; 4] = b"RLVQ";
+const RESPONSE_MAGIC: &[u8; 4] = b"RLVA";
+
+/// The ranges of ops `have` holds and `other` lacks, device by device.
+pub fn plan(have: &Vector, other: &Vector) -> Vec<Range> {
+    have.iter()
+        .filter_map(|(device, &to)| {
+            let from = other.get(device).copied().unwrap_or(0) + 1;
+            (from <= to).then_some(Range {
+                device: *device,
+                from,
+                to,
+            })
+        })
+        .collect()
+}
+
+/// How many ops the ranges hold.
+pub fn count(ranges: &[Range]) -> u64 {
+    ranges.iter().map(|r| r.to - r.from + 1).sum()
+}
+
+/// At most `limit` ops of `ranges`, merged by clock so that a receiver
+/// rarely holds an op back for another device's op it names; each device's
+/// ops stay in sequence order. Reads each range in chunks, so memory stays
+/// bounded whatever the ranges hold.
+pub fn page(store: &Store, ranges: &[Range], limit: usize) -> Result<Vec<Op>, relevo_store::Error> {
+    const CHUNK: u64 = 256;
+    struct Cursor {
+        range: Range,
+        buf: std::collections::VecDeque<Op>,
+        done: bool,
+    }
+    let mut cursors: Vec<Cursor> = ranges
+        .iter()
+        .map(|r| Cursor {
+            range: *r,
+            buf: Default::default(),
+            done: false,
+        })
+        .collect();
+    let mut out = Vec::with_capacity(limit.min(4096));
+    while out.len() < limit {
+        let mut best: Option<(usize, (relevo_core::Hlc, DeviceId))> = None;
+        for (i, c) in cursors.iter_mut().enumerate() {
+            if c.buf.is_empty() && !c.done {
+                let ops = store.ops_range_limited(c.range, CHUNK)?;
+                match ops.last() {
+                    Some(last) if (ops.len() as u64) == CHUNK && last.body.seq < c.range.to => {
+                        c.range.from = last.body.seq + 1;
+                    }
+                    _ => c.done = true,
+                }
+                c.buf.extend(ops);
+            }
+            if let Some(head) = c.buf.front() {
+                let key = (head.body.hlc, head.body.device);
+                if best.is_none_or(|(_, k)| key < k) {
+                    best = Some((i, key));
+                }
+            }
+        }
+        let Some((i, _)) = best else { break };
+        out.push(
+            cursors[i]
+                .buf
+                .pop_front()
+                .expect("chosen cursor has a head"),
+        );
+    }
+    Ok(out)
+}
+
+/// A sync request: what the asker holds, a page of what the answerer lacks,
+/// and how many ops it wants back at most.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub vector: Vector,
+    pub push: Vec<Op>,
+    pub want: u32,
+}
+
+/// The answer: what the answerer now holds, the pushed ops it refused (and
+/// why), and a page of what the asker lacks.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub vector: Vector,
+    pub refused: Vec<(OpRef, String)>,
+    pub pull: Vec<Op>,
+    /// More is waiting beyond this page.
+    pub more: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireRequest {
+    vector: WireVector,
+    push: Vec<Run>,
+    want: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireRefusal {
+    #[serde(with = "serde_bytes")]
+    device: Vec<u8>,
+    seq: u64,
+    reason: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireResponse {
+    vector: WireVector,
+    refused: Vec<WireRefusal>,
+    pull: Vec<Run>,
+    more: bool,
+}
+
+impl Request {
+    pub fn encode(&self) -> Vec<u8> {
+        pack(
+            REQUEST_MAGIC,
+            &WireRequest {
+                vector: WireVector::from_vector(&self.vector),
+                push: runs(&self.push),
+                want: self.want,
+            },
+        )
+    }
+
+    pub fn decode(data: &[u8]) -> Result<Request, WireError> {
+        const WHAT: &str = "sync request";
+        let w: WireRequest = unpack(REQUEST_MAGIC, WHAT, data)?;
+        Ok(Request {
+            vector: w.vector.to_vector(WHAT)?,
+            push: unrun(w.push, WHAT)?,
+            want: w.want,
+        })
+    }
+}
+
+impl Response {
+    pub fn encode(&self) -> Vec<u8> {
+        pack(
+            RESPONSE_MAGIC,
+            &WireResponse {
+                vector: WireVector::from_vector(&self.vector),
+                refused: self
+                    .refused
+                    .iter()
+                    .map(|(r, why)| WireRefusal {
+                        device: r.device.as_bytes().to_vec(),
+                        seq: r.seq,
+                        reason: why.clone(),
+                    })
+                    .collect(),
+                pull: runs(&self.pull),
+                more: self.more,
+            },
+        )
+    }
+
+    pub fn decode(data: &[u8]) -> Result<Response, WireError> {
+        const WHAT: &str = "sync response";
+        let w: WireResponse = unpack(RESPONSE_MAGIC, WHAT, data)?;
+        let refused = w
+            .refused
+            .into_iter()
+            .map(|r| {
+                let device: [u8; 32] = r.device.try_into().map_err(|_| WireError::Malformed {
+                    what: WHAT,
+                    detail: "a refused op names a bad device id".into(),
+                })?;
+                Ok((
+                    OpRef {
+                        device: DeviceId::from_bytes(device),
+                        seq: r.seq,
+                    },
+                    r.reason,
+                ))
+            })
+            .collect::<Result<_, WireError>>()?;
+        Ok(Response {
+            vector: w.vector.to_vector(WHAT)?,
+            refused,
+            pull: unrun(w.pull, WHAT)?,
+            more: w.more,
+        })
+    }
+}
+
+/// Why a pushed op was not kept, in words.
+fn refusal(outcome: &Result<Ingest, relevo_store::Error>) -> Option<String> {
+    match outcome {
+        Err(e) => Some(e.to_string()),
+        Ok(Ingest::Forked) => Some(
+            "it contradicts its device's history held by the hub (a cloned or restored device?): quarantined for a director"
+                .into(),
+        ),
+        Ok(_) => None,
+    }
+}
+
+/// The answering side of a session: takes in the pushed page (one
+/// transaction), then answers with a page of what the asker lacks.
+pub fn respond(
+    store: &mut Store,
+    request: Request,
+    max_page: u32,
+) -> Result<Response, relevo_store::Error> {
+    let outcomes = store.ingest_batch(&request.push)?;
+    let mut asker = request.vector;
+    let mut refused = Vec::new();
+    for (op, outcome) in request.push.iter().zip(&outcomes) {
+        match refusal(outcome) {
+            Some(why) => refused.push((op.op_ref(), why)),
+            None => {
+                let held = asker.entry(op.body.device).or_insert(0);
+                *held = (*held).max(op.body.seq);
+            }
+        }
+    }
+    let vector = store.sync_vector()?;
+    let ranges = plan(&vector, &asker);
+    let limit = request.want.clamp(1, max_page) as usize;
+    let pull = page(store, &ranges, limit)?;
+    let more = count(&ranges) > pull.len() as u64;
+    Ok(Response {
+        vector,
+        refused,
+        pull,
+        more,
+    })
+}
+
+/// Why a session stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("the hub cannot be reached: {0}")]
+    Offline(String),
+    #[error("the hub does not know this device: enrol it again with a new invitation")]
+    Unauthorized,
+    #[error("this device was revoked by the hub: it can no longer sync")]
+    Revoked,
+    #[error("the hub refused the request ({status}): {message}")]
+    Http { status: u16, message: String },
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    #[error(transparent)]
+    Store(#[from] relevo_store::Error),
+    #[error("this device is not enrolled with a hub: enrol it first (`relevo enrol --hub URL --code CODE`)")]
+    NotEnrolled,
+    #[error("{0}")]
+    Bundle(String),
+    #[error("the hub refused {count} op(s) and the session cannot go on: {first}")]
+    Refused { count: usize, first: String },
+}
+
+impl SyncError {
+    /// Will trying again later help by itself?
+    pub fn is_offline(&self) -> bool {
+        matches!(self, SyncError::Offline(_))
+            || matches!(self, SyncError::Http { status, .. } if *status >= 500 || *status == 429)
+    }
+}
+
+/// Carries one request to the answering side and brings its answer back.
+pub trait Transport {
+    fn exchange(&mut self, request: &[u8]) -> Result<Vec<u8>, SyncError>;
+}
+
+/// How far a session has come.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    /// Ops sent and kept by the other side.
+    pub sent: u64,
+    /// Ops received and taken in.
+    pub received: u64,
+    /// Ops still to send, as far as known.
+    pub to_send: u64,
+    /// The other side has more to send.
+    pub more: bool,
+}
+
+/// What a finished session did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub sent: u64,
+    pub received: u64,
+    pub rounds: u32,
+    /// Ops received that wait for ops they name.
+    pub pending: u64,
+    /// Ops received that contradict a device's history: quarantined.
+    pub forked: u64,
+    /// Ops the other side refused, and why.
+    pub refused: Vec<String>,
+    /// The other side's vector at the end.
+    #[serde(skip)]
+    pub remote: Vector,
+}
+
+/// The asking side of a session: pulls and pushes pages until neither side
+/// lacks anything the other holds. Each page is one transaction on each
+/// side, so a session cut off at any point loses nothing and the next one
+/// continues.
+pub fn run(
+    store: &mut Store,
+    transport: &mut dyn Transport,
+    page_size: u32,
+    mut progress: impl FnMut(Progress),
+) -> Result<Report, SyncError> {
+    let mut report = Report::default();
+    let mut remote: Option<Vector> = None;
+    let mut state = Progress::default();
+    loop {
+        let local = store.sync_vector()?;
+        let push = match &remote {
+            Some(r) => page(store, &plan(&local, r), page_size as usize)?,
+            None => Vec::new(),
+        };
+        let request = Request {
+            vector: local,
+            push,
+            want: page_size,
+        };
+        let answer = Response::decode(&transport.exchange(&request.encode())?)?;
+        report.rounds += 1;
+        let refused: BTreeMap<OpRef, String> = answer.refused.iter().cloned().collect();
+        let kept = request.push.len() - refused.len().min(request.push.len());
+        report.sent += kept as u64;
+        report.refused.extend(
+            refused
+                .iter()
+                .map(|(r, why)| format!("{}#{}: {why}", r.device.tag(), r.seq)),
+        );
+        for outcome in store.ingest_batch(&answer.pull)? {
+            match outcome {
+                Ok(Ingest::Applied(_)) | Ok(Ingest::Duplicate) => report.received += 1,
+                Ok(Ingest::Pending) => {
+                    report.received += 1;
+                    report.pending += 1;
+                }
+                Ok(Ingest::Forked) => report.forked += 1,
+                Err(e) => report.refused.push(e.to_string()),
+            }
+        }
+        store.record_sync(&answer.vector, relevo_store_now())?;
+        let local = store.sync_vector()?;
+        let to_send = plan(&local, &answer.vector);
+        state.sent = report.sent;
+        state.received = report.received;
+        state.to_send = count(&to_send);
+        state.more = answer.more;
+        progress(state);
+        if !request.push.is_empty() && kept == 0 {
+            // Nothing pushed was kept: pushing again would not change that.
+            return Err(SyncError::Refused {
+                count: refused.len(),
+                first: report.refused.first().cloned().unwrap_or_default(),
+            });
+        }
+        let nothing_left = to_send.is_empty() && !answer.more;
+        remote = Some(answer.vector);
+        if nothing_left {
+            report.remote = remote.unwrap_or_default();
+            return Ok(report);
+        }
+    }
+}
+
+fn relevo_store_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
