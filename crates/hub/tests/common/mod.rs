@@ -1,0 +1,183 @@
+//! Helpers for the hub's tests: a real `relevo-hub` process on loopback and
+//! devices that are real SQLite stores syncing with it over HTTP.
+#![allow(dead_code)]
+
+use relevo_core::domain::{CrisisDraft, IdentityDraft, RequestDraft};
+use relevo_store::Store;
+use relevo_sync::http::{self, Client};
+use relevo_sync::Report;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const HUB: &str = env!("CARGO_BIN_EXE_relevo-hub");
+
+/// A `relevo-hub serve` process; killed when dropped.
+pub struct HubProcess {
+    child: Option<Child>,
+    pub url: String,
+    pub db: PathBuf,
+    pub log: PathBuf,
+    pub port: u16,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+impl HubProcess {
+    pub fn start(dir: &Path) -> HubProcess {
+        HubProcess::start_on(&dir.join("hub.db"), free_port(), &[])
+    }
+
+    pub fn start_on(db: &Path, port: u16, extra: &[&str]) -> HubProcess {
+        let log = db.with_extension(format!("{port}.log"));
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("log file");
+        let child = Command::new(HUB)
+            .args(["serve", "--db"])
+            .arg(db)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(out)
+            .spawn()
+            .expect("start relevo-hub");
+        let mut hub = HubProcess {
+            child: Some(child),
+            url: format!("http://127.0.0.1:{port}"),
+            db: db.to_owned(),
+            log,
+            port,
+        };
+        hub.wait_healthy();
+        hub
+    }
+
+    fn wait_healthy(&mut self) {
+        let client = Client::new(&self.url).expect("url");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if client.health().is_ok() {
+                return;
+            }
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("relevo-hub exited ({status}): {}", self.log_text());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "hub not healthy: {}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn invite(&self, name: &str, role: &str, country: &str) -> String {
+        invite(&self.db, name, role, country)
+    }
+}
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// `relevo-hub invite ... --quiet`: the code.
+pub fn invite(db: &Path, name: &str, role: &str, country: &str) -> String {
+    let out = Command::new(HUB)
+        .args(["invite", "--db"])
+        .arg(db)
+        .args([
+            "--name",
+            name,
+            "--role",
+            role,
+            "--country",
+            country,
+            "--org",
+            "OIM",
+            "--quiet",
+        ])
+        .output()
+        .expect("run invite");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned()
+}
+
+/// A device: its own database in `dir/name`, enrolled with the hub.
+pub fn enrolled(dir: &Path, name: &str, hub: &HubProcess, role: &str, country: &str) -> Store {
+    let mut store = Store::open_dir(&dir.join(name)).expect("open device");
+    let code = hub.invite(name, role, country);
+    http::enrol_store(&mut store, &hub.url, &code).expect("enrol");
+    store
+}
+
+pub fn sync(store: &mut Store) -> Report {
+    http::sync_store(store, None, |_| {}).expect("sync")
+}
+
+/// A canonical hash of what a device shows: every projection row.
+pub fn digest(store: &Store) -> String {
+    hex::encode(Sha256::digest(store.projection_dump().expect("dump")))
+}
+
+pub fn crisis() -> CrisisDraft {
+    CrisisDraft {
+        name: "Flujo mixto 2026".into(),
+        countries: vec!["GT".into(), "HN".into()],
+    }
+}
+
+pub fn request(country: &str, site: &str, total: f64) -> RequestDraft {
+    RequestDraft {
+        country: country.into(),
+        site: site.into(),
+        sector: "shelter".into(),
+        people_total: Some(total),
+        priority: "high".into(),
+        description: "Colchonetas y frazadas".into(),
+        ..Default::default()
+    }
+}
+
+pub fn identity(name: &str, role: &str, country: &str) -> IdentityDraft {
+    IdentityDraft {
+        name: name.into(),
+        role: role.into(),
+        country: country.into(),
+        org: "OIM".into(),
+    }
+}
