@@ -120,6 +120,11 @@ impl Store {
         self.net.is_hub
     }
 
+    /// The database file, unless the store is in memory.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        self.path.as_deref()
+    }
+
     pub fn device(&self) -> Option<DeviceId> {
         self.local.as_ref().map(|l| l.key.device_id())
     }
@@ -424,8 +429,12 @@ impl Store {
     pub fn sync_vector(&self) -> Result<Vector> {
         let mut vv = Vector::new();
         {
+            // A revoked device's ops after the revocation are held but never
+            // offered: the hub would refuse them.
             let mut stmt = self.conn.prepare_cached(
-                "SELECT device, seq FROM device_heads WHERE device NOT IN (SELECT device FROM demo_devices)",
+                "SELECT h.device, min(h.seq, COALESCE(g.revoked_upto, h.seq)) FROM device_heads h
+                 LEFT JOIN grants g ON g.device = h.device
+                 WHERE h.device NOT IN (SELECT device FROM demo_devices)",
             )?;
             let rows =
                 stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))?;

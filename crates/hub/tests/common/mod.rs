@@ -181,3 +181,80 @@ pub fn identity(name: &str, role: &str, country: &str) -> IdentityDraft {
         org: "OIM".into(),
     }
 }
+
+/// The hub library in this process, driven through the same bytes a device
+/// sends over HTTP.
+pub fn hub_in_process(dir: &Path, limits: relevo_hub::Limits) -> std::sync::Arc<relevo_hub::Hub> {
+    let store = relevo_hub::open_store(&dir.join("hub.db"), "test hub").expect("hub store");
+    std::sync::Arc::new(relevo_hub::Hub::new(store, limits).expect("hub"))
+}
+
+/// Limits that never get in a test's way.
+pub fn generous() -> relevo_hub::Limits {
+    relevo_hub::Limits {
+        per_device_per_second: std::num::NonZeroU32::new(1_000_000).expect("non-zero"),
+        burst: std::num::NonZeroU32::new(1_000_000).expect("non-zero"),
+        page: relevo_sync::PAGE,
+    }
+}
+
+pub struct InProc<'a> {
+    pub hub: &'a relevo_hub::Hub,
+    pub token: String,
+}
+
+impl relevo_sync::Transport for InProc<'_> {
+    fn exchange(&mut self, request: &[u8]) -> Result<Vec<u8>, relevo_sync::SyncError> {
+        use relevo_hub::HubError;
+        use relevo_sync::SyncError;
+        self.hub
+            .sync(Some(&self.token), request)
+            .map_err(|e| match e {
+                HubError::Unauthenticated => SyncError::Unauthorized,
+                HubError::Revoked => SyncError::Revoked,
+                other => SyncError::Http {
+                    status: other.status().as_u16(),
+                    message: other.to_string(),
+                },
+            })
+    }
+}
+
+/// Enrols `store` with the in-process hub (a new identity if it has none).
+pub fn enrol_in_process(
+    hub: &relevo_hub::Hub,
+    store: &mut Store,
+    name: &str,
+    role: &str,
+    country: &str,
+) {
+    let code = hub
+        .with_store(|s| s.invite(&identity(name, role, country), relevo_store::INVITE_TTL_MS))
+        .expect("invite");
+    let (key, device, person) = match (store.device(), store.person()) {
+        (Some(d), Some(p)) => (None, d, p),
+        _ => {
+            let (key, person) = relevo_store::new_device_identity();
+            let device = key.device_id();
+            (Some(key), device, person)
+        }
+    };
+    let body = serde_json::to_vec(&http::EnrolRequest {
+        code,
+        device,
+        person,
+    })
+    .expect("json");
+    let enrolled = http::decode_enrolled(&hub.enrol(&body).expect("enrol")).expect("decode");
+    store
+        .join("http://in-process", &enrolled, key)
+        .expect("join");
+}
+
+pub fn sync_in_process(
+    hub: &relevo_hub::Hub,
+    store: &mut Store,
+) -> Result<Report, relevo_sync::SyncError> {
+    let token = store.enrolment().expect("q").expect("enrolled").token;
+    relevo_sync::run(store, &mut InProc { hub, token }, relevo_sync::PAGE, |_| {})
+}
