@@ -135,3 +135,55 @@ pub fn import(store: &mut Store, data: &[u8]) -> Result<Imported, SyncError> {
     }
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use relevo_core::domain::IdentityDraft;
+
+    fn device() -> Store {
+        let mut s = Store::open_in_memory().expect("open");
+        s.init_identity(&IdentityDraft {
+            name: "Ana".into(),
+            role: "regional-director".into(),
+            country: "GT".into(),
+            org: String::new(),
+        })
+        .expect("init");
+        for name in ["Uno", "Dos", "Tres"] {
+            s.open_crisis(&relevo_core::domain::CrisisDraft {
+                name: name.into(),
+                countries: vec!["GT".into()],
+            })
+            .expect("crisis");
+        }
+        s
+    }
+
+    /// One altered op inside an otherwise well-formed bundle: the bundle is
+    /// refused whole, naming the op, and nothing is written.
+    #[test]
+    fn an_altered_op_refuses_the_whole_bundle() {
+        let source = device();
+        let (data, n) = export(&source, &Vector::new()).expect("export");
+        assert_eq!(n, 4);
+        let mut body: WireBundle = unpack(MAGIC, WHAT, &data).expect("unpack");
+        let mut ops = unrun(std::mem::take(&mut body.runs), WHAT).expect("ops");
+        let payload = &mut ops[2].body.payload;
+        let at = payload
+            .iter()
+            .position(|b| *b == b'D')
+            .expect("a D in 'Dos'");
+        payload[at] = b'T';
+        body.runs = runs(&ops);
+        let tampered = pack(MAGIC, &body);
+        let mut target = Store::open_in_memory().expect("open");
+        let err = import(&mut target, &tampered).expect_err("refused");
+        let label = format!("{}#3", source.device().expect("d").tag());
+        assert!(err.to_string().contains(&label), "{err}");
+        assert!(err.to_string().contains("nothing was imported"), "{err}");
+        assert_eq!(target.op_count().expect("n"), 0, "not even the good ops");
+        let ok = import(&mut target, &data).expect("the original imports");
+        assert_eq!(ok.applied, 4);
+    }
+}

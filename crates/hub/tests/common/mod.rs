@@ -62,6 +62,17 @@ impl HubProcess {
         hub
     }
 
+    /// A stand-in holding no process (what is left after moving one out).
+    pub fn detached() -> HubProcess {
+        HubProcess {
+            child: None,
+            url: String::new(),
+            db: PathBuf::new(),
+            log: PathBuf::new(),
+            port: 0,
+        }
+    }
+
     fn wait_healthy(&mut self) {
         let client = Client::new(&self.url).expect("url");
         let deadline = Instant::now() + Duration::from_secs(30);
