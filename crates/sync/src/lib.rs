@@ -279,6 +279,8 @@ pub enum SyncError {
     NotEnrolled,
     #[error("{0}")]
     Bundle(String),
+    #[error("the session made no progress ({to_send} op(s) still to send were not taken): try again later; if it persists, report it")]
+    Stalled { to_send: u64 },
     #[error("the hub refused {count} op(s) and the session cannot go on: {first}")]
     Refused { count: usize, first: String },
 }
@@ -339,6 +341,7 @@ pub fn run(
     let mut report = Report::default();
     let mut remote: Option<Vector> = None;
     let mut state = Progress::default();
+    let mut stalls = 0;
     loop {
         let local = store.sync_vector()?;
         let push = match &remote {
@@ -387,6 +390,21 @@ pub fn run(
             });
         }
         let nothing_left = to_send.is_empty() && !answer.more;
+        let stalled = remote.as_ref() == Some(&answer.vector)
+            && local == request.vector
+            && !request.push.is_empty();
+        stalls = if stalled && !nothing_left {
+            stalls + 1
+        } else {
+            0
+        };
+        if stalls >= 3 {
+            // Pages went back and forth three times and neither side holds
+            // more: going on would loop forever.
+            return Err(SyncError::Stalled {
+                to_send: count(&to_send),
+            });
+        }
         remote = Some(answer.vector);
         if nothing_left {
             report.remote = remote.unwrap_or_default();
