@@ -7,8 +7,10 @@ use relevo_core::domain::{CrisisDraft, IdentityDraft, RequestDraft, TaskDraft};
 use relevo_core::EntityId;
 use relevo_store::{
     Board, ConflictView, CrisisView, FulfilmentDraft, HolderDraft, Holding, IdentityView,
-    RequestDetail, RequestFilter, RequestView, Roster, Snapshot, Store, TaskDetail, TaskFilter,
+    RequestDetail, RequestFilter, RequestView, Roster, Snapshot, Store, SyncStatus, TaskDetail,
+    TaskFilter,
 };
+use relevo_sync::SyncError;
 use serde_json::Value;
 use tauri::State;
 
@@ -43,7 +45,12 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         resolve_conflict,
         holdings,
         roster,
-        close_crisis
+        close_crisis,
+        sync_status,
+        sync_now,
+        enrol,
+        export_bundle,
+        import_bundle
     ]
 }
 
@@ -363,4 +370,146 @@ async fn roster(state: State<'_, AppState>) -> Reply<Roster> {
 #[tauri::command]
 async fn close_crisis(state: State<'_, AppState>) -> Reply<CrisisView> {
     with_store(&state, |s| s.close_crisis())
+}
+
+fn sync_error(e: SyncError) -> ApiError {
+    match e {
+        SyncError::Store(e) => ApiError::from(e),
+        SyncError::Offline(_) => ApiError::new(ErrorCode::Offline, e.to_string()),
+        other => ApiError::new(ErrorCode::Sync, other.to_string()),
+    }
+}
+
+#[tauri::command]
+async fn sync_status(state: State<'_, AppState>) -> Reply<SyncStatus> {
+    let sync = state.sync.clone();
+    with_store(&state, |s| {
+        Ok(match &sync {
+            Some(sync) => sync.status(s),
+            None => SyncStatus {
+                state: relevo_store::SyncState::Alone,
+                not_on_hub: 0,
+                last_sync_ms: None,
+                error: None,
+                sent: 0,
+                received: 0,
+                to_send: 0,
+                hub_url: None,
+                forks: Vec::new(),
+            },
+        })
+    })
+}
+
+/// Asks the background sync to try now.
+#[tauri::command]
+async fn sync_now(state: State<'_, AppState>) -> Reply<()> {
+    if let Some(sync) = &state.sync {
+        sync.wake();
+    }
+    Ok(())
+}
+
+/// Enrols this device with a hub (a device with no identity yet takes the
+/// one its invitation names), then syncs at once.
+#[tauri::command]
+async fn enrol(state: State<'_, AppState>, url: Value, code: Value) -> Reply<IdentityView> {
+    let url = text("hub address", url)?;
+    let code = text("invitation code", code)?;
+    if url.trim().is_empty() || code.trim().is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::Validation,
+            "both the hub address and the invitation code are needed",
+        ));
+    }
+    let mut guard = state.store.lock().map_err(|_| {
+        ApiError::new(
+            ErrorCode::Internal,
+            "an earlier command failed midway; restart Relevo",
+        )
+    })?;
+    let store = guard.as_mut().map_err(|e| e.clone())?;
+    relevo_sync::http::enrol_store(store, url.trim(), code.trim()).map_err(sync_error)?;
+    let me = store.identity().map_err(ApiError::from)?;
+    drop(guard);
+    if let Some(sync) = &state.sync {
+        sync.wake();
+    }
+    me.ok_or_else(|| ApiError::new(ErrorCode::Internal, "enrolled, but no identity is held"))
+}
+
+/// Writes a bundle file: every op this device may share, or only those the
+/// device whose `relevo status --json` is in `for_vector` lacks.
+#[tauri::command]
+async fn export_bundle(state: State<'_, AppState>, path: Value, for_vector: Value) -> Reply<u64> {
+    let path = text("file path", path)?;
+    let for_vector = match for_vector {
+        Value::Null => String::new(),
+        other => text("vector file", other)?,
+    };
+    if path.trim().is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::Validation,
+            "choose where to write the bundle",
+        ));
+    }
+    let lacks = if for_vector.trim().is_empty() {
+        relevo_store::Vector::new()
+    } else {
+        read_vector(for_vector.trim())?
+    };
+    with_store_sync(&state, |s| {
+        let (data, n) = relevo_sync::bundle::export(s, &lacks)?;
+        relevo_sync::bundle::write_file(std::path::Path::new(path.trim()), &data)?;
+        Ok(n)
+    })
+}
+
+fn read_vector(path: &str) -> Reply<relevo_store::Vector> {
+    let bad = |m: String| ApiError::new(ErrorCode::Validation, m);
+    let text =
+        std::fs::read_to_string(path).map_err(|e| bad(format!("could not read {path}: {e}")))?;
+    let value: Value =
+        serde_json::from_str(&text).map_err(|e| bad(format!("{path} is not JSON: {e}")))?;
+    let map = value.get("vector").unwrap_or(&value).clone();
+    let pairs: std::collections::BTreeMap<String, u64> = serde_json::from_value(map)
+        .map_err(|e| bad(format!("{path} holds no version vector: {e}")))?;
+    pairs
+        .into_iter()
+        .map(|(d, n)| {
+            d.parse()
+                .map(|d| (d, n))
+                .map_err(|_| bad(format!("'{d}' in {path} is not a device id")))
+        })
+        .collect()
+}
+
+/// Imports a bundle file, checked whole before anything is kept.
+#[tauri::command]
+async fn import_bundle(
+    state: State<'_, AppState>,
+    path: Value,
+) -> Reply<relevo_sync::bundle::Imported> {
+    let path = text("file path", path)?;
+    let data = std::fs::read(path.trim()).map_err(|e| {
+        ApiError::new(
+            ErrorCode::Validation,
+            format!("could not read {}: {e}", path.trim()),
+        )
+    })?;
+    with_store_sync(&state, |s| relevo_sync::bundle::import(s, &data))
+}
+
+fn with_store_sync<T>(
+    state: &AppState,
+    f: impl FnOnce(&mut Store) -> Result<T, SyncError>,
+) -> Reply<T> {
+    let mut guard = state.store.lock().map_err(|_| {
+        ApiError::new(
+            ErrorCode::Internal,
+            "an earlier command failed midway; restart Relevo",
+        )
+    })?;
+    let store = guard.as_mut().map_err(|e| e.clone())?;
+    f(store).map_err(sync_error)
 }

@@ -8,6 +8,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod sync;
 
 use relevo_core::api::{ApiError, ErrorCode};
 use relevo_store::Store;
@@ -20,6 +21,8 @@ use tauri::Manager;
 #[derive(Debug)]
 pub struct AppState {
     store: Mutex<Result<Store, ApiError>>,
+    /// The background sync, once the store is open.
+    sync: Option<sync::Syncer>,
 }
 
 fn data_dir(app: &tauri::App) -> Result<PathBuf, ApiError> {
@@ -37,12 +40,20 @@ fn data_dir(app: &tauri::App) -> Result<PathBuf, ApiError> {
 fn main() {
     tauri::Builder::default()
         .setup(|app| {
-            let store = data_dir(app).and_then(|dir| Store::open_dir(&dir).map_err(ApiError::from));
+            let dir = data_dir(app);
+            let store = dir
+                .clone()
+                .and_then(|dir| Store::open_dir(&dir).map_err(ApiError::from));
             if let Err(e) = &store {
                 eprintln!("relevo: could not open the database: {}", e.message);
             }
+            let sync = match (&store, dir) {
+                (Ok(_), Ok(dir)) => Some(sync::Syncer::start(app.handle().clone(), dir)),
+                _ => None,
+            };
             app.manage(AppState {
                 store: Mutex::new(store),
+                sync,
             });
             Ok(())
         })

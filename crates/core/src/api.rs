@@ -36,6 +36,11 @@ pub enum ErrorCode {
     Corrupt,
     /// The disk or the database failed; retrying may help.
     Storage,
+    /// The hub cannot be reached; the message says why.
+    Offline,
+    /// The hub refused (an invitation code, a revoked device, a bundle of
+    /// another network); the message says why.
+    Sync,
     /// A bug: the message says what happened.
     Internal,
 }

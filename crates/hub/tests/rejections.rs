@@ -60,8 +60,7 @@ fn with_unsent_op(hub: &Hub, dir: &std::path::Path) -> (Store, Op) {
         .ops()
         .expect("ops")
         .into_iter()
-        .filter(|o| Some(o.body.device) == s.device())
-        .last()
+        .rfind(|o| Some(o.body.device) == s.device())
         .expect("op");
     (s, op)
 }
@@ -167,8 +166,7 @@ fn revoked_and_unenrolled_devices_are_refused() {
         .ops()
         .expect("ops")
         .into_iter()
-        .filter(|o| o.body.device == device)
-        .last()
+        .rfind(|o| o.body.device == device)
         .expect("op");
     friend.ingest(&newest).expect("friend holds it");
     let refused = push(&hub, &friend, vec![newest]);

@@ -4,6 +4,7 @@
 //! test -p relevo-store bindings`).
 
 use crate::coord::{FulfilmentDraft, HolderDraft};
+use crate::net::{ForkView, SyncState, SyncStatus};
 use crate::queries::{CrisisView, IdentityView, RequestView, Snapshot};
 use crate::views::{
     Board, BoardColumn, ConflictValue, ConflictView, FieldChange, FulfilmentView, HolderChange,
@@ -75,6 +76,9 @@ pub fn typescript() -> String {
         Site::decl(&cfg),
         Roster::decl(&cfg),
         PersonDraft::decl(&cfg),
+        ForkView::decl(&cfg),
+        SyncState::decl(&cfg),
+        SyncStatus::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from the Rust types by relevo-store's bindings test. Do not edit.\n\

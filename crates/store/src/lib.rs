@@ -26,7 +26,8 @@ pub use demo::{Scale, Scenario};
 pub use error::{Error, Result};
 pub use log::{DeviceReport, Ingest, VerifyReport};
 pub use net::{
-    new_device_identity, AuthFailure, Enrolled, Enrolment, ForkView, Range, Vector, INVITE_TTL_MS,
+    new_device_identity, AuthFailure, Enrolled, Enrolment, ForkView, Range, SyncState, SyncStatus,
+    Vector, INVITE_TTL_MS,
 };
 pub use queries::{CrisisView, IdentityView, LogEntry, RequestView, Snapshot};
 pub use schema::LATEST as SCHEMA_VERSION;

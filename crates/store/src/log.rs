@@ -459,6 +459,9 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut payload = build(&tx, &local.key.device_id())?;
+        // Another connection (the app's sync) may have taken in later ops:
+        // a new op always sorts after everything held.
+        self.clock.observe(max_hlc(&tx)?);
         let hlc = self.clock.tick(now_ms());
         // Work in the demo crisis is signed with this device's demo key, so
         // the real log never names an op that must stay on this device; a

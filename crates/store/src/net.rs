@@ -86,21 +86,59 @@ pub enum AuthFailure {
 }
 
 /// An op held in quarantine, as a director sees it.
-#[derive(Debug, Clone, Serialize, ts_rs::TS)]
-#[ts(export, export_to = "../../../ui/src/lib/bindings/")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
+
 pub struct ForkView {
     pub device: String,
     pub tag: String,
+    #[ts(type = "number")]
     pub seq: u64,
     pub kind: String,
     /// The person the device belongs to, if known.
     pub author: Option<String>,
+    #[ts(type = "number")]
     pub received_at: i64,
     pub reason: String,
 }
 
 /// An invitation as stored: name, role, country, org, expiry, used by.
 type InviteRow = (String, String, String, Option<String>, i64, Option<Vec<u8>>);
+
+/// Where a device stands with its hub, as the app's header shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
+#[serde(rename_all = "kebab-case")]
+pub enum SyncState {
+    /// Not enrolled with a hub: everything stays on this device.
+    Alone,
+    /// The hub cannot be reached; the next try is on its way.
+    Offline,
+    Syncing,
+    UpToDate,
+    /// The hub answered with a refusal (the reason is in `error`).
+    Error,
+}
+
+/// The sync status the app's header shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
+pub struct SyncStatus {
+    pub state: SyncState,
+    /// This device's ops not yet on the hub.
+    #[ts(type = "number")]
+    pub not_on_hub: u64,
+    #[ts(type = "number | null")]
+    pub last_sync_ms: Option<u64>,
+    pub error: Option<String>,
+    /// Progress of the session under way: ops sent, received, still to send.
+    #[ts(type = "number")]
+    pub sent: u64,
+    #[ts(type = "number")]
+    pub received: u64,
+    #[ts(type = "number")]
+    pub to_send: u64,
+    pub hub_url: Option<String>,
+    /// Ops quarantined as forks, for a director to look at.
+    pub forks: Vec<ForkView>,
+}
 
 /// A range of one device's ops: `from..=to`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -529,6 +567,22 @@ impl Store {
             return Ok(true);
         }
         Ok(self.hub_vector()?.get(&op.device).copied().unwrap_or(0) >= op.seq)
+    }
+
+    /// A test of whether the hub holds the op (device bytes, seq), with the
+    /// hub's vector read once.
+    pub(crate) fn on_hub_test(&self) -> Result<impl Fn(&[u8], i64) -> Result<bool>> {
+        let hub = if self.net.is_hub {
+            None
+        } else {
+            Some(self.hub_vector()?)
+        };
+        Ok(move |device: &[u8], seq: i64| {
+            Ok(match &hub {
+                None => true,
+                Some(v) => v.get(&device_id(device)?).copied().unwrap_or(0) >= seq as u64,
+            })
+        })
     }
 
     /// Ops held in quarantine.

@@ -69,6 +69,8 @@ pub struct RequestView {
     /// When it was logged (ms since the Unix epoch, by the logger's clock).
     #[ts(type = "number")]
     pub recorded_at_ms: u64,
+    /// The hub is known to hold the op that logged it.
+    pub on_hub: bool,
 }
 
 impl RequestView {
@@ -305,17 +307,19 @@ impl Store {
         let sql = format!(
             "SELECT r.id, r.reference, r.crisis, r.country, r.site, r.sector, r.people, r.priority, r.description,
                     r.status, r.needed_by, r.vulnerable, r.items, r.duplicate_of, r.conflicts,
-                    (SELECT count(*) FROM task_links l WHERE l.request = r.id), p.name, r.device, r.hlc_wall
+                    (SELECT count(*) FROM task_links l WHERE l.request = r.id), p.name, r.device, r.hlc_wall, r.seq
              FROM requests r LEFT JOIN persons p ON p.id = r.author
              WHERE {filter}
              ORDER BY r.hlc_wall DESC, r.hlc_counter DESC, r.device
              LIMIT {limit}"
         );
+        let on_hub = self.on_hub_test()?;
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             out.push(RequestView {
+                on_hub: on_hub(&r.get::<_, Vec<u8>>(17)?, r.get(19)?)?,
                 id: entity_id(&r.get::<_, Vec<u8>>(0)?)?,
                 reference: r.get(1)?,
                 crisis: entity_id(&r.get::<_, Vec<u8>>(2)?)?,

@@ -50,6 +50,8 @@ pub struct TaskView {
     pub author_name: Option<String>,
     #[ts(type = "number")]
     pub created_at_ms: u64,
+    /// The hub is known to hold the op that created it.
+    pub on_hub: bool,
 }
 
 /// Board filters; every one is optional.
@@ -232,7 +234,7 @@ pub const BOARD_COLUMN_LIMIT: u32 = 100;
 const TASK_COLUMNS: &str =
     "t.id, t.reference, t.crisis, t.title, t.description, t.scope, t.sector, t.priority, t.due,
     t.status, t.holder_person, hp.name, t.holder_org, t.conflicts,
-    (SELECT count(*) FROM task_links l WHERE l.task = t.id), a.name, t.hlc_wall";
+    (SELECT count(*) FROM task_links l WHERE l.task = t.id), a.name, t.hlc_wall, t.device, t.seq";
 
 const TASK_FROM: &str =
     "tasks t LEFT JOIN persons hp ON hp.id = t.holder_person LEFT JOIN persons a ON a.id = t.author";
@@ -320,6 +322,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<TaskView>> {
         let now = now_ms() as i64;
+        let on_hub = self.on_hub_test()?;
         let sql = format!(
             "SELECT {TASK_COLUMNS} FROM {TASK_FROM} WHERE {filter} ORDER BY {order} LIMIT {limit}"
         );
@@ -363,6 +366,7 @@ impl Store {
                 requests: r.get(14)?,
                 author_name: r.get(15)?,
                 created_at_ms: r.get::<_, i64>(16)? as u64,
+                on_hub: on_hub(&r.get::<_, Vec<u8>>(17)?, r.get(18)?)?,
             });
         }
         Ok(out)

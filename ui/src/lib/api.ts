@@ -19,6 +19,7 @@ import type {
   RequestView,
   Roster,
   Snapshot,
+  SyncStatus,
   TaskDetail,
   TaskDraft,
   TaskFilter,
@@ -40,7 +41,23 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
   }
 }
 
+export interface Imported {
+  ops: number;
+  applied: number;
+  duplicates: number;
+  pending: number;
+  forked: number;
+  refused: string[];
+  made_by: string;
+}
+
 export const api = {
+  syncStatus: () => call<SyncStatus>('sync_status'),
+  syncNow: () => call<null>('sync_now'),
+  enrol: (url: string, code: string) => call<IdentityView>('enrol', { url, code }),
+  exportBundle: (path: string, forVector: string) =>
+    call<number>('export_bundle', { path, forVector: forVector || null }),
+  importBundle: (path: string) => call<Imported>('import_bundle', { path }),
   systemLocale: () => call<string | null>('system_locale'),
   snapshot: () => call<Snapshot>('snapshot'),
   initIdentity: (draft: IdentityDraft) => call<IdentityView>('init_identity', { draft }),

@@ -27,7 +27,7 @@ limit: number | null,
  */
 message: string, };
 
-export type ErrorCode = "validation" | "not-initialised" | "already-initialised" | "no-crisis" | "forbidden" | "not-found" | "lifecycle" | "conflict" | "schema-too-new" | "corrupt" | "storage" | "internal";
+export type ErrorCode = "validation" | "not-initialised" | "already-initialised" | "no-crisis" | "forbidden" | "not-found" | "lifecycle" | "conflict" | "schema-too-new" | "corrupt" | "storage" | "offline" | "sync" | "internal";
 
 export type ApiError = { code: ErrorCode, message: string, fields: Array<FieldError>, 
 /**
@@ -96,7 +96,11 @@ author_name: string | null, device_tag: string,
 /**
  * When it was logged (ms since the Unix epoch, by the logger's clock).
  */
-recorded_at_ms: number, };
+recorded_at_ms: number, 
+/**
+ * The hub is known to hold the op that logged it.
+ */
+on_hub: boolean, };
 
 export type Snapshot = { identity: IdentityView | null, crisis: CrisisView | null, crises: Array<CrisisView>, };
 
@@ -170,7 +174,11 @@ conflicts: number,
 /**
  * Requests it answers.
  */
-requests: number, author_name: string | null, created_at_ms: number, };
+requests: number, author_name: string | null, created_at_ms: number, 
+/**
+ * The hub is known to hold the op that created it.
+ */
+on_hub: boolean, };
 
 export type TaskFilter = { 
 /**
@@ -301,3 +309,25 @@ pcode: string | null, lat: number | null, lon: number | null, };
 export type Roster = { people: Array<PersonView>, orgs: Array<Org>, sites: Array<Site>, };
 
 export type PersonDraft = { name: string, role: string, country: string, org: string, };
+
+export type ForkView = { device: string, tag: string, seq: number, kind: string, 
+/**
+ * The person the device belongs to, if known.
+ */
+author: string | null, received_at: number, reason: string, };
+
+export type SyncState = "alone" | "offline" | "syncing" | "up-to-date" | "error";
+
+export type SyncStatus = { state: SyncState, 
+/**
+ * This device's ops not yet on the hub.
+ */
+not_on_hub: number, last_sync_ms: number | null, error: string | null, 
+/**
+ * Progress of the session under way: ops sent, received, still to send.
+ */
+sent: number, received: number, to_send: number, hub_url: string | null, 
+/**
+ * Ops quarantined as forks, for a director to look at.
+ */
+forks: Array<ForkView>, };

@@ -3,7 +3,7 @@
 // views and two kinds of record.
 import type { Roster, Role } from './bindings';
 
-export type View = 'requests' | 'board' | 'holders' | 'conflicts';
+export type View = 'requests' | 'board' | 'holders' | 'conflicts' | 'sync';
 
 class Nav {
   view = $state<View>('requests');

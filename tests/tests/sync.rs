@@ -1,0 +1,194 @@
+//! Sync on the real app against a real hub process: a field coordinator
+//! joins the hub from the first-run screen, logs a request while the hub is
+//! down and sees "1 not on hub"; the hub comes back and the app syncs on its
+//! own, without a click, until nothing is left to send.
+//!
+//! Ignored in a plain `cargo test`; `./dev test` runs it under Xvfb.
+
+use relevo_e2e::{Device, Session};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn binary(name: &str) -> PathBuf {
+    relevo_e2e::app_binary().with_file_name(name)
+}
+
+struct Hub(Child);
+
+impl Hub {
+    fn start(db: &Path, port: u16) -> Hub {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(db.with_extension("log"))
+            .expect("log");
+        let child = Command::new(binary("relevo-hub"))
+            .args(["serve", "--db"])
+            .arg(db)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start relevo-hub (cargo build -p relevo-hub)");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the hub did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Hub(child)
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn run(program: &Path, args: &[&str]) -> String {
+    let out = Command::new(program).args(args).output().expect("run");
+    assert!(
+        out.status.success(),
+        "{} {args:?}: {}",
+        program.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+async fn wait_gone(s: &Session, css: &str, within: Duration) {
+    let deadline = Instant::now() + within;
+    while s.count(css).await > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "{css} still shown after {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb, tauri-driver, the built app and hub: run through ./dev test"]
+async fn a_request_logged_while_the_hub_is_down_goes_up_on_its_own_when_it_returns() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("hub.db");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let hub_bin = binary("relevo-hub");
+    let cli = binary("relevo");
+    let hub = Hub::start(&db, port);
+
+    // A regional director opens the crisis from the command line.
+    let director = dir.path().join("director");
+    let director = director.to_str().expect("path");
+    let code = run(
+        &hub_bin,
+        &[
+            "invite",
+            "--db",
+            db.to_str().expect("path"),
+            "--name",
+            "Rosa Pérez",
+            "--role",
+            "regional-director",
+            "--country",
+            "PA",
+            "--quiet",
+        ],
+    );
+    run(
+        &cli,
+        &[
+            "--data-dir",
+            director,
+            "enrol",
+            "--hub",
+            &url,
+            "--code",
+            code.trim(),
+        ],
+    );
+    run(
+        &cli,
+        &[
+            "--data-dir",
+            director,
+            "crisis",
+            "open",
+            "--name",
+            "Flujo mixto",
+            "--countries",
+            "GT,HN",
+        ],
+    );
+    run(&cli, &["--data-dir", director, "sync"]);
+
+    // The field coordinator joins from the first-run screen.
+    let code = run(
+        &hub_bin,
+        &[
+            "invite",
+            "--db",
+            db.to_str().expect("path"),
+            "--name",
+            "Ana López",
+            "--role",
+            "field-coordinator",
+            "--country",
+            "GT",
+            "--org",
+            "OIM",
+            "--quiet",
+        ],
+    );
+    let device = Device::new();
+    let s = device.launch().await;
+    s.wait_for("#setup-title").await;
+    s.click("#setup-join").await;
+    s.type_into("#enrol-url", &url).await;
+    s.type_into("#enrol-code", code.trim()).await;
+    s.click("#enrol-submit").await;
+    // The grant names her; the crisis arrives by sync.
+    let who = s.wait_for_text("#who", "Ana López").await;
+    assert!(who.contains("Field coordinator · GT"), "{who}");
+    s.wait_for("#request-form").await;
+    s.wait_for_text("#sync-state", "Up to date").await;
+    assert_eq!(s.count("#sync-pending").await, 0);
+
+    // The hub goes down; a request is logged anyway.
+    drop(hub);
+    s.type_into("#site", "Tecún Umán (E2E sync)").await;
+    s.type_into("#people-total", "35").await;
+    s.type_into("#description", "Agua y kits de higiene").await;
+    s.choose("#sector", "wash").await;
+    s.choose("#priority", "high").await;
+    s.click("#submit-request").await;
+    s.wait_for_text("li.request", "Tecún Umán (E2E sync)").await;
+    s.wait_for_text("#sync-pending", "1 not on hub").await;
+    s.wait_for_text("#sync-state", "Offline").await;
+    assert_eq!(
+        s.count("li.request .not-on-hub").await,
+        1,
+        "the row says it is not on the hub"
+    );
+    s.screenshot("sync-offline").await;
+
+    // The hub returns: the app finds it and sends the request, no click.
+    let _hub = Hub::start(&db, port);
+    wait_gone(&s, "#sync-pending", Duration::from_secs(60)).await;
+    s.wait_for_text("#sync-state", "Up to date").await;
+    wait_gone(&s, "li.request .not-on-hub", Duration::from_secs(10)).await;
+    s.screenshot("sync-back").await;
+
+    // The director sees it after their own sync.
+    run(&cli, &["--data-dir", director, "sync"]);
+    let list = run(&cli, &["--data-dir", director, "request", "list"]);
+    assert!(list.contains("Tecún Umán (E2E sync)"), "{list}");
+    s.quit().await;
+}
