@@ -206,6 +206,8 @@ fn verify_names_a_tampered_op_and_exits_1() {
         .expect("device tag")
         .to_owned();
     ok(d, &["demo"]);
+    // A real crisis (work in the demo crisis is signed by the demo key).
+    ok(d, &["crisis", "open", "--name", "Flujo", "--countries", "GT"]);
     let args = with(ADD, &[("--description", "Agua segura XYZZY")]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     ok(d, &args);
@@ -236,8 +238,8 @@ fn verify_names_a_tampered_op_and_exits_1() {
         "stdout: {stdout}\nstderr: {stderr}"
     );
     assert!(
-        stderr.contains(&format!("{tag}#2")),
-        "names the op {tag}#2: {stderr}"
+        stderr.contains(&format!("{tag}#3")),
+        "names the op {tag}#3: {stderr}"
     );
     assert!(
         stdout.contains("BROKEN") && stdout.contains("intact"),
