@@ -207,7 +207,10 @@ fn verify_names_a_tampered_op_and_exits_1() {
         .to_owned();
     ok(d, &["demo"]);
     // A real crisis (work in the demo crisis is signed by the demo key).
-    ok(d, &["crisis", "open", "--name", "Flujo", "--countries", "GT"]);
+    ok(
+        d,
+        &["crisis", "open", "--name", "Flujo", "--countries", "GT"],
+    );
     let args = with(ADD, &[("--description", "Agua segura XYZZY")]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     ok(d, &args);

@@ -210,6 +210,24 @@ impl Op {
         Ok(())
     }
 
+    /// [`Op::verify`] with the device's key taken from (or put in) `keys`.
+    pub fn verify_cached(
+        &self,
+        keys: &mut std::collections::HashMap<DeviceId, ed25519_dalek::VerifyingKey>,
+    ) -> Result<(), OpFault> {
+        self.body.check_shape()?;
+        let key = match keys.get(&self.body.device) {
+            Some(k) => *k,
+            None => {
+                let k = self.body.device.verifying_key()?;
+                keys.insert(self.body.device, k);
+                k
+            }
+        };
+        crate::identity::verify_with(&key, &canonical_bytes(&self.body), &self.signature)?;
+        Ok(())
+    }
+
     pub fn op_ref(&self) -> OpRef {
         OpRef {
             device: self.body.device,

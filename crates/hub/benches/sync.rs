@@ -235,7 +235,11 @@ fn merge(n: usize) {
         .unwrap_or(1);
     std::thread::scope(|s| {
         for part in ops.chunks(ops.len().div_ceil(threads)) {
-            s.spawn(move || part.iter().for_each(|o| o.verify().expect("genuine")));
+            s.spawn(move || {
+                let mut keys = std::collections::HashMap::new();
+                part.iter()
+                    .for_each(|o| o.verify_cached(&mut keys).expect("genuine"))
+            });
         }
     });
     let verify = started.elapsed();
@@ -420,8 +424,17 @@ fn main() {
     let quick = std::env::args().all(|a| a != "--bench");
     let s = if quick { 0.01 } else { scale() };
     let n = |x: f64| ((x * s) as usize).max(200);
-    merge(n(10_000.0));
-    merge(n(100_000.0));
-    wire();
-    hub_load(((200.0 * s) as usize).max(4), 20);
+    // RELEVO_BENCH_ONLY=merge|wire|hub runs one part (for profiling).
+    let only = std::env::var("RELEVO_BENCH_ONLY").unwrap_or_default();
+    let part = |name: &str| only.is_empty() || only == name;
+    if part("merge") {
+        merge(n(10_000.0));
+        merge(n(100_000.0));
+    }
+    if part("wire") {
+        wire();
+    }
+    if part("hub") {
+        hub_load(((200.0 * s) as usize).max(4), 20);
+    }
 }

@@ -250,8 +250,8 @@ pub(crate) fn judge(
 }
 
 /// Does the log hold every op this one names?
-fn deps_held(tx: &Connection, op: &Op) -> Result<bool> {
-    let Ok(Some(payload)) = Payload::decode(&op.body.kind, &op.body.payload) else {
+fn deps_held(tx: &Connection, decoded: &Decoded) -> Result<bool> {
+    let Ok(Some(payload)) = decoded else {
         return Ok(true);
     };
     for d in payload.deps() {
@@ -262,15 +262,33 @@ fn deps_held(tx: &Connection, op: &Op) -> Result<bool> {
     Ok(true)
 }
 
+/// An op's payload, decoded once: `Ok(None)` for a kind this version does
+/// not know, `Err` (the reason) for one it cannot read.
+type Decoded = std::result::Result<Option<Payload>, String>;
+
+fn decode(op: &Op) -> Decoded {
+    Payload::decode(&op.body.kind, &op.body.payload).map_err(|e| e.to_string())
+}
+
 /// Appends a verified op that follows its device's head and whose
 /// dependencies are held, and projects it unless a rule refuses it.
 fn apply(tx: &Transaction, op: &Op, received_at: u64, net: Net) -> Result<()> {
-    let verdict = match Payload::decode(&op.body.kind, &op.body.payload) {
+    apply_decoded(tx, op, decode(op), received_at, net)
+}
+
+fn apply_decoded(
+    tx: &Transaction,
+    op: &Op,
+    decoded: Decoded,
+    received_at: u64,
+    net: Net,
+) -> Result<()> {
+    let verdict = match decoded {
         Ok(Some(payload)) => judge(tx, &op.body, &payload, net)?
             .map(|()| Some(payload))
             .map_err(|r| r.to_string()),
         Ok(None) => Ok(None),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e),
     };
     let b = &op.body;
     let hash = op.hash();
@@ -726,7 +744,8 @@ fn ingest_verified(tx: &Transaction, op: &Op, clock: &mut Clock, net: Net) -> Re
     }
     let standing = standing(tx, op, net)?;
     clock.observe(op.body.hlc);
-    if op.body.seq > have + 1 || !standing || !deps_held(tx, op)? {
+    let decoded = decode(op);
+    if op.body.seq > have + 1 || !standing || !deps_held(tx, &decoded)? {
         // Earlier ops of its device, ops it names or its device's grant are
         // still missing.
         let values = op_values(op);
@@ -737,7 +756,7 @@ fn ingest_verified(tx: &Transaction, op: &Op, clock: &mut Clock, net: Net) -> Re
         .execute(params_from_iter(values))?;
         return Ok(Ingest::Pending);
     }
-    apply(tx, op, now_ms(), net)?;
+    apply_decoded(tx, op, decoded, now_ms(), net)?;
     Ok(Ingest::Applied(1 + drain_pending(tx, clock, net)?))
 }
 
@@ -776,7 +795,7 @@ fn drain_pending(tx: &Transaction, clock: &mut Clock, net: Net) -> Result<usize>
                         continue;
                     }
                 }
-                if !deps_held(tx, &op)? {
+                if !deps_held(tx, &decode(&op))? {
                     continue;
                 }
             }
