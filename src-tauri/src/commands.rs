@@ -67,21 +67,24 @@ fn parse<T: serde::de::DeserializeOwned>(what: &str, value: serde_json::Value) -
     })
 }
 
+/// The store, locked, or why it is unavailable.
+fn locked(state: &AppState) -> Reply<std::sync::MutexGuard<'_, Result<Store, ApiError>>> {
+    state.store.lock().map_err(|_| {
+        ApiError::new(
+            ErrorCode::Internal,
+            "an earlier command failed midway; restart Relevo",
+        )
+    })
+}
+
 /// Runs `f` on the store, or returns why the store is unavailable.
 fn with_store<T>(
     state: &AppState,
     f: impl FnOnce(&mut Store) -> relevo_store::Result<T>,
 ) -> Reply<T> {
-    let mut guard = state.store.lock().map_err(|_| {
-        ApiError::new(
-            ErrorCode::Internal,
-            "an earlier command failed midway; restart Relevo",
-        )
-    })?;
-    match guard.as_mut() {
-        Ok(store) => f(store).map_err(ApiError::from),
-        Err(open_error) => Err(open_error.clone()),
-    }
+    let mut guard = locked(state)?;
+    let store = guard.as_mut().map_err(|e| e.clone())?;
+    f(store).map_err(ApiError::from)
 }
 
 /// The operating system's language (such as `es-GT`), which the web view
@@ -386,17 +389,7 @@ async fn sync_status(state: State<'_, AppState>) -> Reply<SyncStatus> {
     with_store(&state, |s| {
         Ok(match &sync {
             Some(sync) => sync.status(s),
-            None => SyncStatus {
-                state: relevo_store::SyncState::Alone,
-                not_on_hub: 0,
-                last_sync_ms: None,
-                error: None,
-                sent: 0,
-                received: 0,
-                to_send: 0,
-                hub_url: None,
-                forks: Vec::new(),
-            },
+            None => crate::sync::alone(),
         })
     })
 }
@@ -422,16 +415,10 @@ async fn enrol(state: State<'_, AppState>, url: Value, code: Value) -> Reply<Ide
             "both the hub address and the invitation code are needed",
         ));
     }
-    let mut guard = state.store.lock().map_err(|_| {
-        ApiError::new(
-            ErrorCode::Internal,
-            "an earlier command failed midway; restart Relevo",
-        )
+    let me = with_store_sync(&state, |s| {
+        relevo_sync::http::enrol_store(s, url.trim(), code.trim())?;
+        Ok(s.identity()?)
     })?;
-    let store = guard.as_mut().map_err(|e| e.clone())?;
-    relevo_sync::http::enrol_store(store, url.trim(), code.trim()).map_err(sync_error)?;
-    let me = store.identity().map_err(ApiError::from)?;
-    drop(guard);
     if let Some(sync) = &state.sync {
         sync.wake();
     }
@@ -504,12 +491,7 @@ fn with_store_sync<T>(
     state: &AppState,
     f: impl FnOnce(&mut Store) -> Result<T, SyncError>,
 ) -> Reply<T> {
-    let mut guard = state.store.lock().map_err(|_| {
-        ApiError::new(
-            ErrorCode::Internal,
-            "an earlier command failed midway; restart Relevo",
-        )
-    })?;
+    let mut guard = locked(state)?;
     let store = guard.as_mut().map_err(|e| e.clone())?;
     f(store).map_err(sync_error)
 }

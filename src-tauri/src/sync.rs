@@ -29,7 +29,8 @@ pub struct Syncer {
     status: Arc<Mutex<SyncStatus>>,
 }
 
-fn alone() -> SyncStatus {
+/// The status of a device that is not enrolled.
+pub fn alone() -> SyncStatus {
     SyncStatus {
         state: SyncState::Alone,
         not_on_hub: 0,
