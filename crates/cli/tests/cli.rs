@@ -592,3 +592,151 @@ fn two_offline_directors_conflict_and_a_regional_director_resolves_it() {
         );
     }
 }
+
+/// The network commands against a real `relevo-hub` process: enrol, status,
+/// sync, a bundle for a device that lacks some ops, and the errors a person
+/// meets (a hub that is down, a wrong code, a damaged bundle).
+#[test]
+fn enrol_sync_status_and_bundles_with_a_real_hub() {
+    let hub_bin = Path::new(env!("CARGO_BIN_EXE_relevo")).with_file_name("relevo-hub");
+    assert!(
+        hub_bin.exists(),
+        "relevo-hub is built beside relevo: {}",
+        hub_bin.display()
+    );
+    let root = tempfile::tempdir().expect("tempdir");
+    let db = root.path().join("hub.db");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let invite = |name: &str, role: &str| {
+        let out = Command::new(&hub_bin)
+            .args(["invite", "--db"])
+            .arg(&db)
+            .args(["--name", name, "--role", role, "--country", "GT", "--quiet"])
+            .output()
+            .expect("invite");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .expect("utf8")
+            .trim()
+            .to_owned()
+    };
+    let (a, b) = (root.path().join("a"), root.path().join("b"));
+
+    // No hub yet: a clear error, nothing enrolled.
+    let code = invite("Marta Gómez", "national-director");
+    let err = fails(&a, &["enrol", "--hub", &url, "--code", &code]);
+    assert!(err.contains("cannot be reached"), "{err}");
+    let err = fails(&a, &["enrol", "--hub", "hub.local", "--code", &code]);
+    assert!(err.contains("must start with http"), "{err}");
+
+    /// Kills the hub even when an assertion fails first.
+    struct Hub(std::process::Child);
+    impl Drop for Hub {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let hub = Hub(Command::new(&hub_bin)
+        .args(["serve", "--db"])
+        .arg(&db)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "hub did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let err = fails(
+        &a,
+        &["enrol", "--hub", &url, "--code", "00000-00000-00000-00000"],
+    );
+    assert!(err.contains("not known to this hub"), "{err}");
+    let said = ok(&a, &["enrol", "--hub", &url, "--code", &code]);
+    assert!(
+        said.contains("Marta Gómez (national-director, GT)"),
+        "{said}"
+    );
+    let err = fails(&b, &["enrol", "--hub", &url, "--code", &code]);
+    assert!(err.contains("already been used"), "{err}");
+    ok(
+        &b,
+        &[
+            "enrol",
+            "--hub",
+            &url,
+            "--code",
+            &invite("Luis", "field-coordinator"),
+        ],
+    );
+
+    ok(
+        &a,
+        &["crisis", "open", "--name", "Flujo", "--countries", "GT"],
+    );
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(&a, &["status", "--json"])).expect("json");
+    assert_eq!(status["enrolled"], true);
+    assert_eq!(
+        status["not_on_hub"], 2,
+        "its declaration and the crisis: {status}"
+    );
+    let said = ok(&a, &["sync"]);
+    assert!(
+        said.contains("0 of this device's ops not on the hub"),
+        "{said}"
+    );
+    ok(&b, &["sync"]);
+    let reference = ok(&a, ADD);
+    let reference = reference.trim();
+
+    // The hub goes away; a bundle carries the request to b instead.
+    drop(hub);
+    let err = fails(&a, &["sync"]);
+    assert!(err.contains("cannot be reached"), "{err}");
+    std::fs::write(root.path().join("b.json"), ok(&b, &["status", "--json"])).expect("write");
+    let bundle = root.path().join("stick").join("a.bundle");
+    std::fs::create_dir_all(bundle.parent().expect("dir")).expect("mkdir");
+    let said = ok(
+        &a,
+        &[
+            "bundle",
+            "export",
+            bundle.to_str().expect("path"),
+            "--for-vector",
+            root.path().join("b.json").to_str().expect("path"),
+        ],
+    );
+    assert!(
+        said.starts_with("Wrote 1 op(s)"),
+        "only what b lacks: {said}"
+    );
+    let mut damaged = std::fs::read(&bundle).expect("read");
+    let at = damaged.len() - 3;
+    damaged[at] ^= 0xff;
+    let broken = root.path().join("broken.bundle");
+    std::fs::write(&broken, damaged).expect("write");
+    let err = fails(&b, &["bundle", "import", broken.to_str().expect("path")]);
+    assert!(err.contains("damaged") || err.contains("altered"), "{err}");
+    assert!(
+        !ok(&b, &["request", "list"]).contains(reference),
+        "nothing imported"
+    );
+    let said = ok(&b, &["bundle", "import", bundle.to_str().expect("path")]);
+    assert!(said.contains("1 new"), "{said}");
+    assert!(ok(&b, &["request", "list"]).contains(reference));
+    let text = ok(&a, &["status"]);
+    assert!(text.contains("Not on the hub: 1 op(s)"), "{text}");
+}
