@@ -440,35 +440,16 @@ async fn export_bundle(state: State<'_, AppState>, path: Value, for_vector: Valu
             "choose where to write the bundle",
         ));
     }
-    let lacks = if for_vector.trim().is_empty() {
-        relevo_store::Vector::new()
-    } else {
-        read_vector(for_vector.trim())?
-    };
     with_store_sync(&state, |s| {
+        let lacks = if for_vector.trim().is_empty() {
+            relevo_store::Vector::new()
+        } else {
+            relevo_sync::bundle::read_vector(std::path::Path::new(for_vector.trim()))?
+        };
         let (data, n) = relevo_sync::bundle::export(s, &lacks)?;
         relevo_sync::bundle::write_file(std::path::Path::new(path.trim()), &data)?;
         Ok(n)
     })
-}
-
-fn read_vector(path: &str) -> Reply<relevo_store::Vector> {
-    let bad = |m: String| ApiError::new(ErrorCode::Validation, m);
-    let text =
-        std::fs::read_to_string(path).map_err(|e| bad(format!("could not read {path}: {e}")))?;
-    let value: Value =
-        serde_json::from_str(&text).map_err(|e| bad(format!("{path} is not JSON: {e}")))?;
-    let map = value.get("vector").unwrap_or(&value).clone();
-    let pairs: std::collections::BTreeMap<String, u64> = serde_json::from_value(map)
-        .map_err(|e| bad(format!("{path} holds no version vector: {e}")))?;
-    pairs
-        .into_iter()
-        .map(|(d, n)| {
-            d.parse()
-                .map(|d| (d, n))
-                .map_err(|_| bad(format!("'{d}' in {path} is not a device id")))
-        })
-        .collect()
 }
 
 /// Imports a bundle file, checked whole before anything is kept.

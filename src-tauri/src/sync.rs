@@ -123,9 +123,11 @@ fn cycle(app: &AppHandle, dir: &std::path::Path, shared: &Mutex<SyncStatus>) -> 
     let mut store = match Store::open_dir(dir) {
         Ok(s) => s,
         Err(e) => {
-            let mut s = alone();
-            s.state = SyncState::Error;
-            s.error = Some(e.to_string());
+            let s = SyncStatus {
+                state: SyncState::Error,
+                error: Some(e.to_string()),
+                ..alone()
+            };
             publish(app, shared, s);
             return SyncState::Error;
         }
@@ -138,12 +140,9 @@ fn cycle(app: &AppHandle, dir: &std::path::Path, shared: &Mutex<SyncStatus>) -> 
         state: SyncState::Offline,
         not_on_hub: store.not_on_hub().unwrap_or(0),
         last_sync_ms: store.last_sync().ok().flatten(),
-        error: None,
-        sent: 0,
-        received: 0,
-        to_send: 0,
         hub_url: Some(enrolment.url.clone()),
         forks: store.forks().unwrap_or_default(),
+        ..alone()
     };
     let reachable = Client::new(&enrolment.url).and_then(|c| c.health());
     if let Err(e) = reachable {

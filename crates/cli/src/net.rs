@@ -43,30 +43,6 @@ fn status(store: &Store) -> Result<Status, SyncError> {
     })
 }
 
-/// Reads a vector from `relevo status --json` output, or a bare
-/// `{device: seq}` map.
-fn read_vector(path: &std::path::Path) -> Result<Vector, SyncError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| SyncError::Bundle(format!("could not read {}: {e}", path.display())))?;
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| SyncError::Bundle(format!("{} is not JSON: {e}", path.display())))?;
-    let map = value.get("vector").unwrap_or(&value);
-    let pairs: BTreeMap<String, u64> = serde_json::from_value(map.clone()).map_err(|e| {
-        SyncError::Bundle(format!(
-            "{} holds no version vector (a map of device id to number, as `relevo status --json` prints): {e}",
-            path.display()
-        ))
-    })?;
-    pairs
-        .into_iter()
-        .map(|(d, n)| {
-            d.parse().map(|d| (d, n)).map_err(|_| {
-                SyncError::Bundle(format!("'{d}' in {} is not a device id", path.display()))
-            })
-        })
-        .collect()
-}
-
 fn when(ms: u64) -> String {
     use chrono::TimeZone;
     chrono::Local
@@ -122,7 +98,7 @@ pub(crate) fn run(store: &mut Store, command: Command) -> Result<ExitCode, SyncE
         }
         Command::Bundle(BundleCommand::Export { file, for_vector }) => {
             let lacks = match for_vector {
-                Some(path) => read_vector(&path)?,
+                Some(path) => bundle::read_vector(&path)?,
                 None => Vector::new(),
             };
             let (data, n) = bundle::export(store, &lacks)?;

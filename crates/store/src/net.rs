@@ -10,7 +10,7 @@ use crate::log::{self, damaged, device_id, Net, RawOp, OP_COLUMNS};
 use crate::{new_id, now_ms, random, Local, Store};
 use relevo_core::domain::IdentityDraft;
 use relevo_core::payload::{DeviceGrant, DeviceRevoke, HubDeclared, Payload, PersonDeclared};
-use relevo_core::{DeviceId, DeviceKey, EntityId, Op, OpRef};
+use relevo_core::{DeviceId, DeviceKey, EntityId, Op};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -368,17 +368,6 @@ impl Store {
         Ok(Some(Enrolment { url, hub, token }))
     }
 
-    /// Device: changes only the hub's address (it moved, or TLS was put in
-    /// front of it).
-    pub fn set_hub_url(&mut self, url: &str) -> Result<()> {
-        if self.net.hub.is_none() {
-            return Err(Error::Enrolment(
-                "this device is not enrolled with a hub".into(),
-            ));
-        }
-        put_setting(&self.conn, HUB_URL, url)
-    }
-
     /// Device: records a successful enrolment. The hub's ops (with this
     /// device's grant) are taken in, and every op held is judged again with
     /// the grant: from now on the hub, not the device, says who uses it.
@@ -559,14 +548,6 @@ impl Store {
         let mine = self.version_vector()?.get(&device).copied().unwrap_or(0);
         let on_hub = self.hub_vector()?.get(&device).copied().unwrap_or(0);
         Ok(mine.saturating_sub(on_hub))
-    }
-
-    /// Is this op known to be on the hub?
-    pub fn is_on_hub(&self, op: OpRef) -> Result<bool> {
-        if self.net.is_hub {
-            return Ok(true);
-        }
-        Ok(self.hub_vector()?.get(&op.device).copied().unwrap_or(0) >= op.seq)
     }
 
     /// A test of whether the hub holds the op (device bytes, seq), with the

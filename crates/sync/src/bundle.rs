@@ -47,7 +47,8 @@ pub struct Imported {
 /// Every op this store may share that `lacks` does not hold (all of them
 /// when `lacks` is empty).
 pub fn export(store: &Store, lacks: &Vector) -> Result<(Vec<u8>, u64), SyncError> {
-    let ranges = plan(&store.sync_vector()?, lacks);
+    let held = store.sync_vector()?;
+    let ranges = plan(&held, lacks);
     let ops = page(store, &ranges, count(&ranges) as usize)?;
     let body = WireBundle {
         hub: store
@@ -59,10 +60,35 @@ pub fn export(store: &Store, lacks: &Vector) -> Result<(Vec<u8>, u64), SyncError
             .map(|d| d.as_bytes().to_vec())
             .unwrap_or_default(),
         made_at: crate::relevo_store_now(),
-        vector: WireVector::from_vector(&store.sync_vector()?),
+        vector: WireVector::from_vector(&held),
         runs: runs(&ops),
     };
     Ok((pack(MAGIC, &body), ops.len() as u64))
+}
+
+/// Reads a version vector from a file: `relevo status --json` output, or a
+/// bare `{device: seq}` map.
+pub fn read_vector(path: &Path) -> Result<Vector, SyncError> {
+    let bad = |m: String| SyncError::Bundle(m);
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| bad(format!("could not read {}: {e}", path.display())))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| bad(format!("{} is not JSON: {e}", path.display())))?;
+    let map = value.get("vector").unwrap_or(&value).clone();
+    let pairs: std::collections::BTreeMap<String, u64> = serde_json::from_value(map).map_err(|e| {
+        bad(format!(
+            "{} holds no version vector (a map of device id to number, as `relevo status --json` prints): {e}",
+            path.display()
+        ))
+    })?;
+    pairs
+        .into_iter()
+        .map(|(d, n)| {
+            d.parse()
+                .map(|d| (d, n))
+                .map_err(|_| bad(format!("'{d}' in {} is not a device id", path.display())))
+        })
+        .collect()
 }
 
 /// Writes a file whole or not at all: to a temporary file beside it, then
