@@ -1,12 +1,19 @@
 //! Device identity: an ed25519 key pair per device.
 //!
 //! The device id *is* the public key, so any op can be checked for
-//! authenticity with nothing but the op itself. Signatures are checked with
-//! `verify_strict`, which rejects the malleable and small-order edge cases
-//! plain `verify` lets through: two replicas must never disagree on whether
-//! an op is genuine.
+//! authenticity with nothing but the op itself.
+//!
+//! Two replicas must never disagree on whether an op is genuine, and a
+//! replica checks a page of ops as one batch but a lone op by itself. So
+//! signatures are checked under the ZIP 215 rules (`ed25519-zebra`), which
+//! are defined so that batch and single checks give the same answer for
+//! every input, including the malleable and small-order edge cases where
+//! other Ed25519 verifiers differ. A device id that is a small-order point
+//! (a "weak" key, for which anyone could make signatures) is refused
+//! outright. Signing is plain RFC 8032 Ed25519 (`ed25519-dalek`).
 
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use ed25519_zebra::VerificationKey;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -50,29 +57,34 @@ impl DeviceId {
         verify_with(&self.verifying_key()?, message, signature)
     }
 
-    /// The key in the form signatures are checked with. Decompressing it
-    /// costs about as much as half a check: a page of one device's ops
-    /// does it once.
-    pub fn verifying_key(&self) -> Result<VerifyingKey, SignatureError> {
-        VerifyingKey::from_bytes(&self.0).map_err(|_| SignatureError::BadKey)
+    /// The key in the form signatures are checked with, refusing ids that
+    /// are not points on the curve or are weak (small-order) keys.
+    /// Decompressing it costs about as much as half a check: a page of one
+    /// device's ops does it once.
+    pub fn verifying_key(&self) -> Result<VerificationKey, SignatureError> {
+        let weak = VerifyingKey::from_bytes(&self.0)
+            .map(|k| k.is_weak())
+            .unwrap_or(true);
+        if weak {
+            return Err(SignatureError::BadKey);
+        }
+        VerificationKey::try_from(self.0).map_err(|_| SignatureError::BadKey)
     }
 }
 
 /// Checks `signature` over `message` with an already decompressed key.
 pub fn verify_with(
-    key: &VerifyingKey,
+    key: &VerificationKey,
     message: &[u8],
     signature: &[u8; 64],
 ) -> Result<(), SignatureError> {
-    key.verify_strict(message, &Signature::from_bytes(signature))
+    key.verify(&ed25519_zebra::Signature::from_bytes(signature), message)
         .map_err(|_| SignatureError::Mismatch)
 }
 
-impl DeviceId {}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
-    #[error("the device id is not a valid ed25519 public key")]
+    #[error("the device id is not a valid ed25519 public key (or is a weak, small-order one)")]
     BadKey,
     #[error("the signature does not match the operation and the device key")]
     Mismatch,

@@ -12,6 +12,7 @@ use crate::hlc::Hlc;
 use crate::identity::{DeviceId, DeviceKey, SignatureError};
 use crate::ids::EntityId;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::fmt;
 
 /// Marks the canonical layout and its version. Changing the layout means a
@@ -140,6 +141,52 @@ pub fn canonical_bytes(op: &UnsignedOp) -> Vec<u8> {
     out
 }
 
+/// Checks many ops at once: each op's shape, then all their signatures as
+/// one batch, whose verdict on every op is the one [`Op::verify`] gives
+/// (the ZIP 215 rules make batch and single checks agree) for about a third
+/// of the cost. Each device's key is decompressed once. `rng` draws the
+/// batch's random weights. Returns each genuine op's hash (computed from the
+/// bytes the signature covers), or its fault.
+pub fn verify_batch<R: rand_core::RngCore + rand_core::CryptoRng>(
+    ops: &[Op],
+    rng: &mut R,
+) -> Vec<Result<OpHash, OpFault>> {
+    use ed25519_zebra::batch::{Item, Verifier};
+    let mut keys: HashMap<DeviceId, Result<(), SignatureError>> = HashMap::new();
+    let mut out: Vec<Result<OpHash, OpFault>> = Vec::with_capacity(ops.len());
+    let mut queued: Vec<(usize, Item)> = Vec::with_capacity(ops.len());
+    let mut batch = Verifier::new();
+    for (i, op) in ops.iter().enumerate() {
+        let checked = op.body.check_shape().and_then(|()| {
+            keys.entry(op.body.device)
+                .or_insert_with(|| op.body.device.verifying_key().map(|_| ()))
+                .map_err(OpFault::from)
+        });
+        if let Err(fault) = checked {
+            out.push(Err(fault));
+            continue;
+        }
+        let bytes = canonical_bytes(&op.body);
+        out.push(Ok(OpHash(Sha256::digest(&bytes).into())));
+        let item = Item::from((
+            ed25519_zebra::VerificationKeyBytes::from(*op.body.device.as_bytes()),
+            ed25519_zebra::Signature::from_bytes(&op.signature),
+            &bytes,
+        ));
+        batch.queue(item.clone());
+        queued.push((i, item));
+    }
+    if batch.verify(rng).is_err() {
+        // At least one does not check out: find which, one by one.
+        for (i, item) in queued {
+            if item.verify_single().is_err() {
+                out[i] = Err(OpFault::Signature(SignatureError::Mismatch));
+            }
+        }
+    }
+    out
+}
+
 /// Why an op is not what it claims to be. Ops with such a fault were not
 /// made by the device they name and are never stored or relayed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -210,24 +257,6 @@ impl Op {
         Ok(())
     }
 
-    /// [`Op::verify`] with the device's key taken from (or put in) `keys`.
-    pub fn verify_cached(
-        &self,
-        keys: &mut std::collections::HashMap<DeviceId, ed25519_dalek::VerifyingKey>,
-    ) -> Result<(), OpFault> {
-        self.body.check_shape()?;
-        let key = match keys.get(&self.body.device) {
-            Some(k) => *k,
-            None => {
-                let k = self.body.device.verifying_key()?;
-                keys.insert(self.body.device, k);
-                k
-            }
-        };
-        crate::identity::verify_with(&key, &canonical_bytes(&self.body), &self.signature)?;
-        Ok(())
-    }
-
     pub fn op_ref(&self) -> OpRef {
         OpRef {
             device: self.body.device,
@@ -280,6 +309,49 @@ mod tests {
                 "tampering #{i} must break the signature"
             );
         }
+    }
+
+    #[test]
+    fn a_batch_gives_each_op_the_verdict_it_gets_alone() {
+        let key = DeviceKey::from_secret([5; 32]);
+        let other = DeviceKey::from_secret([6; 32]);
+        // The chain is the store's business: only shape and signatures here.
+        let mut ops: Vec<Op> = (1..=40)
+            .map(|seq| {
+                let prev = if seq == 1 {
+                    OpHash::GENESIS
+                } else {
+                    OpHash([9; 32])
+                };
+                let signer = if seq % 3 == 0 { &other } else { &key };
+                let mut body = sample(seq, prev);
+                body.device = signer.device_id();
+                body.sign(signer).expect("valid")
+            })
+            .collect();
+        let mut rng = rand_core::OsRng;
+        let all_good = verify_batch(&ops, &mut rng);
+        for (op, verdict) in ops.iter().zip(&all_good) {
+            assert_eq!(verdict.as_ref().ok(), Some(&op.hash()), "{}", op.label());
+        }
+        // Break some: a flipped signature bit, a tampered payload, a weak
+        // (small-order) device key, a bad shape.
+        ops[4].signature[10] ^= 1;
+        ops[17].body.payload[2] ^= 1;
+        let mut weak = [0u8; 32];
+        weak[0] = 1; // the neutral point: anyone could sign for it
+        ops[25].body.device = DeviceId::from_bytes(weak);
+        ops[33].body.kind = String::new();
+        let verdicts = verify_batch(&ops, &mut rng);
+        for (i, (op, verdict)) in ops.iter().zip(&verdicts).enumerate() {
+            let alone = op.verify().map(|()| op.hash());
+            assert_eq!(verdict, &alone, "op {i}");
+            assert_eq!(verdict.is_err(), [4, 17, 25, 33].contains(&i), "op {i}");
+        }
+        assert_eq!(
+            verdicts[25],
+            Err(OpFault::Signature(SignatureError::BadKey))
+        );
     }
 
     #[test]

@@ -106,6 +106,9 @@ impl Store {
         // straight after; NORMAL in WAL mode could lose the last commits.
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // 32 MiB of page cache (the default is 2 MiB): taking in a page of
+        // ops touches the log, its index and every projection table.
+        conn.pragma_update(None, "cache_size", -32768)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // Projections use a few dozen distinct statements per op kind.
         conn.set_prepared_statement_cache_capacity(128);

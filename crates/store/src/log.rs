@@ -8,7 +8,9 @@
 use crate::error::{Error, Result};
 use crate::project;
 use crate::{now_ms, Local, Store};
+use rand_core::OsRng;
 use relevo_core::domain::{Country, Role};
+use relevo_core::op::{verify_batch, OpFault};
 use relevo_core::payload::{Payload, PersonDeclared, PERSON_DECLARE};
 use relevo_core::permissions::Actor;
 use relevo_core::rules::{self, Context, Dep, Refused};
@@ -18,7 +20,9 @@ use rusqlite::{
     params, params_from_iter, Connection, OptionalExtension, Transaction, TransactionBehavior,
 };
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 /// What happened to an op offered to [`Store::ingest`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +107,47 @@ fn op_hash(bytes: &[u8]) -> Result<OpHash> {
     Ok(OpHash(b))
 }
 
+/// What one transaction that takes in or makes ops remembers instead of
+/// asking SQLite again for every op: the device heads and grants it has read
+/// or written, and whether any op may be waiting in `pending_ops`.
+#[derive(Default)]
+pub(crate) struct Seen {
+    heads: HashMap<DeviceId, (u64, OpHash)>,
+    grants: HashMap<DeviceId, Option<Grant>>,
+    waiting: Option<bool>,
+}
+
+impl Seen {
+    fn head(&mut self, tx: &Connection, device: &DeviceId) -> Result<(u64, OpHash)> {
+        if let Some(h) = self.heads.get(device) {
+            return Ok(*h);
+        }
+        let h = head(tx, device)?;
+        self.heads.insert(*device, h);
+        Ok(h)
+    }
+
+    fn grant(&mut self, tx: &Connection, device: &DeviceId) -> Result<Option<Grant>> {
+        if let Some(g) = self.grants.get(device) {
+            return Ok(g.clone());
+        }
+        let g = grant(tx, device)?;
+        self.grants.insert(*device, g.clone());
+        Ok(g)
+    }
+
+    fn waiting(&mut self, tx: &Connection) -> Result<bool> {
+        if let Some(w) = self.waiting {
+            return Ok(w);
+        }
+        let w = tx
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM pending_ops)")?
+            .query_row([], |r| r.get(0))?;
+        self.waiting = Some(w);
+        Ok(w)
+    }
+}
+
 /// The device's highest gapless seq and that op's hash.
 fn head(tx: &Connection, device: &DeviceId) -> Result<(u64, OpHash)> {
     let row: Option<(i64, Vec<u8>)> = tx
@@ -121,9 +166,14 @@ fn head(tx: &Connection, device: &DeviceId) -> Result<(u64, OpHash)> {
 /// Who uses a device, as the rules see it: in a network, the hub's grant
 /// (a demo device, which never leaves this device, declares itself); alone,
 /// the person the device declared in its first op.
-fn declared(tx: &Connection, device: &DeviceId, net: Net) -> Result<Option<(EntityId, Actor)>> {
+fn declared(
+    tx: &Connection,
+    seen: &mut Seen,
+    device: &DeviceId,
+    net: Net,
+) -> Result<Option<(EntityId, Actor)>> {
     if net.hub.is_some() {
-        if let Some(grant) = grant(tx, device)? {
+        if let Some(grant) = seen.grant(tx, device)? {
             return Ok(Some((grant.person, grant.actor)));
         }
     }
@@ -146,6 +196,7 @@ fn declared(tx: &Connection, device: &DeviceId, net: Net) -> Result<Option<(Enti
 }
 
 /// A device's grant from the network's hub.
+#[derive(Clone)]
 pub(crate) struct Grant {
     pub person: EntityId,
     pub actor: Actor,
@@ -182,7 +233,7 @@ fn is_demo_device(tx: &Connection, device: &DeviceId) -> Result<bool> {
 
 /// May this op be taken in, as far as its device's standing goes? `Ok(false)`:
 /// not yet (its grant has not arrived); `Err`: never.
-fn standing(tx: &Connection, op: &Op, net: Net) -> Result<bool> {
+fn standing(tx: &Connection, seen: &mut Seen, op: &Op, net: Net) -> Result<bool> {
     let Some(hub) = net.hub else {
         return Ok(true);
     };
@@ -190,7 +241,7 @@ fn standing(tx: &Connection, op: &Op, net: Net) -> Result<bool> {
     if *device == hub {
         return Ok(true);
     }
-    if let Some(grant) = grant(tx, device)? {
+    if let Some(grant) = seen.grant(tx, device)? {
         return match grant.revoked_upto {
             Some(upto) if op.body.seq > upto => Err(Error::Revoked { label: op.label() }),
             _ => Ok(true),
@@ -232,11 +283,12 @@ fn dep(tx: &Connection, r: &OpRef) -> Option<Dep> {
 /// The rules' verdict on an op, judged against the log in `tx`.
 pub(crate) fn judge(
     tx: &Connection,
+    seen: &mut Seen,
     op: &UnsignedOp,
     payload: &Payload,
     net: Net,
 ) -> Result<Result<(), Refused>> {
-    let declared = declared(tx, &op.device, net)?;
+    let declared = declared(tx, seen, &op.device, net)?;
     let lookup = |r: &OpRef| dep(tx, r);
     Ok(rules::verdict(
         op,
@@ -250,12 +302,12 @@ pub(crate) fn judge(
 }
 
 /// Does the log hold every op this one names?
-fn deps_held(tx: &Connection, decoded: &Decoded) -> Result<bool> {
+fn deps_held(tx: &Connection, seen: &mut Seen, decoded: &Decoded) -> Result<bool> {
     let Ok(Some(payload)) = decoded else {
         return Ok(true);
     };
     for d in payload.deps() {
-        if head(tx, &d.device)?.0 < d.seq {
+        if seen.head(tx, &d.device)?.0 < d.seq {
             return Ok(false);
         }
     }
@@ -272,43 +324,57 @@ fn decode(op: &Op) -> Decoded {
 
 /// Appends a verified op that follows its device's head and whose
 /// dependencies are held, and projects it unless a rule refuses it.
-fn apply(tx: &Transaction, op: &Op, received_at: u64, net: Net) -> Result<()> {
-    apply_decoded(tx, op, decode(op), received_at, net)
+fn apply(tx: &Transaction, seen: &mut Seen, op: &Op, received_at: u64, net: Net) -> Result<()> {
+    apply_decoded(tx, seen, op, op.hash(), decode(op), received_at, net)
 }
 
 fn apply_decoded(
     tx: &Transaction,
+    seen: &mut Seen,
     op: &Op,
+    hash: OpHash,
     decoded: Decoded,
     received_at: u64,
     net: Net,
 ) -> Result<()> {
     let verdict = match decoded {
-        Ok(Some(payload)) => judge(tx, &op.body, &payload, net)?
+        Ok(Some(payload)) => judge(tx, seen, &op.body, &payload, net)?
             .map(|()| Some(payload))
             .map_err(|r| r.to_string()),
         Ok(None) => Ok(None),
         Err(e) => Err(e),
     };
     let b = &op.body;
-    let hash = op.hash();
-    let mut values = op_values(op);
-    values.extend([
-        Value::Blob(hash.0.to_vec()),
-        Value::Integer(received_at as i64),
-        verdict.as_ref().err().cloned().into(),
-    ]);
-    tx.prepare_cached(&format!(
-        "INSERT INTO ops ({OP_COLUMNS}, hash, received_at, refused) VALUES ({})",
-        placeholders(values.len())
-    ))?
-    .execute(params_from_iter(values))?;
+    tx.prepare_cached(
+        "INSERT INTO ops (device, seq, hlc_wall, hlc_counter, author, kind, payload, prev, signature,
+                          hash, received_at, refused)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?
+    .execute(params![
+        b.device.as_bytes(),
+        b.seq as i64,
+        b.hlc.wall_ms as i64,
+        b.hlc.counter,
+        b.author.as_bytes(),
+        b.kind,
+        b.payload,
+        b.prev.0,
+        op.signature,
+        hash.0,
+        received_at as i64,
+        verdict.as_ref().err()
+    ])?;
     tx.prepare_cached(
         "INSERT INTO device_heads (device, seq, hash) VALUES (?1, ?2, ?3)
          ON CONFLICT (device) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
     )?
     .execute(params![b.device.as_bytes(), b.seq as i64, hash.0])?;
+    seen.heads.insert(b.device, (b.seq, hash));
     if let Ok(Some(payload)) = verdict {
+        if payload.is_hub_kind() {
+            // A grant or revocation changes how later ops are judged.
+            seen.grants.clear();
+        }
         project::project(tx, op, &payload)?;
     }
     Ok(())
@@ -318,7 +384,7 @@ fn apply_decoded(
 /// enrolment, when the hub's grant replaces the device's own declaration).
 pub(crate) fn rejudge(tx: &Transaction, op: &Op, net: Net) -> Result<()> {
     let verdict = match Payload::decode(&op.body.kind, &op.body.payload) {
-        Ok(Some(payload)) => judge(tx, &op.body, &payload, net)?
+        Ok(Some(payload)) => judge(tx, &mut Seen::default(), &op.body, &payload, net)?
             .map(|()| Some(payload))
             .map_err(|r| r.to_string()),
         Ok(None) => Ok(None),
@@ -421,7 +487,8 @@ pub(crate) fn sign_and_apply(
     net: Net,
 ) -> Result<Op> {
     let device = key.device_id();
-    let (seq, prev) = head(tx, &device)?;
+    let mut seen = Seen::default();
+    let (seq, prev) = seen.head(tx, &device)?;
     let body = UnsignedOp {
         device,
         seq: seq + 1,
@@ -431,12 +498,12 @@ pub(crate) fn sign_and_apply(
         payload: payload.encode(),
         prev,
     };
-    judge(tx, &body, payload, net)?.map_err(Error::from)?;
+    judge(tx, &mut seen, &body, payload, net)?.map_err(Error::from)?;
     let op = body.sign(key).map_err(|fault| Error::BadOp {
         label: "new op".into(),
         fault,
     })?;
-    apply(tx, &op, now_ms(), net)?;
+    apply(tx, &mut seen, &op, now_ms(), net)?;
     Ok(op)
 }
 
@@ -528,33 +595,40 @@ impl Store {
         outcomes.pop().expect("one outcome per op")
     }
 
-    /// Takes in a page of ops in one transaction. Signatures are checked on
-    /// every core first. Each op gets its own outcome: an op that is not
+    /// Takes in a page of ops in one transaction. Signatures are checked in
+    /// batches on every core, ahead of the thread that stores the ops
+    /// already checked. Each op gets its own outcome: an op that is not
     /// genuine, or whose device is not enrolled or was revoked, is refused
     /// and not stored, without stopping the others. Only a failure of the
     /// database itself fails the whole page (and then nothing of it is kept).
     pub fn ingest_batch(&mut self, ops: &[Op]) -> Result<Vec<Result<Ingest>>> {
-        let faults = verify_all(ops);
         let net = self.net;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut seen = Seen::default();
         let mut outcomes = Vec::with_capacity(ops.len());
-        for (op, fault) in ops.iter().zip(faults) {
-            let outcome = match fault {
-                Some(fault) => Err(Error::BadOp {
-                    label: op.label(),
-                    fault,
-                }),
-                None => match ingest_verified(&tx, op, &mut self.clock, net) {
-                    Err(e @ (Error::Sqlite(_) | Error::Corrupt { .. } | Error::Io(_))) => {
-                        return Err(e)
-                    }
-                    other => other,
-                },
-            };
-            outcomes.push(outcome);
-        }
+        let clock = &mut self.clock;
+        // Later chunks are checked on other cores while this thread stores
+        // the ones already checked.
+        verify_ahead(ops, |first, verdicts| {
+            for (op, verdict) in ops[first..].iter().zip(verdicts) {
+                let outcome = match verdict {
+                    Err(fault) => Err(Error::BadOp {
+                        label: op.label(),
+                        fault,
+                    }),
+                    Ok(hash) => match ingest_verified(&tx, &mut seen, op, hash, clock, net) {
+                        Err(e @ (Error::Sqlite(_) | Error::Corrupt { .. } | Error::Io(_))) => {
+                            return Err(e)
+                        }
+                        other => other,
+                    },
+                };
+                outcomes.push(outcome);
+            }
+            Ok(())
+        })?;
         tx.commit()?;
         Ok(outcomes)
     }
@@ -658,28 +732,55 @@ impl Store {
     }
 }
 
-/// Checks shape and signature of every op, spread over the machine's cores;
-/// `None` where an op is genuine.
-fn verify_all(ops: &[Op]) -> Vec<Option<relevo_core::op::OpFault>> {
+/// Ops checked as one signature batch: large enough that a batch costs
+/// about a third of single checks, small enough that storing can start soon.
+const VERIFY_CHUNK: usize = 256;
+
+/// Checks shape and signature of every op in chunks (see
+/// [`relevo_core::op::verify_batch`]) spread over the machine's cores, and
+/// hands each chunk's verdicts (the op's hash, or its fault) to `consume` in
+/// order, with the index of the chunk's first op, as soon as it is ready.
+/// An error from `consume` stops the work and is returned.
+fn verify_ahead(
+    ops: &[Op],
+    mut consume: impl FnMut(usize, Vec<std::result::Result<OpHash, OpFault>>) -> Result<()>,
+) -> Result<()> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .min(8);
-    if ops.len() < 16 || threads == 1 {
-        return ops.iter().map(|op| op.verify().err()).collect();
+    if ops.len() <= VERIFY_CHUNK || threads == 1 {
+        return consume(0, verify_batch(ops, &mut OsRng));
     }
-    let chunk = ops.len().div_ceil(threads);
+    let chunks: Vec<&[Op]> = ops.chunks(VERIFY_CHUNK).collect();
+    let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = ops
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || part.iter().map(|op| op.verify().err()).collect::<Vec<_>>())
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("signature checks do not panic"))
-            .collect()
+        let (send, receive) = mpsc::channel();
+        for _ in 0..threads {
+            let (send, next, chunks) = (send.clone(), &next, &chunks);
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(chunk) = chunks.get(i) else { break };
+                if send.send((i, verify_batch(chunk, &mut OsRng))).is_err() {
+                    break; // the consumer stopped
+                }
+            });
+        }
+        drop(send);
+        let mut ready = BTreeMap::new();
+        for want in 0..chunks.len() {
+            let verdicts = loop {
+                if let Some(v) = ready.remove(&want) {
+                    break v;
+                }
+                let (i, v) = receive
+                    .recv()
+                    .expect("the checking threads answer every chunk");
+                ready.insert(i, v);
+            };
+            consume(want * VERIFY_CHUNK, verdicts)?;
+        }
+        Ok(())
     })
 }
 
@@ -720,11 +821,25 @@ fn held_hash(tx: &Transaction, device: &DeviceId, seq: u64) -> Result<Option<OpH
 
 /// The ingest rules, inside an open transaction. The clock observes every
 /// timestamp seen, so local ops made afterwards sort after them.
-fn ingest_verified(tx: &Transaction, op: &Op, clock: &mut Clock, net: Net) -> Result<Ingest> {
+fn ingest_verified(
+    tx: &Transaction,
+    seen: &mut Seen,
+    op: &Op,
+    hash: OpHash,
+    clock: &mut Clock,
+    net: Net,
+) -> Result<Ingest> {
     let device = &op.body.device;
-    let (have, head_hash) = head(tx, device)?;
-    if let Some(held) = held_hash(tx, device, op.body.seq)? {
-        if held == op.hash() {
+    let (have, head_hash) = seen.head(tx, device)?;
+    // The log holds every seq up to the head; past it, only the waiting
+    // ops can hold one.
+    let held = if op.body.seq <= have || seen.waiting(tx)? {
+        held_hash(tx, device, op.body.seq)?
+    } else {
+        None
+    };
+    if let Some(held) = held {
+        if held == hash {
             return Ok(Ingest::Duplicate);
         }
         quarantine(
@@ -742,10 +857,10 @@ fn ingest_verified(tx: &Transaction, op: &Op, clock: &mut Clock, net: Net) -> Re
         )?;
         return Ok(Ingest::Forked);
     }
-    let standing = standing(tx, op, net)?;
+    let standing = standing(tx, seen, op, net)?;
     clock.observe(op.body.hlc);
     let decoded = decode(op);
-    if op.body.seq > have + 1 || !standing || !deps_held(tx, &decoded)? {
+    if op.body.seq > have + 1 || !standing || !deps_held(tx, seen, &decoded)? {
         // Earlier ops of its device, ops it names or its device's grant are
         // still missing.
         let values = op_values(op);
@@ -754,16 +869,23 @@ fn ingest_verified(tx: &Transaction, op: &Op, clock: &mut Clock, net: Net) -> Re
             placeholders(values.len())
         ))?
         .execute(params_from_iter(values))?;
+        seen.waiting = Some(true);
         return Ok(Ingest::Pending);
     }
-    apply_decoded(tx, op, decoded, now_ms(), net)?;
-    Ok(Ingest::Applied(1 + drain_pending(tx, clock, net)?))
+    apply_decoded(tx, seen, op, hash, decoded, now_ms(), net)?;
+    if !seen.waiting(tx)? {
+        return Ok(Ingest::Applied(1));
+    }
+    let drained = drain_pending(tx, seen, clock, net)?;
+    // Whether any is still waiting is asked again when it matters.
+    seen.waiting = None;
+    Ok(Ingest::Applied(1 + drained))
 }
 
 /// Applies waiting ops that can now go: those that follow their device's
 /// head, whose dependencies are held and whose device is in standing, until
 /// none is left that can.
-fn drain_pending(tx: &Transaction, clock: &mut Clock, net: Net) -> Result<usize> {
+fn drain_pending(tx: &Transaction, seen: &mut Seen, clock: &mut Clock, net: Net) -> Result<usize> {
     let mut applied = 0;
     loop {
         let ready: Vec<RawOp> = {
@@ -782,10 +904,10 @@ fn drain_pending(tx: &Transaction, clock: &mut Clock, net: Net) -> Result<usize>
         let mut progressed = false;
         for raw in ready {
             let op = raw.into_op()?;
-            let (_, head_hash) = head(tx, &op.body.device)?;
+            let (_, head_hash) = seen.head(tx, &op.body.device)?;
             let chained = op.body.prev == head_hash;
             if chained {
-                match standing(tx, &op, net) {
+                match standing(tx, seen, &op, net) {
                     Ok(true) => {}
                     Ok(false) => continue,
                     Err(e @ (Error::Sqlite(_) | Error::Corrupt { .. })) => return Err(e),
@@ -795,7 +917,7 @@ fn drain_pending(tx: &Transaction, clock: &mut Clock, net: Net) -> Result<usize>
                         continue;
                     }
                 }
-                if !deps_held(tx, &decode(&op))? {
+                if !deps_held(tx, seen, &decode(&op))? {
                     continue;
                 }
             }
@@ -809,7 +931,7 @@ fn drain_pending(tx: &Transaction, clock: &mut Clock, net: Net) -> Result<usize>
                 )?;
                 continue;
             }
-            apply(tx, &op, now_ms(), net)?;
+            apply(tx, seen, &op, now_ms(), net)?;
             clock.observe(op.body.hlc);
             applied += 1;
             progressed = true;

@@ -252,6 +252,12 @@ impl Store {
         if device == hub {
             return Err(Error::Enrolment("the hub cannot enrol itself".into()));
         }
+        if device.verifying_key().is_err() {
+            return Err(Error::Enrolment(
+                "the device's key is not a usable ed25519 public key (weak or not on the curve)"
+                    .into(),
+            ));
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -16,6 +16,7 @@ use relevo_core::payload::{ChangeKind, EntityKind, Payload};
 use relevo_core::{EntityId, Op};
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 use serde_json::Value;
+use std::sync::LazyLock;
 
 /// The projection tables, in the order they are cleared and dumped.
 const TABLES: &[&str] = &[
@@ -70,6 +71,102 @@ fn upsert(table: &str, columns: &[&str]) -> String {
         columns.join(", ")
     )
 }
+
+static CRISES_UPSERT: LazyLock<String> = LazyLock::new(|| {
+    upsert(
+        "crises",
+        &[
+            "id",
+            "name",
+            "countries",
+            "demo",
+            "opened_by",
+            "device",
+            "seq",
+            "hlc_wall",
+            "hlc_counter",
+            "status",
+        ],
+    )
+});
+
+static REQUESTS_UPSERT: LazyLock<String> = LazyLock::new(|| {
+    upsert(
+        "requests",
+        &[
+            "id",
+            "reference",
+            "crisis",
+            "country",
+            "site",
+            "sector",
+            "people",
+            "people_total",
+            "vulnerable",
+            "items",
+            "needed_by",
+            "priority",
+            "description",
+            "status",
+            "author",
+            "device",
+            "seq",
+            "hlc_wall",
+            "hlc_counter",
+        ],
+    )
+});
+
+static TASKS_UPSERT: LazyLock<String> = LazyLock::new(|| {
+    upsert(
+        "tasks",
+        &[
+            "id",
+            "reference",
+            "crisis",
+            "title",
+            "description",
+            "scope",
+            "sector",
+            "priority",
+            "due",
+            "status",
+            "holder_person",
+            "holder_org",
+            "author",
+            "device",
+            "seq",
+            "hlc_wall",
+            "hlc_counter",
+        ],
+    )
+});
+
+/// Most register rows one insert statement writes.
+const REGISTER_ROWS: usize = 16;
+
+/// `INSERT OR IGNORE INTO registers ...` with 1 to [`REGISTER_ROWS`] rows.
+static REGISTER_INSERTS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    (1..=REGISTER_ROWS)
+        .map(|n| {
+            let rows = (0..n)
+                .map(|r| {
+                    let p = (1..=9)
+                        .map(|i| format!("?{}", r * 9 + i))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    format!("({p}, NULL)")
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!(
+                "INSERT OR IGNORE INTO registers
+                   (entity, field, device, seq, hlc_wall, hlc_counter, value, author, kind, text)
+                 VALUES {rows}"
+            )
+        })
+        .collect()
+});
 
 fn text(v: &Value) -> Option<String> {
     match v {
@@ -218,21 +315,7 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
                 .join(",");
             exec(
                 tx,
-                &upsert(
-                    "crises",
-                    &[
-                        "id",
-                        "name",
-                        "countries",
-                        "demo",
-                        "opened_by",
-                        "device",
-                        "seq",
-                        "hlc_wall",
-                        "hlc_counter",
-                        "status",
-                    ],
-                ),
+                &CRISES_UPSERT,
                 params![
                     c.id.as_bytes(),
                     c.name,
@@ -252,30 +335,7 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
             let q = &r.request;
             exec(
                 tx,
-                &upsert(
-                    "requests",
-                    &[
-                        "id",
-                        "reference",
-                        "crisis",
-                        "country",
-                        "site",
-                        "sector",
-                        "people",
-                        "people_total",
-                        "vulnerable",
-                        "items",
-                        "needed_by",
-                        "priority",
-                        "description",
-                        "status",
-                        "author",
-                        "device",
-                        "seq",
-                        "hlc_wall",
-                        "hlc_counter",
-                    ],
-                ),
+                &REQUESTS_UPSERT,
                 params![
                     r.id.as_bytes(),
                     r.reference,
@@ -308,28 +368,7 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
             });
             exec(
                 tx,
-                &upsert(
-                    "tasks",
-                    &[
-                        "id",
-                        "reference",
-                        "crisis",
-                        "title",
-                        "description",
-                        "scope",
-                        "sector",
-                        "priority",
-                        "due",
-                        "status",
-                        "holder_person",
-                        "holder_org",
-                        "author",
-                        "device",
-                        "seq",
-                        "hlc_wall",
-                        "hlc_counter",
-                    ],
-                ),
+                &TASKS_UPSERT,
                 params![
                     t.id.as_bytes(),
                     t.reference,
@@ -465,23 +504,31 @@ fn created(
             crisis.map(|c| c.as_bytes().to_vec())
         ],
     )?;
-    let mut stmt = tx.prepare_cached(
-        "INSERT OR IGNORE INTO registers (entity, field, device, seq, hlc_wall, hlc_counter, value, author, kind, text)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL)",
-    )?;
+    // One statement for all of them: a record has about ten fields.
     let fields = payload.field_values(id);
-    for (field, value) in &fields {
-        stmt.execute(params![
-            id.as_bytes(),
-            field,
-            b.device.as_bytes(),
-            b.seq as i64,
-            b.hlc.wall_ms as i64,
-            b.hlc.counter,
-            value.to_string(),
-            b.author.as_bytes(),
-            payload.kind()
-        ])?;
+    let values: Vec<String> = fields.iter().map(|(_, v)| v.to_string()).collect();
+    let (wall, counter, seq) = (b.hlc.wall_ms as i64, b.hlc.counter, b.seq as i64);
+    let kind = payload.kind();
+    for (rows, texts) in fields
+        .chunks(REGISTER_ROWS)
+        .zip(values.chunks(REGISTER_ROWS))
+    {
+        let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(rows.len() * 9);
+        for ((field, _), value) in rows.iter().zip(texts) {
+            params.extend([
+                id.as_bytes() as &dyn rusqlite::ToSql,
+                field,
+                b.device.as_bytes(),
+                &seq,
+                &wall,
+                &counter,
+                value,
+                b.author.as_bytes(),
+                &kind,
+            ]);
+        }
+        tx.prepare_cached(&REGISTER_INSERTS[rows.len() - 1])?
+            .execute(params.as_slice())?;
     }
     if inserted == 0 {
         for (field, _) in &fields {

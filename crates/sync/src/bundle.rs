@@ -130,7 +130,12 @@ pub fn open(store: &Store, data: &[u8]) -> Result<(Vec<Op>, String), SyncError> 
         _ => {}
     }
     let ops = unrun(body.runs, WHAT)?;
-    if let Some((op, fault)) = ops.iter().find_map(|op| op.verify().err().map(|f| (op, f))) {
+    let verdicts = relevo_core::op::verify_batch(&ops, &mut rand_core::OsRng);
+    if let Some((op, fault)) = ops
+        .iter()
+        .zip(verdicts)
+        .find_map(|(op, v)| v.err().map(|f| (op, f)))
+    {
         return Err(SyncError::Bundle(format!(
             "op {} in this bundle does not check out ({fault}): the bundle was altered or damaged and nothing was imported",
             op.label()
