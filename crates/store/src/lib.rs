@@ -16,6 +16,7 @@ mod log;
 mod net;
 mod project;
 mod queries;
+mod review;
 mod schema;
 mod views;
 
@@ -30,6 +31,10 @@ pub use net::{
     Vector, INVITE_TTL_MS,
 };
 pub use queries::{CrisisView, IdentityView, LogEntry, RequestView, Snapshot};
+pub use review::{
+    format_ms, AreaCount, Basis, DeviceLag, Event, Handovers, Measures, RecordRef, ResponseTimes,
+    Span, Stat, TimelineFilter, WhoWhatWhere,
+};
 pub use schema::LATEST as SCHEMA_VERSION;
 pub use views::{
     Board, BoardColumn, ConflictValue, ConflictView, FieldChange, FulfilmentView, HolderChange,
@@ -71,6 +76,13 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
+    /// Stamps later local ops no earlier than `to_ms`: for tests and
+    /// scripted scenarios that need ops at known moments (a clock only moves
+    /// forward, so the moment must be later than any op held).
+    pub fn advance_clock(&mut self, to_ms: u64) {
+        self.clock.observe(relevo_core::Hlc::new(to_ms, 0));
+    }
+
     /// Opens (creating if needed) the database in a data folder.
     pub fn open_dir(dir: &Path) -> Result<Store> {
         std::fs::create_dir_all(dir)?;

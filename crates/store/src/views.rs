@@ -454,6 +454,16 @@ impl Store {
         Ok(Board { columns })
     }
 
+    /// Every task of a crisis, oldest first.
+    pub(crate) fn all_tasks(&self, crisis: EntityId) -> Result<Vec<TaskView>> {
+        self.task_rows(
+            "t.crisis = ?1",
+            vec![crisis.as_bytes().to_vec().into()],
+            "t.hlc_wall, t.device, t.seq",
+            u32::MAX,
+        )
+    }
+
     pub fn task(&self, id: EntityId) -> Result<Option<TaskView>> {
         Ok(self
             .task_rows("t.id = ?1", vec![id.as_bytes().to_vec().into()], "t.id", 1)?
@@ -494,7 +504,7 @@ impl Store {
         self.request_rows(&clause, &args, limit)
     }
 
-    fn timeline(&self, names: &Names, id: EntityId) -> Result<Vec<TimelineEntry>> {
+    fn record_timeline(&self, names: &Names, id: EntityId) -> Result<Vec<TimelineEntry>> {
         let mut entries: Vec<(i64, u32, Vec<u8>, TimelineEntry)> = Vec::new();
         {
             let mut stmt = self.conn.prepare_cached(
@@ -736,7 +746,7 @@ impl Store {
         )?;
         let allowed = self.request_actions(&request)?;
         Ok(RequestDetail {
-            timeline: self.timeline(&names, found.id)?,
+            timeline: self.record_timeline(&names, found.id)?,
             conflicts: self.conflicts_named(&names, None, Some(found.id))?,
             request,
             fulfilments,
@@ -840,7 +850,7 @@ impl Store {
         }
         let allowed = self.task_actions(&task)?;
         Ok(TaskDetail {
-            timeline: self.timeline(&names, found.id)?,
+            timeline: self.record_timeline(&names, found.id)?,
             conflicts: self.conflicts_named(&names, None, Some(found.id))?,
             task,
             requests,

@@ -1,0 +1,902 @@
+//! Review: what happened in a crisis, the board as it stood at any moment,
+//! how fast the response was, and who did what where. Everything here reads
+//! the log and the projections; nothing writes the device's log.
+
+use crate::error::{Error, Result};
+use crate::log::{device_id, entity_id, RawOp, OP_COLUMNS};
+use crate::queries::parse_slug;
+use crate::{now_ms, Store, TaskView};
+use relevo_core::domain::{Country, Priority, RequestStatus, Sector, TaskScope};
+use relevo_core::payload::{link_field, ChangeKind, Payload};
+use relevo_core::EntityId;
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use ts_rs::TS;
+
+/// Timeline filters; every one is optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default)]
+pub struct TimelineFilter {
+    /// Events on records of this country (a regional task has none).
+    pub country: Option<Country>,
+    pub sector: Option<Sector>,
+    /// Made by this person.
+    pub person: Option<EntityId>,
+    /// Made by someone of this organisation (its id).
+    pub org: Option<String>,
+    /// On this record (its reference, `REQ-…` or `TSK-…`).
+    pub record: Option<String>,
+    /// Made at or after (ms since the Unix epoch).
+    #[ts(type = "number | null")]
+    pub from_ms: Option<i64>,
+    /// Made at or before.
+    #[ts(type = "number | null")]
+    pub to_ms: Option<i64>,
+    /// Only significant notes.
+    pub significant: bool,
+}
+
+/// One op of a crisis as a readable event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Event {
+    /// `<device>/<seq>`.
+    pub op: String,
+    pub device_tag: String,
+    #[ts(type = "number")]
+    pub seq: u64,
+    /// The op kind: `request.create`, `task.handover`…
+    pub kind: String,
+    /// One line in English, for the command line and the exports.
+    pub summary: String,
+    /// When it was made, by its device's clock.
+    #[ts(type = "number")]
+    pub made_at_ms: u64,
+    /// When this replica took it in (on the hub: when the hub received it).
+    #[ts(type = "number")]
+    pub received_at_ms: u64,
+    pub author: EntityId,
+    pub author_name: Option<String>,
+    pub org: Option<String>,
+    /// The record's reference (or the crisis name).
+    pub record: Option<String>,
+    /// `crisis`, `request` or `task`.
+    pub record_kind: Option<String>,
+    pub country: Option<Country>,
+    pub sector: Option<Sector>,
+    /// Fields it wrote (JSON text of each value).
+    pub changes: Vec<crate::FieldChange>,
+    pub text: Option<String>,
+    pub significant: bool,
+    /// Why every replica refused it; a refused op changed nothing.
+    pub refused: Option<String>,
+}
+
+/// What the review knows of a record.
+#[derive(Clone)]
+struct Record {
+    reference: String,
+    kind: &'static str,
+    country: Option<Country>,
+    sector: Option<Sector>,
+}
+
+/// Which time "as of" counts by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum Basis {
+    /// When each op was made (its clock): what people did.
+    #[default]
+    Made,
+    /// When this replica received it (on the hub, when the hub learned of
+    /// it): what could be known; the difference is what being offline cost.
+    Received,
+}
+
+/// The moments a crisis spans, for the as-of picker.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Span {
+    #[ts(type = "number")]
+    pub first_ms: u64,
+    #[ts(type = "number")]
+    pub last_ms: u64,
+    #[ts(type = "number")]
+    pub ops: u64,
+}
+
+/// Median and 90th percentile of a set of durations.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, TS)]
+pub struct Stat {
+    /// How many records reached the milestone.
+    pub count: u32,
+    #[ts(type = "number | null")]
+    pub median_ms: Option<f64>,
+    #[ts(type = "number | null")]
+    pub p90_ms: Option<f64>,
+}
+
+impl Stat {
+    /// Median (the mean of the middle two for an even count) and 90th
+    /// percentile (nearest rank: the smallest value with at least 90% of the
+    /// values at or below it).
+    pub fn of(mut values: Vec<f64>) -> Stat {
+        values.sort_by(f64::total_cmp);
+        let n = values.len();
+        if n == 0 {
+            return Stat::default();
+        }
+        let median = if n % 2 == 1 {
+            values[n / 2]
+        } else {
+            (values[n / 2 - 1] + values[n / 2]) / 2.0
+        };
+        let rank = (0.9 * n as f64).ceil() as usize;
+        Stat {
+            count: n as u32,
+            median_ms: Some(median),
+            p90_ms: Some(values[rank.clamp(1, n) - 1]),
+        }
+    }
+}
+
+/// Response times for one group of requests.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct ResponseTimes {
+    /// `all`, `country`, `sector` or `priority`.
+    pub by: String,
+    /// The group's code (`GT`, `shelter`, `high`), empty for `all`.
+    pub group: String,
+    pub requests: u32,
+    /// From logging a request to the first task that answers it.
+    pub to_first_task: Stat,
+    /// To the first delivery recorded against it.
+    pub to_first_fulfilment: Stat,
+    /// To its status becoming fulfilled.
+    pub to_fulfilled: Stat,
+}
+
+/// A record the measures point at.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct RecordRef {
+    pub reference: String,
+    pub country: Option<Country>,
+    pub sector: Sector,
+    pub priority: Priority,
+    #[ts(type = "number")]
+    pub at_ms: u64,
+}
+
+/// Made → received for one device's ops in the crisis.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct DeviceLag {
+    pub device_tag: String,
+    pub person: Option<String>,
+    pub lag: Stat,
+    #[ts(type = "number | null")]
+    pub max_ms: Option<f64>,
+}
+
+/// Handovers per task.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct Handovers {
+    pub tasks: u32,
+    pub handovers: u32,
+    pub tasks_handed_over: u32,
+    pub max_per_task: u32,
+    /// Tasks by number of handovers: index 0 = none, 1 = one…
+    pub distribution: Vec<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct Measures {
+    pub crisis: EntityId,
+    /// The moment overdue is judged at.
+    #[ts(type = "number")]
+    pub at_ms: u64,
+    pub response: Vec<ResponseTimes>,
+    pub overdue: Vec<RecordRef>,
+    pub handovers: Handovers,
+    /// Open requests no task answers.
+    pub without_task: Vec<RecordRef>,
+    pub sync_lag: Vec<DeviceLag>,
+}
+
+/// One cell of the who-does-what-where matrix.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct WhoWhatWhere {
+    /// The organisation's id, or `unassigned`.
+    pub org: String,
+    pub org_name: Option<String>,
+    pub sector: Sector,
+    pub country: Option<Country>,
+    /// Admin area P-code of the requests' site, where known.
+    pub admin: Option<String>,
+    pub tasks: u32,
+    pub requests: u32,
+    /// People affected in the requests its tasks answer.
+    #[ts(type = "number")]
+    pub people: u64,
+}
+
+/// Requests and people per country and admin area, for the map.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct AreaCount {
+    pub country: Country,
+    pub admin: Option<String>,
+    pub requests: u32,
+    #[ts(type = "number")]
+    pub people: u64,
+    pub open: u32,
+}
+
+fn describe_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "nothing".into(),
+        other => other.to_string(),
+    }
+}
+
+impl Store {
+    /// Every record of a crisis as the review names it.
+    fn records(&self, crisis: EntityId) -> Result<HashMap<EntityId, Record>> {
+        let mut out = HashMap::new();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, reference, country, sector FROM requests WHERE crisis = ?1")?;
+        let mut rows = stmt.query([crisis.as_bytes()])?;
+        while let Some(r) = rows.next()? {
+            out.insert(
+                entity_id(&r.get::<_, Vec<u8>>(0)?)?,
+                Record {
+                    reference: r.get(1)?,
+                    kind: "request",
+                    country: Some(parse_slug(&r.get::<_, String>(2)?, Country::parse)?),
+                    sector: Some(parse_slug(&r.get::<_, String>(3)?, Sector::parse)?),
+                },
+            );
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, reference, scope, sector FROM tasks WHERE crisis = ?1")?;
+        let mut rows = stmt.query([crisis.as_bytes()])?;
+        while let Some(r) = rows.next()? {
+            let scope: String = r.get(2)?;
+            out.insert(
+                entity_id(&r.get::<_, Vec<u8>>(0)?)?,
+                Record {
+                    reference: r.get(1)?,
+                    kind: "task",
+                    country: Country::parse(&scope),
+                    sector: Some(parse_slug(&r.get::<_, String>(3)?, Sector::parse)?),
+                },
+            );
+        }
+        if let Some(c) = self.crisis(crisis)? {
+            out.insert(
+                crisis,
+                Record {
+                    reference: c.name,
+                    kind: "crisis",
+                    country: None,
+                    sector: None,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// People's names and organisations.
+    fn people(&self) -> Result<HashMap<EntityId, (String, Option<String>)>> {
+        let mut stmt = self.conn.prepare("SELECT id, name, org FROM persons")?;
+        let mut rows = stmt.query([])?;
+        let mut out = HashMap::new();
+        while let Some(r) = rows.next()? {
+            out.insert(entity_id(&r.get::<_, Vec<u8>>(0)?)?, (r.get(1)?, r.get(2)?));
+        }
+        Ok(out)
+    }
+
+    /// Every op of a crisis, oldest first, as readable events.
+    pub fn timeline(&self, crisis: EntityId, f: &TimelineFilter) -> Result<Vec<Event>> {
+        let records = self.records(crisis)?;
+        let people = self.people()?;
+        let by_id: HashMap<EntityId, &Record> = records.iter().map(|(k, v)| (*k, v)).collect();
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {OP_COLUMNS}, received_at, refused FROM ops
+             WHERE (?1 IS NULL OR hlc_wall >= ?1) AND (?2 IS NULL OR hlc_wall <= ?2)
+             ORDER BY hlc_wall, hlc_counter, device, seq"
+        ))?;
+        let mut rows = stmt.query(params![f.from_ms, f.to_ms])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let received: i64 = row.get(9)?;
+            let refused: Option<String> = row.get(10)?;
+            let op = RawOp::read(row)?.into_op()?;
+            let Ok(Some(payload)) = Payload::decode(&op.body.kind, &op.body.payload) else {
+                continue;
+            };
+            let entity = match &payload {
+                Payload::Change(_, c) => c.entity,
+                p => match p.creates() {
+                    Some((_, id)) if p.crisis() == Some(crisis) => id,
+                    _ => continue,
+                },
+            };
+            // A refused create made no record: name it from its payload.
+            let record: Option<Record> = match by_id.get(&entity) {
+                Some(r) => Some((*r).clone()),
+                None => match &payload {
+                    Payload::RequestCreate(r) if r.crisis == crisis => Some(Record {
+                        reference: r.reference.clone(),
+                        kind: "request",
+                        country: Some(r.request.country),
+                        sector: Some(r.request.sector),
+                    }),
+                    Payload::TaskCreate(t) if t.crisis == crisis => Some(Record {
+                        reference: t.reference.clone(),
+                        kind: "task",
+                        country: match t.task.scope {
+                            TaskScope::National(c) => Some(c),
+                            TaskScope::Regional => None,
+                        },
+                        sector: Some(t.task.sector),
+                    }),
+                    _ => None,
+                },
+            };
+            let Some(record) = record else { continue };
+            let author = op.body.author;
+            let (author_name, org) = people
+                .get(&author)
+                .cloned()
+                .map(|(n, o)| (Some(n), o))
+                .unwrap_or((None, None));
+            let (text, significant) = match &payload {
+                Payload::Change(_, c) => (c.text.clone(), c.significant),
+                _ => (None, false),
+            };
+            if f.country.is_some() && record.country != f.country
+                || f.sector.is_some() && record.sector != f.sector
+                || f.person.is_some_and(|p| p != author)
+                || f.org.as_ref().is_some_and(|o| org.as_ref() != Some(o))
+                || f.record
+                    .as_ref()
+                    .is_some_and(|r| !r.eq_ignore_ascii_case(&record.reference))
+                || f.significant && !significant
+            {
+                continue;
+            }
+            let changes = match &payload {
+                Payload::Change(_, c) => c
+                    .writes
+                    .iter()
+                    .map(|w| crate::FieldChange {
+                        field: w.field.clone(),
+                        value: w.value.to_string(),
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let summary = summarise(&payload, &record, &people);
+            out.push(Event {
+                op: op.op_ref().to_string(),
+                device_tag: op.body.device.tag(),
+                seq: op.body.seq,
+                kind: op.body.kind.clone(),
+                summary,
+                made_at_ms: op.body.hlc.wall_ms,
+                received_at_ms: received as u64,
+                author,
+                author_name,
+                org,
+                record: Some(record.reference.clone()),
+                record_kind: Some(record.kind.to_owned()),
+                country: record.country,
+                sector: record.sector,
+                changes,
+                text,
+                significant,
+                refused,
+            });
+        }
+        Ok(out)
+    }
+
+    /// When a crisis opened and when its latest op was made (or received).
+    pub fn span(&self, crisis: EntityId, basis: Basis) -> Result<Span> {
+        let events = self.timeline(crisis, &TimelineFilter::default())?;
+        let time = |e: &Event| match basis {
+            Basis::Made => e.made_at_ms,
+            Basis::Received => e.received_at_ms,
+        };
+        let first = events.iter().map(time).min();
+        let last = events.iter().map(time).max();
+        match (first, last) {
+            (Some(first_ms), Some(last_ms)) => Ok(Span {
+                first_ms,
+                last_ms,
+                ops: events.len() as u64,
+            }),
+            _ => Err(Error::Invalid(
+                "this crisis has nothing recorded yet: there is nothing to review".into(),
+            )),
+        }
+    }
+
+    /// The whole store as it stood at `at_ms`: a new in-memory store holding
+    /// only the ops made (or received, by `basis`) by then, with the verdicts
+    /// every replica reached, and projections rebuilt from them. Views of it
+    /// (requests, board, measures) show the crisis exactly as it was.
+    pub fn as_of(&self, crisis: EntityId, at_ms: u64, basis: Basis) -> Result<Store> {
+        let span = self.span(crisis, basis)?;
+        let shown = format_ms;
+        if at_ms < span.first_ms {
+            return Err(Error::Invalid(format!(
+                "{} is before the crisis began ({}): pick a moment between then and {}",
+                shown(at_ms),
+                shown(span.first_ms),
+                shown(span.last_ms.max(now_ms()))
+            )));
+        }
+        if at_ms > now_ms() {
+            return Err(Error::Invalid(format!(
+                "{} is in the future: pick a moment between {} and now",
+                shown(at_ms),
+                shown(span.first_ms)
+            )));
+        }
+        let column = match basis {
+            Basis::Made => "hlc_wall",
+            Basis::Received => "received_at",
+        };
+        let mut copy = Store::open_in_memory()?;
+        {
+            let tx = copy.conn.transaction()?;
+            {
+                let mut insert = tx.prepare(&format!(
+                    "INSERT INTO ops ({OP_COLUMNS}, hash, received_at, refused)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                ))?;
+                let mut heads = tx.prepare(
+                    "INSERT INTO device_heads (device, seq, hash) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (device) DO UPDATE SET seq = max(seq, excluded.seq),
+                       hash = CASE WHEN excluded.seq > seq THEN excluded.hash ELSE hash END",
+                )?;
+                let mut stmt = self.conn.prepare(&format!(
+                    "SELECT {OP_COLUMNS}, hash, received_at, refused FROM ops WHERE {column} <= ?1"
+                ))?;
+                let mut rows = stmt.query([at_ms as i64])?;
+                while let Some(r) = rows.next()? {
+                    let values: Vec<rusqlite::types::Value> =
+                        (0..12).map(|i| r.get(i)).collect::<rusqlite::Result<_>>()?;
+                    heads.execute(params![values[0], values[1], values[9]])?;
+                    insert.execute(rusqlite::params_from_iter(values))?;
+                }
+            }
+            tx.commit()?;
+        }
+        copy.rebuild_projections()?;
+        Ok(copy)
+    }
+
+    /// Every task of a crisis.
+    pub fn tasks(&self, crisis: EntityId) -> Result<Vec<TaskView>> {
+        self.all_tasks(crisis)
+    }
+
+    /// Response-time measures, overdue tasks, handovers, requests nobody
+    /// answers and sync lag, for a crisis. Overdue is judged at `at_ms`.
+    pub fn measures(&self, crisis: EntityId, at_ms: u64) -> Result<Measures> {
+        let requests = self.requests(crisis)?;
+        let tasks = self.all_tasks(crisis)?;
+        // First link of a task to each request (a task created for it, or
+        // linked later), by the clock of the op that linked it.
+        let mut first_task: HashMap<EntityId, u64> = HashMap::new();
+        let mut first_fulfilment: HashMap<EntityId, u64> = HashMap::new();
+        let mut fulfilled: HashMap<EntityId, u64> = HashMap::new();
+        {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT min(hlc_wall) FROM registers WHERE field = ?1 AND value = 'true'",
+            )?;
+            let mut fstmt = self
+                .conn
+                .prepare_cached("SELECT min(hlc_wall) FROM fulfilments WHERE request = ?1")?;
+            let mut sstmt = self.conn.prepare_cached(
+                "SELECT min(hlc_wall) FROM registers WHERE entity = ?1 AND field = 'status'
+                   AND value IN ('\"fulfilled\"', '\"closed\"')",
+            )?;
+            for r in &requests {
+                let t: Option<i64> = stmt.query_row([link_field(r.id)], |x| x.get(0))?;
+                if let Some(t) = t {
+                    first_task.insert(r.id, t as u64);
+                }
+                let t: Option<i64> = fstmt.query_row([r.id.as_bytes()], |x| x.get(0))?;
+                if let Some(t) = t {
+                    first_fulfilment.insert(r.id, t as u64);
+                }
+                let t: Option<i64> = sstmt.query_row([r.id.as_bytes()], |x| x.get(0))?;
+                if let Some(t) = t {
+                    fulfilled.insert(r.id, t as u64);
+                }
+            }
+        }
+        let answered = |r: &crate::RequestView| {
+            !matches!(
+                r.status,
+                RequestStatus::Cancelled | RequestStatus::Duplicate
+            )
+        };
+        let mut groups: BTreeMap<(u8, &'static str, String), Vec<&crate::RequestView>> =
+            BTreeMap::new();
+        for r in requests.iter().filter(|r| answered(r)) {
+            groups.entry((0, "all", String::new())).or_default().push(r);
+            groups
+                .entry((1, "country", r.country.code().to_owned()))
+                .or_default()
+                .push(r);
+            groups
+                .entry((2, "sector", r.sector.slug().to_owned()))
+                .or_default()
+                .push(r);
+            groups
+                .entry((3, "priority", r.priority.slug().to_owned()))
+                .or_default()
+                .push(r);
+        }
+        let since = |m: &HashMap<EntityId, u64>, rs: &[&crate::RequestView]| {
+            Stat::of(
+                rs.iter()
+                    .filter_map(|r| {
+                        m.get(&r.id)
+                            .map(|t| t.saturating_sub(r.recorded_at_ms) as f64)
+                    })
+                    .collect(),
+            )
+        };
+        let response = groups
+            .into_iter()
+            .map(|((_, by, group), rs)| ResponseTimes {
+                by: by.to_owned(),
+                group,
+                requests: rs.len() as u32,
+                to_first_task: since(&first_task, &rs),
+                to_first_fulfilment: since(&first_fulfilment, &rs),
+                to_fulfilled: since(&fulfilled, &rs),
+            })
+            .collect();
+        let task_ref = |t: &TaskView| RecordRef {
+            reference: t.reference.clone(),
+            country: match t.scope {
+                TaskScope::National(c) => Some(c),
+                TaskScope::Regional => None,
+            },
+            sector: t.sector,
+            priority: t.priority,
+            at_ms: t.due_ms.unwrap_or_default() as u64,
+        };
+        let overdue = tasks
+            .iter()
+            .filter(|t| t.due_ms.is_some_and(|d| d < at_ms as i64) && !t.status.is_final())
+            .map(task_ref)
+            .collect();
+        // Handovers: writes of a task's holder by a handover op.
+        let mut per_task: HashMap<EntityId, u32> = tasks.iter().map(|t| (t.id, 0)).collect();
+        {
+            let mut stmt = self.conn.prepare(
+                "SELECT entity, count(*) FROM registers WHERE field = 'holder' AND kind = ?1
+                 GROUP BY entity",
+            )?;
+            let mut rows = stmt.query([ChangeKind::TaskHandOver.kind()])?;
+            while let Some(r) = rows.next()? {
+                let id = entity_id(&r.get::<_, Vec<u8>>(0)?)?;
+                if let Some(n) = per_task.get_mut(&id) {
+                    *n = r.get(1)?;
+                }
+            }
+        }
+        let max_per_task = per_task.values().copied().max().unwrap_or(0);
+        let mut distribution = vec![0u32; max_per_task as usize + 1];
+        for n in per_task.values() {
+            distribution[*n as usize] += 1;
+        }
+        let handovers = Handovers {
+            tasks: per_task.len() as u32,
+            handovers: per_task.values().sum(),
+            tasks_handed_over: per_task.values().filter(|n| **n > 0).count() as u32,
+            max_per_task,
+            distribution,
+        };
+        let without_task = requests
+            .iter()
+            .filter(|r| r.tasks == 0 && !r.status.is_final())
+            .map(|r| RecordRef {
+                reference: r.reference.clone(),
+                country: Some(r.country),
+                sector: r.sector,
+                priority: r.priority,
+                at_ms: r.recorded_at_ms,
+            })
+            .collect();
+        let sync_lag = self.sync_lag(crisis)?;
+        Ok(Measures {
+            crisis,
+            at_ms,
+            response,
+            overdue,
+            handovers,
+            without_task,
+            sync_lag,
+        })
+    }
+
+    /// Made → received, per device, over the crisis's ops.
+    fn sync_lag(&self, crisis: EntityId) -> Result<Vec<DeviceLag>> {
+        let events = self.timeline(crisis, &TimelineFilter::default())?;
+        let mut per: BTreeMap<String, (Option<String>, Vec<f64>)> = BTreeMap::new();
+        for e in &events {
+            let entry = per
+                .entry(e.device_tag.clone())
+                .or_insert_with(|| (e.author_name.clone(), Vec::new()));
+            entry
+                .1
+                .push(e.received_at_ms.saturating_sub(e.made_at_ms) as f64);
+        }
+        Ok(per
+            .into_iter()
+            .map(|(device_tag, (person, lags))| DeviceLag {
+                device_tag,
+                person,
+                max_ms: lags.iter().copied().reduce(f64::max),
+                lag: Stat::of(lags),
+            })
+            .collect())
+    }
+
+    /// Who (organisation) does what (sector) where (country, admin area),
+    /// from the tasks of a crisis and the requests they answer.
+    pub fn who_what_where(&self, crisis: EntityId) -> Result<Vec<WhoWhatWhere>> {
+        let tasks = self.all_tasks(crisis)?;
+        let requests: HashMap<EntityId, crate::RequestView> = self
+            .requests(crisis)?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+        let admin = self.site_admin_areas()?;
+        let person_org: HashMap<EntityId, Option<String>> = self
+            .people()?
+            .into_iter()
+            .map(|(id, (_, org))| (id, org))
+            .collect();
+        let org_names: HashMap<String, String> =
+            self.orgs()?.into_iter().map(|o| (o.id, o.name)).collect();
+        let mut cells: BTreeMap<(String, String, String, String), WhoWhatWhere> = BTreeMap::new();
+        let mut links = self
+            .conn
+            .prepare("SELECT request FROM task_links WHERE task = ?1")?;
+        for t in &tasks {
+            let org = t
+                .holder
+                .as_ref()
+                .and_then(|h| {
+                    h.org
+                        .clone()
+                        .or_else(|| h.person.and_then(|p| person_org.get(&p).cloned().flatten()))
+                })
+                .unwrap_or_else(|| "unassigned".into());
+            let answered: Vec<&crate::RequestView> = links
+                .query_map([t.id.as_bytes()], |r| r.get::<_, Vec<u8>>(0))?
+                .filter_map(|r| r.ok())
+                .filter_map(|b| entity_id(&b).ok())
+                .filter_map(|id| requests.get(&id))
+                .collect();
+            let country = match t.scope {
+                TaskScope::National(c) => Some(c),
+                TaskScope::Regional => answered.first().map(|r| r.country),
+            };
+            let area = answered
+                .iter()
+                .find_map(|r| admin.get(&(r.country, r.site.to_lowercase())).cloned());
+            let key = (
+                org.clone(),
+                t.sector.slug().to_owned(),
+                country.map(|c| c.code().to_owned()).unwrap_or_default(),
+                area.clone().unwrap_or_default(),
+            );
+            let cell = cells.entry(key).or_insert_with(|| WhoWhatWhere {
+                org_name: org_names.get(&org).cloned(),
+                org: org.clone(),
+                sector: t.sector,
+                country,
+                admin: area.clone(),
+                tasks: 0,
+                requests: 0,
+                people: 0,
+            });
+            cell.tasks += 1;
+            cell.requests += answered.len() as u32;
+            cell.people += answered
+                .iter()
+                .map(|r| u64::from(r.people.total))
+                .sum::<u64>();
+        }
+        Ok(cells.into_values().collect())
+    }
+
+    /// Requests and people per country and admin area (where the site is
+    /// known), for the map.
+    pub fn areas(&self, crisis: EntityId) -> Result<Vec<AreaCount>> {
+        let admin = self.site_admin_areas()?;
+        let mut out: BTreeMap<(Country, Option<String>), AreaCount> = BTreeMap::new();
+        for r in self.requests(crisis)? {
+            if matches!(
+                r.status,
+                RequestStatus::Cancelled | RequestStatus::Duplicate
+            ) {
+                continue;
+            }
+            let area = admin.get(&(r.country, r.site.to_lowercase())).cloned();
+            let cell = out
+                .entry((r.country, area.clone()))
+                .or_insert_with(|| AreaCount {
+                    country: r.country,
+                    admin: area,
+                    requests: 0,
+                    people: 0,
+                    open: 0,
+                });
+            cell.requests += 1;
+            cell.people += u64::from(r.people.total);
+            if !r.status.is_final() {
+                cell.open += 1;
+            }
+        }
+        Ok(out.into_values().collect())
+    }
+
+    /// (country, lower-case site name) → the site's admin P-code.
+    fn site_admin_areas(&self) -> Result<HashMap<(Country, String), String>> {
+        let mut out = HashMap::new();
+        for s in self.roster()?.sites {
+            if let Some(p) = s.pcode {
+                out.insert((s.country, s.name.to_lowercase()), p);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The devices whose ops this replica holds, for the review's verify
+    /// panel (see [`Store::verify`]).
+    pub fn device_tags(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare("SELECT device FROM device_heads")?;
+        let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(device_id(&r?)?.tag());
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+/// One line in English saying what an op did.
+fn summarise(
+    payload: &Payload,
+    record: &Record,
+    people: &HashMap<EntityId, (String, Option<String>)>,
+) -> String {
+    let r = &record.reference;
+    match payload {
+        Payload::CrisisOpen(c) => format!("opened the crisis {}", c.name),
+        Payload::RequestCreate(q) => {
+            let q = &q.request;
+            format!(
+                "logged {r}: {} for {} people at {} ({}), {} priority",
+                q.sector.slug(),
+                q.people.total,
+                q.site,
+                q.country.code(),
+                q.priority.slug()
+            )
+        }
+        Payload::TaskCreate(t) => {
+            let to = t
+                .holder
+                .as_ref()
+                .map(|h| format!(", assigned to {}", holder_name(h, people)))
+                .unwrap_or_default();
+            format!("created {r}: {}{to}", t.task.title)
+        }
+        Payload::Change(kind, c) => {
+            let value = |field: &str| {
+                c.writes
+                    .iter()
+                    .find(|w| w.field == field)
+                    .map(|w| w.value.clone())
+            };
+            let holder = || {
+                value("holder")
+                    .and_then(|v| {
+                        serde_json::from_value::<Option<relevo_core::domain::Holder>>(v).ok()
+                    })
+                    .flatten()
+                    .map(|h| holder_name(&h, people))
+                    .unwrap_or_else(|| "nobody".into())
+            };
+            let status = || {
+                value("status")
+                    .map(|v| describe_value(&v))
+                    .unwrap_or_default()
+            };
+            match kind {
+                ChangeKind::RequestUpdate => format!(
+                    "corrected {r}: {}",
+                    c.writes
+                        .iter()
+                        .map(|w| w.field.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                ChangeKind::RequestStatus | ChangeKind::TaskStatus => {
+                    format!("set {r} to {}", status())
+                }
+                ChangeKind::RequestFulfil => match &c.fulfilment {
+                    Some(f) => format!(
+                        "recorded delivery on {r}: {} {} {}{}",
+                        f.quantity,
+                        f.unit,
+                        f.what,
+                        f.by.as_ref()
+                            .map(|b| format!(" by {b}"))
+                            .unwrap_or_default()
+                    ),
+                    None => format!("recorded delivery on {r}"),
+                },
+                ChangeKind::TaskAssign => format!("assigned {r} to {}", holder()),
+                ChangeKind::TaskAccept => format!("accepted {r}"),
+                ChangeKind::TaskHandOver => format!("handed {r} over to {}", holder()),
+                ChangeKind::TaskEscalate => format!("escalated {r} to the regional level"),
+                ChangeKind::TaskLink => format!("linked {r} to a request"),
+                ChangeKind::TaskUnlink => format!("unlinked {r} from a request"),
+                ChangeKind::NoteAdd => format!(
+                    "{}note on {r}: {}",
+                    if c.significant { "significant " } else { "" },
+                    c.text.clone().unwrap_or_default()
+                ),
+                ChangeKind::ConflictResolve => format!(
+                    "resolved the conflict on {r} ({})",
+                    c.writes
+                        .iter()
+                        .map(|w| w.field.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                ChangeKind::CrisisClose => "closed the crisis".into(),
+            }
+        }
+        other => other.kind().to_owned(),
+    }
+}
+
+fn holder_name(
+    h: &relevo_core::domain::Holder,
+    people: &HashMap<EntityId, (String, Option<String>)>,
+) -> String {
+    let person = h
+        .person
+        .map(|p| people.get(&p).map(|x| x.0.clone()).unwrap_or(p.to_string()));
+    match (person, &h.org) {
+        (Some(p), Some(o)) => format!("{p} ({o})"),
+        (Some(p), None) => p,
+        (None, Some(o)) => o.clone(),
+        (None, None) => "nobody".into(),
+    }
+}
+
+/// A moment as people read it in messages: `2026-11-29 21:48 UTC`.
+pub fn format_ms(ms: u64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms as i64)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| format!("{ms} ms"))
+}
