@@ -102,6 +102,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Everything that happened in the current crisis, oldest first
+    Timeline(review::TimelineArgs),
+    /// The requests and the task board as they stood at a moment
+    Asof {
+        /// 2026-11-20 (end of day), 2026-11-20T14:30 (UTC) or RFC 3339
+        time: String,
+        /// By when this device received each op, not when it was made
+        #[arg(long)]
+        received: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Response times, overdue tasks, handovers, requests without a task, sync lag
+    Measures {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export the current crisis: CSV with HXL, Excel, JSON or an after-action report
+    Export {
+        #[arg(value_enum)]
+        format: review::ExportFormat,
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -481,8 +504,12 @@ fn print_task(t: &TaskView) {
 }
 
 mod net;
+mod review;
 
 fn main() -> ExitCode {
+    // `relevo timeline | head` ends quietly, as command-line tools do,
+    // instead of failing on the closed pipe.
+    sigpipe::reset();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -993,6 +1020,19 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 eprintln!("error: {e}");
                 ExitCode::FAILURE
             }));
+        }
+        Command::Timeline(a) => review::timeline(&store, a)?,
+        Command::Asof {
+            time,
+            received,
+            json,
+        } => review::as_of(&store, &time, received, json)?,
+        Command::Measures { json } => review::measures(&store, json)?,
+        Command::Export { format, file } => {
+            if let Err(e) = review::export(&store, format, file) {
+                eprintln!("error: {e}");
+                return Ok(ExitCode::FAILURE);
+            }
         }
         Command::Verify { json } => {
             let report = store.verify()?;

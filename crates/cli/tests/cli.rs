@@ -740,3 +740,82 @@ fn enrol_sync_status_and_bundles_with_a_real_hub() {
     let text = ok(&a, &["status"]);
     assert!(text.contains("Not on the hub: 1 op(s)"), "{text}");
 }
+
+#[test]
+fn a_reviewer_replays_measures_and_exports_the_demo_crisis() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    ok(
+        d,
+        &[
+            "init",
+            "--name",
+            "Rita",
+            "--role",
+            "reviewer",
+            "--country",
+            "GT",
+        ],
+    );
+    ok(d, &["demo"]);
+    let events = json(d, &["timeline"]);
+    let events = events.as_array().expect("events");
+    assert!(events.len() > 300, "{}", events.len());
+    let hn = json(d, &["timeline", "--country", "HN"]);
+    let hn = hn.as_array().expect("events");
+    assert!(!hn.is_empty() && hn.len() < events.len());
+    assert!(hn.iter().all(|e| e["country"] == "HN"));
+    let notes = json(d, &["timeline", "--significant"]);
+    assert!(notes
+        .as_array()
+        .expect("notes")
+        .iter()
+        .all(|e| e["significant"] == true && e["kind"] == "note.add"));
+    assert!(fails(d, &["timeline", "--country", "XX"]).contains("not a country code"));
+
+    // As of a moment early in the crisis, fewer requests existed.
+    let first = events[0]["made_at_ms"].as_u64().expect("ms");
+    let early = chrono::DateTime::from_timestamp_millis(first as i64 + 6 * 3_600_000)
+        .expect("time")
+        .to_rfc3339();
+    let then = json(d, &["asof", &early]);
+    let now = json(d, &["request", "list"]);
+    let then_n = then["requests"].as_array().expect("requests").len();
+    assert!(
+        then_n > 0 && then_n < now.as_array().expect("requests").len(),
+        "{then_n}"
+    );
+    assert!(fails(d, &["asof", "2001-01-01"]).contains("before the crisis began"));
+    assert!(fails(d, &["asof", "2999-01-01"]).contains("in the future"));
+    assert!(fails(d, &["asof", "yesterday"]).contains("is not a moment"));
+
+    let m = json(d, &["measures"]);
+    assert_eq!(m["response"][0]["by"], "all");
+    assert!(
+        m["response"][0]["to_first_task"]["count"]
+            .as_u64()
+            .expect("n")
+            > 0
+    );
+
+    for (format, file) in [
+        ("csv", "requests.csv"),
+        ("xlsx", "crisis.xlsx"),
+        ("json", "crisis.json"),
+        ("report", "report.html"),
+    ] {
+        let path = d.join(file);
+        let out = ok(d, &["export", format, path.to_str().expect("utf8")]);
+        assert!(out.contains("wrote"), "{out}");
+        assert!(std::fs::metadata(&path).expect("written").len() > 1000);
+    }
+    let csv = std::fs::read_to_string(d.join("requests.csv")).expect("csv");
+    assert!(csv
+        .lines()
+        .nth(1)
+        .expect("hxl row")
+        .starts_with("#meta+ref,#crisis+name"));
+    let bad = d.join("missing/report.html");
+    let e = fails(d, &["export", "report", bad.to_str().expect("utf8")]);
+    assert!(e.contains("nothing was written"), "{e}");
+}

@@ -610,7 +610,7 @@ impl Store {
         };
         let without_task = requests
             .iter()
-            .filter(|r| r.tasks == 0 && !r.status.is_final())
+            .filter(|r| r.tasks == 0 && r.status.is_open())
             .map(|r| RecordRef {
                 reference: r.reference.clone(),
                 country: Some(r.country),
@@ -748,15 +748,29 @@ impl Store {
                 });
             cell.requests += 1;
             cell.people += u64::from(r.people.total);
-            if !r.status.is_final() {
+            if r.status.is_open() {
                 cell.open += 1;
             }
         }
         Ok(out.into_values().collect())
     }
 
-    /// (country, lower-case site name) → the site's admin P-code.
-    fn site_admin_areas(&self) -> Result<HashMap<(Country, String), String>> {
+    /// The requests a task answers.
+    pub fn task_requests(&self, task: EntityId) -> Result<Vec<EntityId>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT request FROM task_links WHERE task = ?1")?;
+        let rows = stmt.query_map([task.as_bytes()], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(entity_id(&r?)?);
+        }
+        Ok(out)
+    }
+
+    /// (country, lower-case site name) → the site's admin P-code, for the
+    /// sites whose P-code is known.
+    pub fn site_admin_areas(&self) -> Result<HashMap<(Country, String), String>> {
         let mut out = HashMap::new();
         for s in self.roster()?.sites {
             if let Some(p) = s.pcode {

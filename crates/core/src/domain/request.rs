@@ -33,6 +33,12 @@ vocabulary! {
 }
 
 impl RequestStatus {
+    /// Still waiting for something: not yet fulfilled, closed, cancelled or
+    /// a duplicate.
+    pub fn is_open(self) -> bool {
+        !self.is_final() && self != RequestStatus::Fulfilled
+    }
+
     pub fn is_final(self) -> bool {
         matches!(
             self,

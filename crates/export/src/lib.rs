@@ -1,0 +1,629 @@
+//! Review exports of one crisis: CSV with an HXL hashtag row, an Excel
+//! workbook with one sheet per record type, JSON, and a self-contained
+//! after-action report (one HTML file, charts inline as SVG, printable).
+//!
+//! Every export is written to a temporary file beside the target and renamed
+//! over it once complete: a failed export leaves nothing half-written.
+
+mod report;
+
+use relevo_core::domain::{Country, VulnerableGroup};
+use relevo_core::EntityId;
+use relevo_store::{
+    format_ms, Event, Measures, RequestView, Store, TaskView, TimelineFilter, WhoWhatWhere,
+};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Store(#[from] relevo_store::Error),
+    #[error("cannot write {path}: {detail}; nothing was written")]
+    Write { path: PathBuf, detail: String },
+    #[error("'{0}' is not an export format: use csv, xlsx, json or report")]
+    Format(String),
+}
+
+pub type Result<T> = std::result::Result<T, ExportError>;
+
+/// What an export can produce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Csv,
+    Xlsx,
+    Json,
+    Report,
+}
+
+impl Format {
+    pub fn parse(text: &str) -> Result<Format> {
+        match text.to_ascii_lowercase().as_str() {
+            "csv" => Ok(Format::Csv),
+            "xlsx" | "excel" => Ok(Format::Xlsx),
+            "json" => Ok(Format::Json),
+            "report" | "html" => Ok(Format::Report),
+            _ => Err(ExportError::Format(text.to_owned())),
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Xlsx => "xlsx",
+            Format::Json => "json",
+            Format::Report => "html",
+        }
+    }
+}
+
+/// How far an export has got: `done` of `total` steps.
+pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
+
+/// What was written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Written {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub requests: u64,
+    pub tasks: u64,
+}
+
+/// Everything the exports show of a crisis, read once.
+#[derive(Debug)]
+pub struct Review {
+    pub crisis: relevo_store::CrisisView,
+    pub requests: Vec<RequestView>,
+    pub tasks: Vec<TaskView>,
+    pub events: Vec<Event>,
+    pub measures: Measures,
+    pub www: Vec<WhoWhatWhere>,
+    pub areas: Vec<relevo_store::AreaCount>,
+    /// Organisation ids of the holders of each request's tasks.
+    pub implementers: HashMap<EntityId, Vec<String>>,
+    /// (country, lower-case site) → admin P-code, where known.
+    pub admin: HashMap<(Country, String), String>,
+    pub made_at_ms: u64,
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl Review {
+    pub fn read(store: &Store, crisis: EntityId) -> Result<Review> {
+        let view = store.crisis(crisis)?.ok_or(relevo_store::Error::NoCrisis)?;
+        let requests = store.requests(crisis)?;
+        let tasks = store.tasks(crisis)?;
+        let now = now_ms();
+        let mut implementers: HashMap<EntityId, Vec<String>> = HashMap::new();
+        for t in &tasks {
+            let Some(org) = t.holder.as_ref().and_then(|h| h.org.clone()) else {
+                continue;
+            };
+            for r in store.task_requests(t.id)? {
+                let orgs = implementers.entry(r).or_default();
+                if !orgs.contains(&org) {
+                    orgs.push(org.clone());
+                }
+            }
+        }
+        Ok(Review {
+            events: store.timeline(crisis, &TimelineFilter::default())?,
+            measures: store.measures(crisis, now)?,
+            www: store.who_what_where(crisis)?,
+            areas: store.areas(crisis)?,
+            crisis: view,
+            requests,
+            tasks,
+            implementers,
+            admin: store.site_admin_areas()?,
+            made_at_ms: now,
+        })
+    }
+}
+
+/// Writes `format` of a crisis to `path`.
+pub fn export(
+    store: &Store,
+    crisis: EntityId,
+    format: Format,
+    path: &Path,
+    progress: Progress<'_>,
+) -> Result<Written> {
+    let review = Review::read(store, crisis)?;
+    write(&review, format, path, progress)
+}
+
+/// Writes an already read review.
+pub fn write(
+    review: &Review,
+    format: Format,
+    path: &Path,
+    progress: Progress<'_>,
+) -> Result<Written> {
+    let bytes = match format {
+        Format::Csv => atomic(path, |w| csv_requests(review, w, progress))?,
+        Format::Json => atomic(path, |w| {
+            serde_json::to_writer_pretty(&mut *w, &json(review)).map_err(std::io::Error::other)?;
+            progress(1, 1);
+            Ok(())
+        })?,
+        Format::Xlsx => {
+            let data = xlsx(review, progress)?;
+            atomic(path, |w| w.write_all(&data))?
+        }
+        Format::Report => {
+            let html = report::html(review);
+            progress(1, 1);
+            atomic(path, |w| w.write_all(html.as_bytes()))?
+        }
+    };
+    Ok(Written {
+        path: path.to_owned(),
+        bytes,
+        requests: review.requests.len() as u64,
+        tasks: review.tasks.len() as u64,
+    })
+}
+
+/// Writes through a temporary file in the target's folder, renamed over the
+/// target only once complete.
+fn atomic(
+    path: &Path,
+    fill: impl FnOnce(&mut std::io::BufWriter<&mut std::fs::File>) -> std::io::Result<()>,
+) -> Result<u64> {
+    let fail = |detail: String| ExportError::Write {
+        path: path.to_owned(),
+        detail,
+    };
+    if path.is_dir() {
+        return Err(fail("it is a folder".into()));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        return Err(fail(format!("the folder {} does not exist", dir.display())));
+    }
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".relevo-export-")
+        .tempfile_in(&dir)
+        .map_err(|e| fail(e.to_string()))?;
+    {
+        let mut w = std::io::BufWriter::new(tmp.as_file_mut());
+        fill(&mut w).map_err(|e| fail(e.to_string()))?;
+        w.flush().map_err(|e| fail(e.to_string()))?;
+    }
+    tmp.as_file().sync_all().map_err(|e| fail(e.to_string()))?;
+    let bytes = tmp
+        .as_file()
+        .metadata()
+        .map(|m| m.len())
+        .map_err(|e| fail(e.to_string()))?;
+    tmp.persist(path).map_err(|e| fail(e.error.to_string()))?;
+    Ok(bytes)
+}
+
+fn iso(ms: u64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms as i64)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+fn opt(n: Option<u32>) -> String {
+    n.map(|n| n.to_string()).unwrap_or_default()
+}
+
+/// HXL attributes for the vulnerable groups, which core HXL does not
+/// cover: clearly named custom attributes on `#affected`.
+pub fn vulnerable_tag(group: VulnerableGroup) -> &'static str {
+    match group {
+        VulnerableGroup::Uasc => "#affected+unaccompanied_separated_children",
+        VulnerableGroup::PregnantLactating => "#affected+pregnant_lactating",
+        VulnerableGroup::Disability => "#affected+with_disability",
+        VulnerableGroup::Older => "#affected+older_persons",
+        VulnerableGroup::ChronicIllness => "#affected+chronic_illness",
+        VulnerableGroup::Other => "#affected+other_specific_needs",
+    }
+}
+
+/// The requests table: a header row, an HXL hashtag row, one row per request.
+pub fn request_columns() -> Vec<(&'static str, &'static str)> {
+    let mut cols = vec![
+        ("Reference", "#meta+ref"),
+        ("Crisis", "#crisis+name"),
+        ("Country", "#country+code"),
+        ("Admin area code", "#adm1+code"),
+        ("Admin area", "#adm1+name"),
+        ("Site", "#loc+name"),
+        ("Sector", "#sector"),
+        ("People", "#affected"),
+        ("Women", "#affected+f+adults"),
+        ("Men", "#affected+m+adults"),
+        ("Girls", "#affected+f+children"),
+        ("Boys", "#affected+m+children"),
+        ("Female", "#affected+f"),
+        ("Male", "#affected+m"),
+        ("Children", "#affected+children"),
+        ("Adults", "#affected+adults"),
+        ("Elderly", "#affected+elderly"),
+    ];
+    cols.extend(
+        VulnerableGroup::ALL
+            .iter()
+            .map(|g| (g.name_en(), vulnerable_tag(*g))),
+    );
+    cols.extend([
+        ("Priority", "#severity+priority"),
+        ("Status", "#status"),
+        ("Implementing organisations", "#org+impl"),
+        ("Reported", "#date+reported"),
+        ("Needed by", "#date+deadline"),
+        ("Description", "#description"),
+    ]);
+    cols
+}
+
+fn sum(parts: &[Option<u32>]) -> Option<u32> {
+    if parts.iter().all(Option::is_none) {
+        None
+    } else {
+        Some(parts.iter().flatten().sum())
+    }
+}
+
+/// One request as a row of [`request_columns`].
+pub fn request_row(review: &Review, r: &RequestView) -> Vec<String> {
+    let p = &r.people;
+    let adults = sum(&[p.women, p.men]).or(p.age18_59.map(|a| a + p.age60_plus.unwrap_or(0)));
+    let children = sum(&[p.girls, p.boys]).or(sum(&[p.under5, p.age5_17]));
+    let admin = review
+        .admin
+        .get(&(r.country, r.site.to_lowercase()))
+        .cloned();
+    let mut row = vec![
+        r.reference.clone(),
+        review.crisis.name.clone(),
+        r.country.code().to_owned(),
+        admin.clone().unwrap_or_default(),
+        String::new(),
+        r.site.clone(),
+        r.sector.slug().to_owned(),
+        p.total.to_string(),
+        opt(p.women),
+        opt(p.men),
+        opt(p.girls),
+        opt(p.boys),
+        opt(sum(&[p.women, p.girls])),
+        opt(sum(&[p.men, p.boys])),
+        opt(children),
+        opt(adults),
+        opt(p.age60_plus),
+    ];
+    for g in VulnerableGroup::ALL {
+        row.push(
+            r.vulnerable
+                .iter()
+                .find(|v| v.group == *g)
+                .map(|v| v.count.to_string())
+                .unwrap_or_default(),
+        );
+    }
+    row.extend([
+        r.priority.slug().to_owned(),
+        r.status.slug().to_owned(),
+        review
+            .implementers
+            .get(&r.id)
+            .map(|o| o.join("; "))
+            .unwrap_or_default(),
+        iso(r.recorded_at_ms),
+        r.needed_by_ms.map(|d| iso(d as u64)).unwrap_or_default(),
+        r.description.clone(),
+    ]);
+    row
+}
+
+fn csv_requests(
+    review: &Review,
+    w: &mut impl Write,
+    progress: Progress<'_>,
+) -> std::io::Result<()> {
+    let mut out = csv::Writer::from_writer(w);
+    let cols = request_columns();
+    out.write_record(cols.iter().map(|c| c.0))?;
+    out.write_record(cols.iter().map(|c| c.1))?;
+    let total = review.requests.len() as u64;
+    for (i, r) in review.requests.iter().enumerate() {
+        out.write_record(request_row(review, r))?;
+        if i % 1000 == 0 {
+            progress(i as u64, total);
+        }
+    }
+    out.flush()?;
+    progress(total, total);
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct JsonExport<'a> {
+    format: &'static str,
+    made_at: String,
+    crisis: &'a relevo_store::CrisisView,
+    requests: &'a [RequestView],
+    tasks: &'a [TaskView],
+    timeline: &'a [Event],
+    measures: &'a Measures,
+    who_what_where: &'a [WhoWhatWhere],
+    areas: &'a [relevo_store::AreaCount],
+}
+
+fn json(review: &Review) -> JsonExport<'_> {
+    JsonExport {
+        format: "relevo-review/1",
+        made_at: iso(review.made_at_ms),
+        crisis: &review.crisis,
+        requests: &review.requests,
+        tasks: &review.tasks,
+        timeline: &review.events,
+        measures: &review.measures,
+        who_what_where: &review.www,
+        areas: &review.areas,
+    }
+}
+
+fn xlsx_error(e: rust_xlsxwriter::XlsxError) -> ExportError {
+    ExportError::Write {
+        path: PathBuf::from("the workbook"),
+        detail: e.to_string(),
+    }
+}
+
+fn hours(ms: Option<f64>) -> String {
+    ms.map(|m| format!("{:.1}", m / 3_600_000.0))
+        .unwrap_or_default()
+}
+
+/// The workbook: Requests, Tasks, Timeline, Measures and 3W sheets.
+fn xlsx(review: &Review, progress: Progress<'_>) -> Result<Vec<u8>> {
+    use rust_xlsxwriter::{Format as Cell, Workbook};
+    let mut book = Workbook::new();
+    let bold = Cell::new().set_bold();
+    let total = (review.requests.len() + review.tasks.len() + review.events.len()) as u64;
+    let mut done = 0u64;
+    let mut tick = |n: u64, progress: &mut dyn FnMut(u64, u64)| {
+        done += n;
+        if done % 5000 < n {
+            progress(done, total);
+        }
+    };
+    {
+        let sheet = book
+            .add_worksheet()
+            .set_name("Requests")
+            .map_err(xlsx_error)?;
+        let cols = request_columns();
+        for (c, (name, tag)) in cols.iter().enumerate() {
+            sheet
+                .write_with_format(0, c as u16, *name, &bold)
+                .map_err(xlsx_error)?;
+            sheet.write(1, c as u16, *tag).map_err(xlsx_error)?;
+        }
+        let numeric: Vec<bool> = cols
+            .iter()
+            .map(|(_, t)| t.starts_with("#affected"))
+            .collect();
+        for (i, r) in review.requests.iter().enumerate() {
+            let row = i as u32 + 2;
+            for (c, value) in request_row(review, r).into_iter().enumerate() {
+                match value.parse::<f64>() {
+                    Ok(n) if numeric[c] => sheet.write(row, c as u16, n),
+                    _ => sheet.write(row, c as u16, value),
+                }
+                .map_err(xlsx_error)?;
+            }
+            tick(1, progress);
+        }
+        sheet.set_freeze_panes(2, 1).map_err(xlsx_error)?;
+    }
+    {
+        let sheet = book.add_worksheet().set_name("Tasks").map_err(xlsx_error)?;
+        let header = [
+            "Reference",
+            "Title",
+            "Scope",
+            "Sector",
+            "Priority",
+            "Status",
+            "Holder",
+            "Organisation",
+            "Due",
+            "Requests",
+            "Created",
+            "Overdue",
+        ];
+        for (c, h) in header.iter().enumerate() {
+            sheet
+                .write_with_format(0, c as u16, *h, &bold)
+                .map_err(xlsx_error)?;
+        }
+        for (i, t) in review.tasks.iter().enumerate() {
+            let row = i as u32 + 1;
+            let scope = match t.scope {
+                relevo_core::domain::TaskScope::National(c) => c.code().to_owned(),
+                relevo_core::domain::TaskScope::Regional => "regional".into(),
+            };
+            let holder = t.holder.as_ref();
+            let cells = [
+                t.reference.clone(),
+                t.title.clone(),
+                scope,
+                t.sector.slug().into(),
+                t.priority.slug().into(),
+                t.status.slug().into(),
+                holder
+                    .and_then(|h| h.person_name.clone())
+                    .unwrap_or_default(),
+                holder.and_then(|h| h.org.clone()).unwrap_or_default(),
+                t.due_ms.map(|d| iso(d as u64)).unwrap_or_default(),
+            ];
+            for (c, v) in cells.iter().enumerate() {
+                sheet.write(row, c as u16, v.as_str()).map_err(xlsx_error)?;
+            }
+            sheet.write(row, 9, t.requests).map_err(xlsx_error)?;
+            sheet
+                .write(row, 10, iso(t.created_at_ms))
+                .map_err(xlsx_error)?;
+            sheet.write(row, 11, t.overdue).map_err(xlsx_error)?;
+            tick(1, progress);
+        }
+    }
+    {
+        let sheet = book
+            .add_worksheet()
+            .set_name("Timeline")
+            .map_err(xlsx_error)?;
+        let header = [
+            "Made",
+            "Received",
+            "Device",
+            "Seq",
+            "Who",
+            "Organisation",
+            "Kind",
+            "Record",
+            "Country",
+            "Sector",
+            "What",
+            "Significant",
+            "Refused",
+        ];
+        for (c, h) in header.iter().enumerate() {
+            sheet
+                .write_with_format(0, c as u16, *h, &bold)
+                .map_err(xlsx_error)?;
+        }
+        for (i, e) in review.events.iter().enumerate() {
+            let row = i as u32 + 1;
+            let cells = [
+                iso(e.made_at_ms),
+                iso(e.received_at_ms),
+                e.device_tag.clone(),
+                e.seq.to_string(),
+                e.author_name.clone().unwrap_or_default(),
+                e.org.clone().unwrap_or_default(),
+                e.kind.clone(),
+                e.record.clone().unwrap_or_default(),
+                e.country.map(|c| c.code().to_owned()).unwrap_or_default(),
+                e.sector.map(|s| s.slug().to_owned()).unwrap_or_default(),
+                e.summary.clone(),
+            ];
+            for (c, v) in cells.iter().enumerate() {
+                sheet.write(row, c as u16, v.as_str()).map_err(xlsx_error)?;
+            }
+            sheet.write(row, 11, e.significant).map_err(xlsx_error)?;
+            sheet
+                .write(row, 12, e.refused.clone().unwrap_or_default())
+                .map_err(xlsx_error)?;
+            tick(1, progress);
+        }
+    }
+    {
+        let sheet = book
+            .add_worksheet()
+            .set_name("Measures")
+            .map_err(xlsx_error)?;
+        let header = [
+            "By",
+            "Group",
+            "Requests",
+            "With a task",
+            "Hours to first task (median)",
+            "(p90)",
+            "With a delivery",
+            "Hours to first delivery (median)",
+            "(p90)",
+            "Fulfilled",
+            "Hours to fulfilled (median)",
+            "(p90)",
+        ];
+        for (c, h) in header.iter().enumerate() {
+            sheet
+                .write_with_format(0, c as u16, *h, &bold)
+                .map_err(xlsx_error)?;
+        }
+        for (i, g) in review.measures.response.iter().enumerate() {
+            let row = i as u32 + 1;
+            let cells = [
+                g.by.clone(),
+                g.group.clone(),
+                g.requests.to_string(),
+                g.to_first_task.count.to_string(),
+                hours(g.to_first_task.median_ms),
+                hours(g.to_first_task.p90_ms),
+                g.to_first_fulfilment.count.to_string(),
+                hours(g.to_first_fulfilment.median_ms),
+                hours(g.to_first_fulfilment.p90_ms),
+                g.to_fulfilled.count.to_string(),
+                hours(g.to_fulfilled.median_ms),
+                hours(g.to_fulfilled.p90_ms),
+            ];
+            for (c, v) in cells.iter().enumerate() {
+                match v.parse::<f64>() {
+                    Ok(n) if c >= 2 => sheet.write(row, c as u16, n),
+                    _ => sheet.write(row, c as u16, v.as_str()),
+                }
+                .map_err(xlsx_error)?;
+            }
+        }
+    }
+    {
+        let sheet = book.add_worksheet().set_name("3W").map_err(xlsx_error)?;
+        let header = [
+            "Organisation",
+            "Sector",
+            "Country",
+            "Admin area",
+            "Tasks",
+            "Requests",
+            "People",
+        ];
+        for (c, h) in header.iter().enumerate() {
+            sheet
+                .write_with_format(0, c as u16, *h, &bold)
+                .map_err(xlsx_error)?;
+        }
+        for (i, w) in review.www.iter().enumerate() {
+            let row = i as u32 + 1;
+            sheet
+                .write(row, 0, w.org_name.clone().unwrap_or(w.org.clone()))
+                .map_err(xlsx_error)?;
+            sheet.write(row, 1, w.sector.slug()).map_err(xlsx_error)?;
+            sheet
+                .write(row, 2, w.country.map(Country::code).unwrap_or_default())
+                .map_err(xlsx_error)?;
+            sheet
+                .write(row, 3, w.admin.clone().unwrap_or_default())
+                .map_err(xlsx_error)?;
+            sheet.write(row, 4, w.tasks).map_err(xlsx_error)?;
+            sheet.write(row, 5, w.requests).map_err(xlsx_error)?;
+            sheet.write(row, 6, w.people as f64).map_err(xlsx_error)?;
+        }
+    }
+    let data = book.save_to_buffer().map_err(xlsx_error)?;
+    progress(total, total);
+    Ok(data)
+}
+
+/// `2026-11-29 21:48 UTC`.
+pub fn when(ms: u64) -> String {
+    format_ms(ms)
+}
