@@ -6,9 +6,10 @@ use relevo_core::api::{ApiError, ErrorCode};
 use relevo_core::domain::{CrisisDraft, IdentityDraft, RequestDraft, TaskDraft};
 use relevo_core::EntityId;
 use relevo_store::{
-    Board, ConflictView, CrisisView, FulfilmentDraft, HolderDraft, Holding, IdentityView,
-    RequestDetail, RequestFilter, RequestView, Roster, Snapshot, Store, SyncStatus, TaskDetail,
-    TaskFilter,
+    AreaCount, AsOfView, Basis, Board, ConflictView, CrisisView, Event, FulfilmentDraft,
+    HolderDraft, Holding, IdentityView, Measures, RequestDetail, RequestFilter, RequestView,
+    Roster, Snapshot, Span, Store, SyncStatus, TaskDetail, TaskFilter, TimelineFilter,
+    VerifyReport, WhoWhatWhere,
 };
 use relevo_sync::SyncError;
 use serde_json::Value;
@@ -50,7 +51,16 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         sync_now,
         enrol,
         export_bundle,
-        import_bundle
+        import_bundle,
+        review_span,
+        review_as_of,
+        review_timeline,
+        review_measures,
+        review_where,
+        review_areas,
+        review_export,
+        default_export_path,
+        verify_log
     ]
 }
 
@@ -475,4 +485,136 @@ fn with_store_sync<T>(
     let mut guard = locked(state)?;
     let store = guard.as_mut().map_err(|e| e.clone())?;
     f(store).map_err(sync_error)
+}
+
+fn basis(value: Value) -> Reply<Basis> {
+    if value.is_null() {
+        return Ok(Basis::Made);
+    }
+    parse("time basis (made or received)", value)
+}
+
+/// When the current crisis began and when its latest op was made.
+#[tauri::command]
+async fn review_span(state: State<'_, AppState>, basis: Value) -> Reply<Span> {
+    let basis = self::basis(basis)?;
+    with_store(&state, |s| s.span(current(s)?, basis))
+}
+
+/// The requests and the board of the current crisis at a moment.
+#[tauri::command]
+async fn review_as_of(state: State<'_, AppState>, at: Value, basis: Value) -> Reply<AsOfView> {
+    let at: u64 = parse("moment (ms since 1970)", at)?;
+    let basis = self::basis(basis)?;
+    with_store(&state, |s| s.as_of_view(current(s)?, at, basis))
+}
+
+#[tauri::command]
+async fn review_timeline(state: State<'_, AppState>, filter: Value) -> Reply<Vec<Event>> {
+    let filter: TimelineFilter = if filter.is_null() {
+        TimelineFilter::default()
+    } else {
+        parse("timeline filter", filter)?
+    };
+    with_store(&state, |s| s.timeline(current(s)?, &filter))
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+#[tauri::command]
+async fn review_measures(state: State<'_, AppState>) -> Reply<Measures> {
+    with_store(&state, |s| s.measures(current(s)?, now_ms()))
+}
+
+#[tauri::command]
+async fn review_where(state: State<'_, AppState>) -> Reply<Vec<WhoWhatWhere>> {
+    with_store(&state, |s| s.who_what_where(current(s)?))
+}
+
+#[tauri::command]
+async fn review_areas(state: State<'_, AppState>) -> Reply<Vec<AreaCount>> {
+    with_store(&state, |s| s.areas(current(s)?))
+}
+
+/// Where an export goes unless the person says otherwise: their documents
+/// folder (or home), named after the crisis and the day.
+#[tauri::command]
+async fn default_export_path(state: State<'_, AppState>, format: Value) -> Reply<String> {
+    let format: relevo_export::Format = parse("export format", format)?;
+    let name = with_store(&state, |s| Ok(s.current_crisis()?.map(|c| c.name)))?
+        .unwrap_or_else(|| "crisis".into());
+    let slug: String = name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>()
+        .split('-')
+        .filter(|p| !p.is_empty())
+        .take(6)
+        .collect::<Vec<_>>()
+        .join("-");
+    let dir = dirs::document_dir()
+        .or_else(dirs::home_dir)
+        .unwrap_or_else(std::env::temp_dir);
+    let day = chrono::Utc::now().format("%Y-%m-%d");
+    let file = match format {
+        relevo_export::Format::Report => format!("relevo-{slug}-report-{day}.html"),
+        f => format!("relevo-{slug}-{day}.{}", f.extension()),
+    };
+    Ok(dir.join(file).display().to_string())
+}
+
+/// Writes an export of the current crisis, reporting progress with
+/// `export-progress` events ({done, total}). The record is read under the
+/// store's lock; the file is written after it is released.
+#[tauri::command]
+async fn review_export(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    format: Value,
+    path: Value,
+) -> Reply<relevo_export::Written> {
+    use tauri::Emitter;
+    let format: relevo_export::Format = parse("export format", format)?;
+    let path = text("file path", path)?;
+    if path.trim().is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::Validation,
+            "choose where to write the export",
+        ));
+    }
+    let review = with_store(&state, |s| {
+        relevo_export::Review::read(s, current(s)?).map_err(|e| match e {
+            relevo_export::ExportError::Store(e) => e,
+            other => relevo_store::Error::Invalid(other.to_string()),
+        })
+    })?;
+    relevo_export::write(
+        &review,
+        format,
+        std::path::Path::new(path.trim()),
+        &mut |done, total| {
+            let _ = app.emit(
+                "export-progress",
+                serde_json::json!({ "done": done, "total": total }),
+            );
+        },
+    )
+    .map_err(|e| ApiError::new(ErrorCode::Validation, e.to_string()))
+}
+
+/// Checks every device's chain of ops and signatures.
+#[tauri::command]
+async fn verify_log(state: State<'_, AppState>) -> Reply<VerifyReport> {
+    with_store(&state, |s| s.verify())
 }

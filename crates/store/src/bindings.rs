@@ -79,6 +79,21 @@ pub fn typescript() -> String {
         ForkView::decl(&cfg),
         SyncState::decl(&cfg),
         SyncStatus::decl(&cfg),
+        crate::TimelineFilter::decl(&cfg),
+        crate::Event::decl(&cfg),
+        crate::Basis::decl(&cfg),
+        crate::Span::decl(&cfg),
+        crate::AsOfView::decl(&cfg),
+        crate::Stat::decl(&cfg),
+        crate::ResponseTimes::decl(&cfg),
+        crate::RecordRef::decl(&cfg),
+        crate::DeviceLag::decl(&cfg),
+        crate::Handovers::decl(&cfg),
+        crate::Measures::decl(&cfg),
+        crate::WhoWhatWhere::decl(&cfg),
+        crate::AreaCount::decl(&cfg),
+        crate::DeviceReport::decl(&cfg),
+        crate::VerifyReport::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from the Rust types by relevo-store's bindings test. Do not edit.\n\

@@ -32,8 +32,8 @@ pub use net::{
 };
 pub use queries::{CrisisView, IdentityView, LogEntry, RequestView, Snapshot};
 pub use review::{
-    format_ms, AreaCount, Basis, DeviceLag, Event, Handovers, Measures, RecordRef, ResponseTimes,
-    Span, Stat, TimelineFilter, WhoWhatWhere,
+    format_ms, AreaCount, AsOfView, Basis, DeviceLag, Event, Handovers, Measures, RecordRef,
+    ResponseTimes, Span, Stat, TimelineFilter, WhoWhatWhere,
 };
 pub use schema::LATEST as SCHEMA_VERSION;
 pub use views::{

@@ -508,18 +508,24 @@ pub(crate) fn sign_and_apply(
 }
 
 /// The per-device result of [`Store::verify`].
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct DeviceReport {
     pub device: String,
     pub tag: String,
+    #[ts(type = "number")]
     pub ops: u64,
     pub first: Option<String>,
     pub last: Option<String>,
+    /// When its first and last ops were made (ms since 1970).
+    #[ts(type = "number | null")]
+    pub first_ms: Option<u64>,
+    #[ts(type = "number | null")]
+    pub last_ms: Option<u64>,
     /// The first op that does not check out, and why; `None` when intact.
     pub problem: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct VerifyReport {
     pub devices: Vec<DeviceReport>,
 }
@@ -690,6 +696,8 @@ impl Store {
                     ops: 0,
                     first: None,
                     last: None,
+                    first_ms: None,
+                    last_ms: None,
                     problem: None,
                 });
                 expect_prev = OpHash::GENESIS;
@@ -707,6 +715,8 @@ impl Store {
                     let when = op.body.hlc.to_string();
                     report.first.get_or_insert_with(|| when.clone());
                     report.last = Some(when);
+                    report.first_ms.get_or_insert(op.body.hlc.wall_ms);
+                    report.last_ms = Some(op.body.hlc.wall_ms);
                     if op.body.seq != report.ops {
                         Some(format!("{label}: sequence gap, expected #{}", report.ops))
                     } else if op.body.prev != expect_prev {

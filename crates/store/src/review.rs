@@ -105,6 +105,16 @@ pub struct Span {
     pub ops: u64,
 }
 
+/// The requests and the task board as they stood at a moment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct AsOfView {
+    #[ts(type = "number")]
+    pub at_ms: u64,
+    pub basis: Basis,
+    pub requests: Vec<crate::RequestView>,
+    pub board: crate::Board,
+}
+
 /// Median and 90th percentile of a set of durations.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct Stat {
@@ -479,6 +489,17 @@ impl Store {
         }
         copy.rebuild_projections()?;
         Ok(copy)
+    }
+
+    /// The requests and the board of a crisis as they stood at `at_ms`.
+    pub fn as_of_view(&self, crisis: EntityId, at_ms: u64, basis: Basis) -> Result<AsOfView> {
+        let then = self.as_of(crisis, at_ms, basis)?;
+        Ok(AsOfView {
+            at_ms,
+            basis,
+            requests: then.requests(crisis)?,
+            board: then.board(crisis, &crate::TaskFilter::default())?,
+        })
     }
 
     /// Every task of a crisis.

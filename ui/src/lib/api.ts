@@ -23,7 +23,25 @@ import type {
   TaskDetail,
   TaskDraft,
   TaskFilter,
+  AreaCount,
+  AsOfView,
+  Basis,
+  Event,
+  Measures,
+  Span,
+  TimelineFilter,
+  VerifyReport,
+  WhoWhatWhere,
 } from './bindings';
+
+export type ExportFormat = 'csv' | 'xlsx' | 'json' | 'report';
+
+export interface Written {
+  path: string;
+  bytes: number;
+  requests: number;
+  tasks: number;
+}
 
 export type { ApiError };
 
@@ -52,6 +70,15 @@ export interface Imported {
 }
 
 export const api = {
+  reviewSpan: (basis: Basis) => call<Span>('review_span', { basis }),
+  reviewAsOf: (at: number, basis: Basis) => call<AsOfView>('review_as_of', { at, basis }),
+  reviewTimeline: (filter: TimelineFilter) => call<Event[]>('review_timeline', { filter }),
+  reviewMeasures: () => call<Measures>('review_measures'),
+  reviewWhere: () => call<WhoWhatWhere[]>('review_where'),
+  reviewAreas: () => call<AreaCount[]>('review_areas'),
+  defaultExportPath: (format: ExportFormat) => call<string>('default_export_path', { format }),
+  reviewExport: (format: ExportFormat, path: string) => call<Written>('review_export', { format, path }),
+  verifyLog: () => call<VerifyReport>('verify_log'),
   syncStatus: () => call<SyncStatus>('sync_status'),
   syncNow: () => call<null>('sync_now'),
   enrol: (url: string, code: string) => call<IdentityView>('enrol', { url, code }),

@@ -331,3 +331,153 @@ sent: number, received: number, to_send: number, hub_url: string | null,
  * Ops quarantined as forks, for a director to look at.
  */
 forks: Array<ForkView>, };
+
+export type TimelineFilter = { 
+/**
+ * Events on records of this country (a regional task has none).
+ */
+country: Country | null, sector: Sector | null, 
+/**
+ * Made by this person.
+ */
+person: EntityId | null, 
+/**
+ * Made by someone of this organisation (its id).
+ */
+org: string | null, 
+/**
+ * On this record (its reference, `REQ-…` or `TSK-…`).
+ */
+record: string | null, 
+/**
+ * Made at or after (ms since the Unix epoch).
+ */
+from_ms: number | null, 
+/**
+ * Made at or before.
+ */
+to_ms: number | null, 
+/**
+ * Only significant notes.
+ */
+significant: boolean, };
+
+export type Event = { 
+/**
+ * `<device>/<seq>`.
+ */
+op: string, device_tag: string, seq: number, 
+/**
+ * The op kind: `request.create`, `task.handover`…
+ */
+kind: string, 
+/**
+ * One line in English, for the command line and the exports.
+ */
+summary: string, 
+/**
+ * When it was made, by its device's clock.
+ */
+made_at_ms: number, 
+/**
+ * When this replica took it in (on the hub: when the hub received it).
+ */
+received_at_ms: number, author: EntityId, author_name: string | null, org: string | null, 
+/**
+ * The record's reference (or the crisis name).
+ */
+record: string | null, 
+/**
+ * `crisis`, `request` or `task`.
+ */
+record_kind: string | null, country: Country | null, sector: Sector | null, 
+/**
+ * Fields it wrote (JSON text of each value).
+ */
+changes: Array<FieldChange>, text: string | null, significant: boolean, 
+/**
+ * Why every replica refused it; a refused op changed nothing.
+ */
+refused: string | null, };
+
+export type Basis = "made" | "received";
+
+export type Span = { first_ms: number, last_ms: number, ops: number, };
+
+export type AsOfView = { at_ms: number, basis: Basis, requests: Array<RequestView>, board: Board, };
+
+export type Stat = { 
+/**
+ * How many records reached the milestone.
+ */
+count: number, median_ms: number | null, p90_ms: number | null, };
+
+export type ResponseTimes = { 
+/**
+ * `all`, `country`, `sector` or `priority`.
+ */
+by: string, 
+/**
+ * The group's code (`GT`, `shelter`, `high`), empty for `all`.
+ */
+group: string, requests: number, 
+/**
+ * From logging a request to the first task that answers it.
+ */
+to_first_task: Stat, 
+/**
+ * To the first delivery recorded against it.
+ */
+to_first_fulfilment: Stat, 
+/**
+ * To its status becoming fulfilled.
+ */
+to_fulfilled: Stat, };
+
+export type RecordRef = { reference: string, country: Country | null, sector: Sector, priority: Priority, at_ms: number, };
+
+export type DeviceLag = { device_tag: string, person: string | null, lag: Stat, max_ms: number | null, };
+
+export type Handovers = { tasks: number, handovers: number, tasks_handed_over: number, max_per_task: number, 
+/**
+ * Tasks by number of handovers: index 0 = none, 1 = one…
+ */
+distribution: Array<number>, };
+
+export type Measures = { crisis: EntityId, 
+/**
+ * The moment overdue is judged at.
+ */
+at_ms: number, response: Array<ResponseTimes>, overdue: Array<RecordRef>, handovers: Handovers, 
+/**
+ * Open requests no task answers.
+ */
+without_task: Array<RecordRef>, sync_lag: Array<DeviceLag>, };
+
+export type WhoWhatWhere = { 
+/**
+ * The organisation's id, or `unassigned`.
+ */
+org: string, org_name: string | null, sector: Sector, country: Country | null, 
+/**
+ * Admin area P-code of the requests' site, where known.
+ */
+admin: string | null, tasks: number, requests: number, 
+/**
+ * People affected in the requests its tasks answer.
+ */
+people: number, };
+
+export type AreaCount = { country: Country, admin: string | null, requests: number, people: number, open: number, };
+
+export type DeviceReport = { device: string, tag: string, ops: number, first: string | null, last: string | null, 
+/**
+ * When its first and last ops were made (ms since 1970).
+ */
+first_ms: number | null, last_ms: number | null, 
+/**
+ * The first op that does not check out, and why; `None` when intact.
+ */
+problem: string | null, };
+
+export type VerifyReport = { devices: Array<DeviceReport>, };

@@ -3,7 +3,7 @@
 // views and two kinds of record.
 import type { Roster, Role } from './bindings';
 
-export type View = 'requests' | 'board' | 'holders' | 'conflicts' | 'sync';
+export type View = 'requests' | 'board' | 'holders' | 'conflicts' | 'sync' | 'review';
 
 class Nav {
   view = $state<View>('requests');
@@ -23,6 +23,7 @@ class Nav {
 
   /** Where each role starts. */
   home(role: Role): View {
+    if (role === 'reviewer') return 'review';
     return role === 'national-director' || role === 'regional-director' ? 'board' : 'requests';
   }
 }
