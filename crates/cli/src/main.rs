@@ -1046,11 +1046,23 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                     }
                 }
             }
+            if !json {
+                let h = &report.hub_heads;
+                match &h.problem {
+                    Some(p) => println!("hub heads: {} kept, BROKEN: {p}", h.kept),
+                    None if h.kept > 0 => println!(
+                        "hub heads: {} kept, {} match this log, {} not checkable yet",
+                        h.kept, h.consistent, h.unchecked
+                    ),
+                    None => {}
+                }
+            }
             if !report.intact() {
                 let first = report
                     .devices
                     .iter()
                     .find_map(|d| d.problem.clone())
+                    .or_else(|| report.hub_heads.problem.clone())
                     .unwrap_or_default();
                 eprintln!("error: the log does not verify: {first}");
                 return Ok(ExitCode::FAILURE);

@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod domain;
+pub mod head;
 pub mod hlc;
 pub mod identity;
 pub mod ids;

@@ -392,6 +392,9 @@ fn hours(ms: Option<f64>) -> String {
         .unwrap_or_default()
 }
 
+/// Rows in an Excel sheet.
+const SHEET_ROWS: u32 = 1_048_576;
+
 /// The workbook: Requests, Tasks, Timeline, Measures and 3W sheets.
 fn xlsx(review: &Review, progress: Progress<'_>) -> Result<Vec<u8>> {
     use rust_xlsxwriter::{Format as Cell, Workbook};
@@ -423,6 +426,19 @@ fn xlsx(review: &Review, progress: Progress<'_>) -> Result<Vec<u8>> {
             .collect();
         for (i, r) in review.requests.iter().enumerate() {
             let row = i as u32 + 2;
+            if row == SHEET_ROWS - 1 {
+                sheet
+                    .write(
+                        row,
+                        0,
+                        format!(
+                            "{} more requests do not fit in a sheet: see the CSV export",
+                            review.requests.len() - i
+                        ),
+                    )
+                    .map_err(xlsx_error)?;
+                break;
+            }
             for (c, value) in request_row(review, r).into_iter().enumerate() {
                 match value.parse::<f64>() {
                     Ok(n) if numeric[c] => sheet.write(row, c as u16, n),
@@ -513,6 +529,19 @@ fn xlsx(review: &Review, progress: Progress<'_>) -> Result<Vec<u8>> {
         }
         for (i, e) in review.events.iter().enumerate() {
             let row = i as u32 + 1;
+            if row == SHEET_ROWS - 1 {
+                sheet
+                    .write(
+                        row,
+                        0,
+                        format!(
+                            "{} more events do not fit in a sheet: see the JSON export",
+                            review.events.len() - i
+                        ),
+                    )
+                    .map_err(xlsx_error)?;
+                break;
+            }
             let cells = [
                 iso(e.made_at_ms),
                 iso(e.received_at_ms),

@@ -92,6 +92,7 @@ pub fn typescript() -> String {
         crate::Measures::decl(&cfg),
         crate::WhoWhatWhere::decl(&cfg),
         crate::AreaCount::decl(&cfg),
+        crate::HeadsReport::decl(&cfg),
         crate::DeviceReport::decl(&cfg),
         crate::VerifyReport::decl(&cfg),
     ];

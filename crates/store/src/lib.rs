@@ -12,6 +12,7 @@
 mod coord;
 mod demo;
 mod error;
+mod heads;
 mod log;
 mod net;
 mod project;
@@ -25,6 +26,7 @@ pub mod bindings;
 pub use coord::{FulfilmentDraft, HolderDraft};
 pub use demo::{Scale, Scenario};
 pub use error::{Error, Result};
+pub use heads::HeadsReport;
 pub use log::{DeviceReport, Ingest, VerifyReport};
 pub use net::{
     new_device_identity, AuthFailure, Enrolled, Enrolment, ForkView, Range, SyncState, SyncStatus,

@@ -528,11 +528,13 @@ pub struct DeviceReport {
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct VerifyReport {
     pub devices: Vec<DeviceReport>,
+    /// The hub's signed heads kept here, checked against the ops held.
+    pub hub_heads: crate::HeadsReport,
 }
 
 impl VerifyReport {
     pub fn intact(&self) -> bool {
-        self.devices.iter().all(|d| d.problem.is_none())
+        self.devices.iter().all(|d| d.problem.is_none()) && self.hub_heads.problem.is_none()
     }
 }
 
@@ -738,7 +740,10 @@ impl Store {
             };
             report.problem = problem;
         }
-        Ok(VerifyReport { devices })
+        Ok(VerifyReport {
+            devices,
+            hub_heads: self.verify_hub_heads()?,
+        })
     }
 }
 

@@ -56,6 +56,10 @@ pub struct Event {
     /// When this replica took it in (on the hub: when the hub received it).
     #[ts(type = "number")]
     pub received_at_ms: u64,
+    /// When the hub received it, as the hub told this device (on the hub,
+    /// its own receipt); `None` when not known here.
+    #[ts(type = "number | null")]
+    pub hub_received_at_ms: Option<u64>,
     pub author: EntityId,
     pub author_name: Option<String>,
     pub org: Option<String>,
@@ -313,16 +317,24 @@ impl Store {
         let records = self.records(crisis)?;
         let people = self.people()?;
         let by_id: HashMap<EntityId, &Record> = records.iter().map(|(k, v)| (*k, v)).collect();
+        let columns = OP_COLUMNS
+            .split(", ")
+            .map(|c| format!("o.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT {OP_COLUMNS}, received_at, refused FROM ops
-             WHERE (?1 IS NULL OR hlc_wall >= ?1) AND (?2 IS NULL OR hlc_wall <= ?2)
-             ORDER BY hlc_wall, hlc_counter, device, seq"
+            "SELECT {columns}, o.received_at, o.refused, hr.at FROM ops o
+             LEFT JOIN hub_receipts hr ON hr.device = o.device AND hr.seq = o.seq
+             WHERE (?1 IS NULL OR o.hlc_wall >= ?1) AND (?2 IS NULL OR o.hlc_wall <= ?2)
+             ORDER BY o.hlc_wall, o.hlc_counter, o.device, o.seq"
         ))?;
         let mut rows = stmt.query(params![f.from_ms, f.to_ms])?;
         let mut out = Vec::new();
+        let is_hub = self.net.is_hub;
         while let Some(row) = rows.next()? {
             let received: i64 = row.get(9)?;
             let refused: Option<String> = row.get(10)?;
+            let hub_received: Option<i64> = if is_hub { Some(received) } else { row.get(11)? };
             let op = RawOp::read(row)?.into_op()?;
             let Ok(Some(payload)) = Payload::decode(&op.body.kind, &op.body.payload) else {
                 continue;
@@ -398,6 +410,7 @@ impl Store {
                 summary,
                 made_at_ms: op.body.hlc.wall_ms,
                 received_at_ms: received as u64,
+                hub_received_at_ms: hub_received.map(|t| t.max(0) as u64),
                 author,
                 author_name,
                 org,
@@ -518,9 +531,17 @@ impl Store {
         let mut first_fulfilment: HashMap<EntityId, u64> = HashMap::new();
         let mut fulfilled: HashMap<EntityId, u64> = HashMap::new();
         {
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT min(hlc_wall) FROM registers WHERE field = ?1 AND value = 'true'",
+            // One pass over the link writes (the registers are keyed by
+            // record first, so a lookup per request would scan them all).
+            let mut links: HashMap<String, u64> = HashMap::new();
+            let mut stmt = self.conn.prepare(
+                "SELECT field, min(hlc_wall) FROM registers
+                 WHERE field >= 'link/' AND field < 'link0' AND value = 'true' GROUP BY field",
             )?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                links.insert(r.get(0)?, r.get::<_, i64>(1)? as u64);
+            }
             let mut fstmt = self
                 .conn
                 .prepare_cached("SELECT min(hlc_wall) FROM fulfilments WHERE request = ?1")?;
@@ -529,9 +550,8 @@ impl Store {
                    AND value IN ('\"fulfilled\"', '\"closed\"')",
             )?;
             for r in &requests {
-                let t: Option<i64> = stmt.query_row([link_field(r.id)], |x| x.get(0))?;
-                if let Some(t) = t {
-                    first_task.insert(r.id, t as u64);
+                if let Some(t) = links.get(&link_field(r.id)) {
+                    first_task.insert(r.id, *t);
                 }
                 let t: Option<i64> = fstmt.query_row([r.id.as_bytes()], |x| x.get(0))?;
                 if let Some(t) = t {
@@ -652,17 +672,26 @@ impl Store {
         })
     }
 
-    /// Made → received, per device, over the crisis's ops.
+    /// Made → received by the hub, per device, over the crisis's ops whose
+    /// hub receipt is known here; where none is (a device used alone, the
+    /// demo), made → received by this device.
     fn sync_lag(&self, crisis: EntityId) -> Result<Vec<DeviceLag>> {
         let events = self.timeline(crisis, &TimelineFilter::default())?;
+        let via_hub = events.iter().any(|e| e.hub_received_at_ms.is_some());
         let mut per: BTreeMap<String, (Option<String>, Vec<f64>)> = BTreeMap::new();
         for e in &events {
+            let received = if via_hub {
+                match e.hub_received_at_ms {
+                    Some(t) => t,
+                    None => continue,
+                }
+            } else {
+                e.received_at_ms
+            };
             let entry = per
                 .entry(e.device_tag.clone())
                 .or_insert_with(|| (e.author_name.clone(), Vec::new()));
-            entry
-                .1
-                .push(e.received_at_ms.saturating_sub(e.made_at_ms) as f64);
+            entry.1.push(received.saturating_sub(e.made_at_ms) as f64);
         }
         Ok(per
             .into_iter()

@@ -371,6 +371,27 @@ const MIGRATIONS: &[&str] = &[
         enrolled_at INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 4: review. When the hub received each op (as the hub told this
+    // device), and the heads the hub signed, kept to show it never rewrote
+    // its history.
+    r#"
+    CREATE TABLE hub_receipts (
+        device BLOB NOT NULL,
+        seq    INTEGER NOT NULL,
+        at     INTEGER NOT NULL,
+        PRIMARY KEY (device, seq)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE hub_heads (
+        at        INTEGER NOT NULL,
+        root      BLOB NOT NULL,
+        signature BLOB NOT NULL,
+        -- (device 32 bytes, seq 8 bytes big-endian) per entry, by device.
+        entries   BLOB NOT NULL,
+        kept_at   INTEGER NOT NULL,
+        PRIMARY KEY (at, root)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this binary writes.

@@ -18,6 +18,7 @@ pub mod bundle;
 pub mod http;
 pub mod wire;
 
+use relevo_core::head::{HeadEntry, HubHead};
 use relevo_core::{DeviceId, Op, OpRef};
 use relevo_store::{Ingest, Range, Store, Vector};
 use serde::{Deserialize, Serialize};
@@ -118,6 +119,12 @@ pub struct Response {
     pub pull: Vec<Op>,
     /// More is waiting beyond this page.
     pub more: bool,
+    /// From a hub: when it received each op of `pull` (0 where unknown).
+    pub receipts: Vec<u64>,
+    /// From a hub: when it stored the pushed ops it kept.
+    pub stored_at: u64,
+    /// From a hub: its signed head after taking in the push.
+    pub head: Option<HubHead>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -141,6 +148,67 @@ struct WireResponse {
     refused: Vec<WireRefusal>,
     pull: Vec<Run>,
     more: bool,
+    receipts: Vec<u64>,
+    stored_at: u64,
+    head: Option<WireHead>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireHead {
+    at_ms: u64,
+    /// (device 32 bytes, seq 8 bytes big-endian) per entry.
+    #[serde(with = "serde_bytes")]
+    entries: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    root: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    signature: Vec<u8>,
+}
+
+impl WireHead {
+    fn from_head(h: &HubHead) -> WireHead {
+        let mut entries = Vec::with_capacity(h.entries.len() * 40);
+        for e in &h.entries {
+            entries.extend_from_slice(e.device.as_bytes());
+            entries.extend_from_slice(&e.seq.to_be_bytes());
+        }
+        WireHead {
+            at_ms: h.at_ms,
+            entries,
+            root: h.root.to_vec(),
+            signature: h.signature.to_vec(),
+        }
+    }
+
+    fn into_head(self, what: &'static str) -> Result<HubHead, WireError> {
+        let bad = |detail: &str| WireError::Malformed {
+            what,
+            detail: format!("the hub head {detail}"),
+        };
+        if self.entries.len() % 40 != 0 {
+            return Err(bad("has a malformed entry list"));
+        }
+        let entries = self
+            .entries
+            .chunks(40)
+            .map(|c| HeadEntry {
+                device: DeviceId::from_bytes(c[..32].try_into().expect("32 bytes")),
+                seq: u64::from_be_bytes(c[32..].try_into().expect("8 bytes")),
+            })
+            .collect();
+        Ok(HubHead {
+            at_ms: self.at_ms,
+            entries,
+            root: self
+                .root
+                .try_into()
+                .map_err(|_| bad("root has the wrong length"))?,
+            signature: self
+                .signature
+                .try_into()
+                .map_err(|_| bad("signature has the wrong length"))?,
+        })
+    }
 }
 
 impl Request {
@@ -183,6 +251,9 @@ impl Response {
                     .collect(),
                 pull: runs(&self.pull),
                 more: self.more,
+                receipts: self.receipts.clone(),
+                stored_at: self.stored_at,
+                head: self.head.as_ref().map(WireHead::from_head),
             },
         )
     }
@@ -207,11 +278,21 @@ impl Response {
                 ))
             })
             .collect::<Result<_, WireError>>()?;
+        let pull = unrun(w.pull, WHAT)?;
+        if !w.receipts.is_empty() && w.receipts.len() != pull.len() {
+            return Err(WireError::Malformed {
+                what: WHAT,
+                detail: "the receipt times do not match the ops sent".into(),
+            });
+        }
         Ok(Response {
             vector: w.vector.to_vector(WHAT)?,
             refused,
-            pull: unrun(w.pull, WHAT)?,
+            pull,
             more: w.more,
+            receipts: w.receipts,
+            stored_at: w.stored_at,
+            head: w.head.map(|h| h.into_head(WHAT)).transpose()?,
         })
     }
 }
@@ -252,11 +333,24 @@ pub fn respond(
     let limit = request.want.clamp(1, max_page) as usize;
     let pull = page(store, &ranges, limit)?;
     let more = count(&ranges) > pull.len() as u64;
+    // A hub says when it received what it sends, and signs what it holds.
+    let (receipts, stored_at, head) = if store.is_hub() {
+        (
+            store.receipt_times(&pull)?,
+            relevo_store_now(),
+            store.signed_head()?,
+        )
+    } else {
+        (Vec::new(), 0, None)
+    };
     Ok(Response {
         vector,
         refused,
         pull,
         more,
+        receipts,
+        stored_at,
+        head,
     })
 }
 
@@ -363,6 +457,29 @@ pub fn run(
                 .iter()
                 .map(|(r, why)| format!("{}#{}: {why}", r.device.tag(), r.seq)),
         );
+        // When the hub received what it sent, and the pushed ops it kept.
+        if answer.stored_at > 0 || !answer.receipts.is_empty() {
+            let mut receipts: Vec<(OpRef, u64)> = answer
+                .pull
+                .iter()
+                .zip(&answer.receipts)
+                .map(|(o, at)| (o.op_ref(), *at))
+                .collect();
+            receipts.extend(
+                request
+                    .push
+                    .iter()
+                    .map(|o| o.op_ref())
+                    .filter(|r| !refused.contains_key(r))
+                    .map(|r| (r, answer.stored_at)),
+            );
+            store.keep_hub_receipts(&receipts)?;
+        }
+        if let Some(head) = &answer.head {
+            if let Err(e) = store.keep_hub_head(head) {
+                report.refused.push(e.to_string());
+            }
+        }
         for outcome in store.ingest_batch(&answer.pull)? {
             match outcome {
                 Ok(Ingest::Applied(_)) | Ok(Ingest::Duplicate) => report.received += 1,

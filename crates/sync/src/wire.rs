@@ -22,7 +22,7 @@ use std::io::Read;
 
 /// The wire format's version. A receiver refuses a version it does not know
 /// with a message that says so.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 
 /// The largest message body accepted once decompressed (64 MiB): a page of
 /// ops is far smaller; anything bigger is refused before it is parsed.

@@ -382,7 +382,12 @@ made_at_ms: number,
 /**
  * When this replica took it in (on the hub: when the hub received it).
  */
-received_at_ms: number, author: EntityId, author_name: string | null, org: string | null, 
+received_at_ms: number, 
+/**
+ * When the hub received it, as the hub told this device (on the hub,
+ * its own receipt); `None` when not known here.
+ */
+hub_received_at_ms: number | null, author: EntityId, author_name: string | null, org: string | null, 
 /**
  * The record's reference (or the crisis name).
  */
@@ -470,6 +475,24 @@ people: number, };
 
 export type AreaCount = { country: Country, admin: string | null, requests: number, people: number, open: number, };
 
+export type HeadsReport = { 
+/**
+ * Heads the hub signed that this device kept.
+ */
+kept: number, 
+/**
+ * Recomputed from the ops held here, and equal.
+ */
+consistent: number, 
+/**
+ * Name ops this device does not hold (yet): not checkable here.
+ */
+unchecked: number, 
+/**
+ * The first head that does not match the ops held here.
+ */
+problem: string | null, };
+
 export type DeviceReport = { device: string, tag: string, ops: number, first: string | null, last: string | null, 
 /**
  * When its first and last ops were made (ms since 1970).
@@ -480,4 +503,8 @@ first_ms: number | null, last_ms: number | null,
  */
 problem: string | null, };
 
-export type VerifyReport = { devices: Array<DeviceReport>, };
+export type VerifyReport = { devices: Array<DeviceReport>, 
+/**
+ * The hub's signed heads kept here, checked against the ops held.
+ */
+hub_heads: HeadsReport, };
