@@ -32,7 +32,7 @@ pub const MAX_DECODED: u64 = 64 << 20;
 pub enum WireError {
     #[error("this is not a Relevo {what} (it does not start with the right marker)")]
     NotOurs { what: &'static str },
-    #[error("this {what} uses wire format version {found}; this version of Relevo reads version {VERSION}: update Relevo")]
+    #[error("this {what} uses wire format version {found}; this version of Relevo reads version {VERSION}: {}", if *.found > VERSION { "update Relevo" } else { "it was made by an older Relevo: make it again (or sync) with this version" })]
     Version { what: &'static str, found: u8 },
     #[error("the {what} is damaged or cut short: {detail}")]
     Malformed { what: &'static str, detail: String },
@@ -309,6 +309,21 @@ mod tests {
         );
         let cut = &packed[..packed.len() / 2];
         assert!(matches!(read(cut), Err(WireError::Malformed { .. })));
+    }
+
+    #[test]
+    fn a_version_mismatch_says_which_side_is_older() {
+        let mut data = pack(b"TEST", &Vec::<Run>::new());
+        data[4] = VERSION + 1;
+        let newer = unpack::<Vec<Run>>(b"TEST", "page", &data)
+            .expect_err("newer")
+            .to_string();
+        assert!(newer.contains("update Relevo"), "{newer}");
+        data[4] = VERSION - 1;
+        let older = unpack::<Vec<Run>>(b"TEST", "page", &data)
+            .expect_err("older")
+            .to_string();
+        assert!(older.contains("made by an older Relevo"), "{older}");
     }
 
     #[test]
