@@ -123,6 +123,21 @@ async fn a_reviewer_moves_through_the_crisis_and_exports_the_report() {
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
     s.screenshot("review-timeline").await;
+    // And to one person's work.
+    let hn = s.text("#tl-count").await;
+    let someone = s
+        .wait_for("#tl-person option:nth-child(2)")
+        .await
+        .attr("value")
+        .await
+        .expect("value")
+        .expect("a person id");
+    s.choose("#tl-person", &someone).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while s.text("#tl-count").await == hn {
+        assert!(Instant::now() < deadline, "the person filter changed nothing");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
 
     // Export the report, then verify the record.
     s.click("#review-tab-export").await;

@@ -66,6 +66,9 @@ pub struct Store {
     clock: Clock,
     local: Option<Local>,
     net: log::Net,
+    /// The moment views judge "overdue" at: now, or the moment an as-of
+    /// store stands for.
+    as_of: Option<u64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -78,6 +81,11 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
+    /// The moment views judge time against: now, or an as-of store's moment.
+    pub(crate) fn view_now(&self) -> u64 {
+        self.as_of.unwrap_or_else(now_ms)
+    }
+
     /// Stamps later local ops no earlier than `to_ms`: for tests and
     /// scripted scenarios that need ops at known moments (a clock only moves
     /// forward, so the moment must be later than any op held).
@@ -136,6 +144,7 @@ impl Store {
             clock,
             local,
             net,
+            as_of: None,
         };
         if found > 0 && found < schema::LATEST {
             // Projections changed shape: recompute them from the log.

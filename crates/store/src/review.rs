@@ -501,6 +501,7 @@ impl Store {
             tx.commit()?;
         }
         copy.rebuild_projections()?;
+        copy.as_of = Some(at_ms);
         Ok(copy)
     }
 

@@ -5,7 +5,7 @@ use crate::coord::heads;
 use crate::error::Result;
 use crate::log::{damaged, device_id, entity_id};
 use crate::queries::parse_slug;
-use crate::{now_ms, RequestView, Store};
+use crate::{RequestView, Store};
 use relevo_core::domain::roster::{builtin_sites, Site};
 use relevo_core::domain::{
     Country, Holder, Priority, RequestStatus, Role, Sector, TaskScope, TaskStatus, TaskStep,
@@ -321,7 +321,7 @@ impl Store {
         order: &str,
         limit: u32,
     ) -> Result<Vec<TaskView>> {
-        let now = now_ms() as i64;
+        let now = self.view_now() as i64;
         let on_hub = self.on_hub_test()?;
         let sql = format!(
             "SELECT {TASK_COLUMNS} FROM {TASK_FROM} WHERE {filter} ORDER BY {order} LIMIT {limit}"
@@ -373,7 +373,7 @@ impl Store {
     }
 
     /// The WHERE clause and arguments for a board filter.
-    fn task_where(crisis: EntityId, f: &TaskFilter) -> (String, Vec<Sql>) {
+    fn task_where(&self, crisis: EntityId, f: &TaskFilter) -> (String, Vec<Sql>) {
         let mut w = Where::new("t.crisis = ?", crisis.as_bytes().to_vec().into());
         if let Some(c) = f.country {
             w.add("t.scope = ?", c.slug().to_owned().into());
@@ -401,7 +401,7 @@ impl Store {
         if f.overdue {
             w.add(
                 "t.due < ? AND t.status NOT IN ('done', 'cancelled')",
-                Sql::Integer(now_ms() as i64),
+                Sql::Integer(self.view_now() as i64),
             );
         }
         if f.conflicted {
@@ -413,7 +413,7 @@ impl Store {
     /// The task board of a crisis: one column per status, each with its
     /// count and its most urgent tasks.
     pub fn board(&self, crisis: EntityId, filter: &TaskFilter) -> Result<Board> {
-        let (clause, args) = Self::task_where(crisis, filter);
+        let (clause, args) = self.task_where(crisis, filter);
         let mut counts: HashMap<String, u32> = HashMap::new();
         {
             let sql =

@@ -62,7 +62,13 @@ fn as_of_equals_a_store_that_only_received_the_ops_up_to_then() {
             "as of {at}"
         );
         let requests = then.requests(scenario.crisis).expect("requests").len();
-        let tasks = then.tasks(scenario.crisis).expect("tasks").len();
+        let then_tasks = then.tasks(scenario.crisis).expect("tasks");
+        // Overdue as it was then, not as it is now.
+        for t in &then_tasks {
+            let due_then = t.due_ms.is_some_and(|d| d < at as i64) && !t.status.is_final();
+            assert_eq!(t.overdue, due_then, "{} as of {at}", t.reference);
+        }
+        let tasks = then_tasks.len();
         counts.push((requests, tasks));
     }
     // The board changes as the moment moves, and ends as it stands now.
