@@ -135,7 +135,10 @@ async fn a_reviewer_moves_through_the_crisis_and_exports_the_report() {
     s.choose("#tl-person", &someone).await;
     let deadline = Instant::now() + Duration::from_secs(20);
     while s.text("#tl-count").await == hn {
-        assert!(Instant::now() < deadline, "the person filter changed nothing");
+        assert!(
+            Instant::now() < deadline,
+            "the person filter changed nothing"
+        );
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
 
