@@ -9,9 +9,7 @@ mod report;
 
 use relevo_core::domain::{Country, VulnerableGroup};
 use relevo_core::EntityId;
-use relevo_store::{
-    format_ms, Event, Measures, RequestView, Store, TaskView, TimelineFilter, WhoWhatWhere,
-};
+use relevo_store::{Event, Measures, RequestView, Store, TaskView, TimelineFilter, WhoWhatWhere};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::io::Write;
@@ -114,9 +112,11 @@ impl Review {
                 }
             }
         }
+        // One read of the timeline serves the export and the measures.
+        let events = store.timeline(crisis, &TimelineFilter::default())?;
         Ok(Review {
-            events: store.timeline(crisis, &TimelineFilter::default())?,
-            measures: store.measures(crisis, now)?,
+            measures: store.measures_of(crisis, now, &events)?,
+            events,
             www: store.who_what_where(crisis)?,
             areas: store.areas(crisis)?,
             crisis: view,
@@ -392,6 +392,20 @@ fn hours(ms: Option<f64>) -> String {
         .unwrap_or_default()
 }
 
+/// Writes a sheet's header row in bold.
+fn header_row(
+    sheet: &mut rust_xlsxwriter::Worksheet,
+    names: &[&str],
+    bold: &rust_xlsxwriter::Format,
+) -> Result<()> {
+    for (c, name) in names.iter().enumerate() {
+        sheet
+            .write_with_format(0, c as u16, *name, bold)
+            .map_err(xlsx_error)?;
+    }
+    Ok(())
+}
+
 /// Rows in an Excel sheet.
 const SHEET_ROWS: u32 = 1_048_576;
 
@@ -466,11 +480,7 @@ fn xlsx(review: &Review, progress: Progress<'_>) -> Result<Vec<u8>> {
             "Created",
             "Overdue",
         ];
-        for (c, h) in header.iter().enumerate() {
-            sheet
-                .write_with_format(0, c as u16, *h, &bold)
-                .map_err(xlsx_error)?;
-        }
+        header_row(sheet, &header, &bold)?;
         for (i, t) in review.tasks.iter().enumerate() {
             let row = i as u32 + 1;
             let scope = match t.scope {
@@ -522,11 +532,7 @@ fn xlsx(review: &Review, progress: Progress<'_>) -> Result<Vec<u8>> {
             "Significant",
             "Refused",
         ];
-        for (c, h) in header.iter().enumerate() {
-            sheet
-                .write_with_format(0, c as u16, *h, &bold)
-                .map_err(xlsx_error)?;
-        }
+        header_row(sheet, &header, &bold)?;
         for (i, e) in review.events.iter().enumerate() {
             let row = i as u32 + 1;
             if row == SHEET_ROWS - 1 {
@@ -584,11 +590,7 @@ fn xlsx(review: &Review, progress: Progress<'_>) -> Result<Vec<u8>> {
             "Hours to fulfilled (median)",
             "(p90)",
         ];
-        for (c, h) in header.iter().enumerate() {
-            sheet
-                .write_with_format(0, c as u16, *h, &bold)
-                .map_err(xlsx_error)?;
-        }
+        header_row(sheet, &header, &bold)?;
         for (i, g) in review.measures.response.iter().enumerate() {
             let row = i as u32 + 1;
             let cells = [
@@ -625,11 +627,7 @@ fn xlsx(review: &Review, progress: Progress<'_>) -> Result<Vec<u8>> {
             "Requests",
             "People",
         ];
-        for (c, h) in header.iter().enumerate() {
-            sheet
-                .write_with_format(0, c as u16, *h, &bold)
-                .map_err(xlsx_error)?;
-        }
+        header_row(sheet, &header, &bold)?;
         for (i, w) in review.www.iter().enumerate() {
             let row = i as u32 + 1;
             sheet
@@ -650,9 +648,4 @@ fn xlsx(review: &Review, progress: Progress<'_>) -> Result<Vec<u8>> {
     let data = book.save_to_buffer().map_err(xlsx_error)?;
     progress(total, total);
     Ok(data)
-}
-
-/// `2026-11-29 21:48 UTC`.
-pub fn when(ms: u64) -> String {
-    format_ms(ms)
 }

@@ -3,7 +3,7 @@
 //! the log and the projections; nothing writes the device's log.
 
 use crate::error::{Error, Result};
-use crate::log::{device_id, entity_id, RawOp, OP_COLUMNS};
+use crate::log::{entity_id, RawOp, OP_COLUMNS};
 use crate::queries::parse_slug;
 use crate::{now_ms, Store, TaskView};
 use relevo_core::domain::{Country, Priority, RequestStatus, Sector, TaskScope};
@@ -516,16 +516,17 @@ impl Store {
         })
     }
 
-    /// Every task of a crisis.
-    pub fn tasks(&self, crisis: EntityId) -> Result<Vec<TaskView>> {
-        self.all_tasks(crisis)
-    }
-
     /// Response-time measures, overdue tasks, handovers, requests nobody
     /// answers and sync lag, for a crisis. Overdue is judged at `at_ms`.
     pub fn measures(&self, crisis: EntityId, at_ms: u64) -> Result<Measures> {
+        let events = self.timeline(crisis, &TimelineFilter::default())?;
+        self.measures_of(crisis, at_ms, &events)
+    }
+
+    /// [`Store::measures`] from the crisis's timeline already read.
+    pub fn measures_of(&self, crisis: EntityId, at_ms: u64, events: &[Event]) -> Result<Measures> {
         let requests = self.requests(crisis)?;
-        let tasks = self.all_tasks(crisis)?;
+        let tasks = self.tasks(crisis)?;
         // First link of a task to each request (a task created for it, or
         // linked later), by the clock of the op that linked it.
         let mut first_task: HashMap<EntityId, u64> = HashMap::new();
@@ -661,7 +662,7 @@ impl Store {
                 at_ms: r.recorded_at_ms,
             })
             .collect();
-        let sync_lag = self.sync_lag(crisis)?;
+        let sync_lag = sync_lag(events);
         Ok(Measures {
             crisis,
             at_ms,
@@ -673,42 +674,10 @@ impl Store {
         })
     }
 
-    /// Made → received by the hub, per device, over the crisis's ops whose
-    /// hub receipt is known here; where none is (a device used alone, the
-    /// demo), made → received by this device.
-    fn sync_lag(&self, crisis: EntityId) -> Result<Vec<DeviceLag>> {
-        let events = self.timeline(crisis, &TimelineFilter::default())?;
-        let via_hub = events.iter().any(|e| e.hub_received_at_ms.is_some());
-        let mut per: BTreeMap<String, (Option<String>, Vec<f64>)> = BTreeMap::new();
-        for e in &events {
-            let received = if via_hub {
-                match e.hub_received_at_ms {
-                    Some(t) => t,
-                    None => continue,
-                }
-            } else {
-                e.received_at_ms
-            };
-            let entry = per
-                .entry(e.device_tag.clone())
-                .or_insert_with(|| (e.author_name.clone(), Vec::new()));
-            entry.1.push(received.saturating_sub(e.made_at_ms) as f64);
-        }
-        Ok(per
-            .into_iter()
-            .map(|(device_tag, (person, lags))| DeviceLag {
-                device_tag,
-                person,
-                max_ms: lags.iter().copied().reduce(f64::max),
-                lag: Stat::of(lags),
-            })
-            .collect())
-    }
-
     /// Who (organisation) does what (sector) where (country, admin area),
     /// from the tasks of a crisis and the requests they answer.
     pub fn who_what_where(&self, crisis: EntityId) -> Result<Vec<WhoWhatWhere>> {
-        let tasks = self.all_tasks(crisis)?;
+        let tasks = self.tasks(crisis)?;
         let requests: HashMap<EntityId, crate::RequestView> = self
             .requests(crisis)?
             .into_iter()
@@ -828,19 +797,6 @@ impl Store {
                 out.insert((s.country, s.name.to_lowercase()), p);
             }
         }
-        Ok(out)
-    }
-
-    /// The devices whose ops this replica holds, for the review's verify
-    /// panel (see [`Store::verify`]).
-    pub fn device_tags(&self) -> Result<Vec<String>> {
-        let mut stmt = self.conn.prepare("SELECT device FROM device_heads")?;
-        let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push(device_id(&r?)?.tag());
-        }
-        out.sort();
         Ok(out)
     }
 }
@@ -964,4 +920,34 @@ pub fn format_ms(ms: u64) -> String {
     chrono::DateTime::from_timestamp_millis(ms as i64)
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_else(|| format!("{ms} ms"))
+}
+
+/// Made → received by the hub, per device, over the crisis's ops whose
+/// hub receipt is known here; where none is (a device used alone, the
+/// demo), made → received by this device.
+fn sync_lag(events: &[Event]) -> Vec<DeviceLag> {
+    let via_hub = events.iter().any(|e| e.hub_received_at_ms.is_some());
+    let mut per: BTreeMap<String, (Option<String>, Vec<f64>)> = BTreeMap::new();
+    for e in events {
+        let received = if via_hub {
+            match e.hub_received_at_ms {
+                Some(t) => t,
+                None => continue,
+            }
+        } else {
+            e.received_at_ms
+        };
+        let entry = per
+            .entry(e.device_tag.clone())
+            .or_insert_with(|| (e.author_name.clone(), Vec::new()));
+        entry.1.push(received.saturating_sub(e.made_at_ms) as f64);
+    }
+    per.into_iter()
+        .map(|(device_tag, (person, lags))| DeviceLag {
+            device_tag,
+            person,
+            max_ms: lags.iter().copied().reduce(f64::max),
+            lag: Stat::of(lags),
+        })
+        .collect()
 }

@@ -455,7 +455,7 @@ impl Store {
     }
 
     /// Every task of a crisis, oldest first.
-    pub(crate) fn all_tasks(&self, crisis: EntityId) -> Result<Vec<TaskView>> {
+    pub fn tasks(&self, crisis: EntityId) -> Result<Vec<TaskView>> {
         self.task_rows(
             "t.crisis = ?1",
             vec![crisis.as_bytes().to_vec().into()],
