@@ -569,6 +569,7 @@ async fn default_export_path(state: State<'_, AppState>, format: Value) -> Reply
     let day = chrono::Utc::now().format("%Y-%m-%d");
     let file = match format {
         relevo_export::Format::Report => format!("relevo-{slug}-report-{day}.html"),
+        relevo_export::Format::FiveW => format!("relevo-{slug}-5w-{day}.csv"),
         f => format!("relevo-{slug}-{day}.{}", f.extension()),
     };
     Ok(dir.join(file).display().to_string())

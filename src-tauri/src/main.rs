@@ -39,6 +39,7 @@ fn data_dir(app: &tauri::App) -> Result<PathBuf, ApiError> {
 
 fn main() {
     tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             let dir = data_dir(app);
             let store = dir

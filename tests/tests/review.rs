@@ -106,7 +106,18 @@ async fn a_reviewer_moves_through_the_crisis_and_exports_the_report() {
         s.count("#review-map .label").await >= 5,
         "countries with requests are labelled"
     );
+    // The demo's requests are at the built-in crossings, so their admin
+    // areas are known: a circle each on the map, a name in the 5W.
+    let circles = s.count("#review-map circle.area").await;
+    assert!(circles >= 8, "{circles} admin areas on the map");
     assert!(s.count("#www-table tbody tr").await > 0);
+    let www = s.text("#www-table tbody").await;
+    assert!(
+        ["San Marcos", "Chiapas", "Darién"]
+            .iter()
+            .any(|a| www.contains(a)),
+        "the 5W names admin areas: {www}"
+    );
     s.screenshot("review-map").await;
 
     // The timeline narrows to one country.

@@ -119,7 +119,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Export the current crisis: CSV with HXL, Excel, JSON or an after-action report
+    /// Export the current crisis: CSV with HXL, the 5W as CSV, Excel, JSON or an after-action report
     Export {
         #[arg(value_enum)]
         format: review::ExportFormat,

@@ -39,7 +39,11 @@ pub struct TimelineArgs {
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum ExportFormat {
+    /// The requests, with an HXL row
     Csv,
+    /// Who does what where, when and for whom, with an HXL row
+    #[value(name = "5w")]
+    FiveW,
     Xlsx,
     Json,
     Report,
@@ -260,6 +264,7 @@ pub fn export(store: &Store, format: ExportFormat, file: PathBuf) -> Result<(), 
     let crisis = current(store).map_err(|e| e.to_string())?;
     let format = match format {
         ExportFormat::Csv => relevo_export::Format::Csv,
+        ExportFormat::FiveW => relevo_export::Format::FiveW,
         ExportFormat::Xlsx => relevo_export::Format::Xlsx,
         ExportFormat::Json => relevo_export::Format::Json,
         ExportFormat::Report => relevo_export::Format::Report,

@@ -228,6 +228,9 @@ pub fn verdict(op: &UnsignedOp, payload: &Payload, ctx: &Context<'_>) -> Verdict
             if s.name.trim().is_empty() || !lat_ok || !lon_ok {
                 return Err(invalid("a site needs a name and coordinates within range"));
             }
+            if s.adm1.as_ref().is_some_and(|a| a.chars().count() > 80) {
+                return Err(invalid("a site's admin area name is at most 80 characters"));
+            }
             Ok(())
         }
         Payload::RosterPerson(p) => {

@@ -7,9 +7,11 @@
 
 mod report;
 
-use relevo_core::domain::{Country, VulnerableGroup};
+use relevo_core::domain::VulnerableGroup;
 use relevo_core::EntityId;
-use relevo_store::{Event, Measures, RequestView, Store, TaskView, TimelineFilter, WhoWhatWhere};
+use relevo_store::{
+    Event, Measures, Places, RequestView, Store, TaskView, TimelineFilter, WhoWhatWhere,
+};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::io::Write;
@@ -21,7 +23,7 @@ pub enum ExportError {
     Store(#[from] relevo_store::Error),
     #[error("cannot write {path}: {detail}; nothing was written")]
     Write { path: PathBuf, detail: String },
-    #[error("'{0}' is not an export format: use csv, xlsx, json or report")]
+    #[error("'{0}' is not an export format: use csv, 5w, xlsx, json or report")]
     Format(String),
 }
 
@@ -31,7 +33,11 @@ pub type Result<T> = std::result::Result<T, ExportError>;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
+    /// The requests, with an HXL row.
     Csv,
+    /// The 5W matrix as CSV, with an HXL row.
+    #[serde(rename = "5w")]
+    FiveW,
     Xlsx,
     Json,
     Report,
@@ -41,6 +47,7 @@ impl Format {
     pub fn parse(text: &str) -> Result<Format> {
         match text.to_ascii_lowercase().as_str() {
             "csv" => Ok(Format::Csv),
+            "5w" | "3w" => Ok(Format::FiveW),
             "xlsx" | "excel" => Ok(Format::Xlsx),
             "json" => Ok(Format::Json),
             "report" | "html" => Ok(Format::Report),
@@ -50,7 +57,7 @@ impl Format {
 
     pub fn extension(self) -> &'static str {
         match self {
-            Format::Csv => "csv",
+            Format::Csv | Format::FiveW => "csv",
             Format::Xlsx => "xlsx",
             Format::Json => "json",
             Format::Report => "html",
@@ -82,8 +89,8 @@ pub struct Review {
     pub areas: Vec<relevo_store::AreaCount>,
     /// Organisation ids of the holders of each request's tasks.
     pub implementers: HashMap<EntityId, Vec<String>>,
-    /// (country, lower-case site) → admin P-code, where known.
-    pub admin: HashMap<(Country, String), String>,
+    /// Where the roster's sites lie.
+    pub places: Places,
     pub made_at_ms: u64,
 }
 
@@ -123,7 +130,7 @@ impl Review {
             requests,
             tasks,
             implementers,
-            admin: store.site_admin_areas()?,
+            places: store.site_places()?,
             made_at_ms: now,
         })
     }
@@ -150,6 +157,18 @@ pub fn write(
 ) -> Result<Written> {
     let bytes = match format {
         Format::Csv => atomic(path, |w| csv_requests(review, w, progress))?,
+        Format::FiveW => atomic(path, |w| {
+            let mut out = csv::Writer::from_writer(w);
+            let cols = fivew_columns();
+            out.write_record(cols.iter().map(|c| c.0))?;
+            out.write_record(cols.iter().map(|c| c.1))?;
+            for cell in &review.www {
+                out.write_record(fivew_row(cell))?;
+            }
+            out.flush()?;
+            progress(1, 1);
+            Ok(())
+        })?,
         Format::Json => atomic(path, |w| {
             serde_json::to_writer_pretty(&mut *w, &json(review)).map_err(std::io::Error::other)?;
             progress(1, 1);
@@ -244,6 +263,8 @@ pub fn request_columns() -> Vec<(&'static str, &'static str)> {
         ("Admin area code", "#adm1+code"),
         ("Admin area", "#adm1+name"),
         ("Site", "#loc+name"),
+        ("Latitude", "#geo+lat"),
+        ("Longitude", "#geo+lon"),
         ("Sector", "#sector"),
         ("People", "#affected"),
         ("Women", "#affected+f+adults"),
@@ -272,40 +293,33 @@ pub fn request_columns() -> Vec<(&'static str, &'static str)> {
     cols
 }
 
-fn sum(parts: &[Option<u32>]) -> Option<u32> {
-    if parts.iter().all(Option::is_none) {
-        None
-    } else {
-        Some(parts.iter().flatten().sum())
-    }
-}
-
 /// One request as a row of [`request_columns`].
 pub fn request_row(review: &Review, r: &RequestView) -> Vec<String> {
     let p = &r.people;
-    let adults = sum(&[p.women, p.men]).or(p.age18_59.map(|a| a + p.age60_plus.unwrap_or(0)));
-    let children = sum(&[p.girls, p.boys]).or(sum(&[p.under5, p.age5_17]));
-    let admin = review
-        .admin
-        .get(&(r.country, r.site.to_lowercase()))
-        .cloned();
+    let place = review
+        .places
+        .of(r.country, &r.site)
+        .cloned()
+        .unwrap_or_default();
     let mut row = vec![
         r.reference.clone(),
         review.crisis.name.clone(),
         r.country.code().to_owned(),
-        admin.clone().unwrap_or_default(),
-        String::new(),
+        place.pcode.unwrap_or_default(),
+        place.adm1.unwrap_or_default(),
         r.site.clone(),
+        place.lat.map(|l| l.to_string()).unwrap_or_default(),
+        place.lon.map(|l| l.to_string()).unwrap_or_default(),
         r.sector.slug().to_owned(),
         p.total.to_string(),
         opt(p.women),
         opt(p.men),
         opt(p.girls),
         opt(p.boys),
-        opt(sum(&[p.women, p.girls])),
-        opt(sum(&[p.men, p.boys])),
-        opt(children),
-        opt(adults),
+        opt(p.female()),
+        opt(p.male()),
+        opt(p.children()),
+        opt(p.adults()),
         opt(p.age60_plus),
     ];
     for g in VulnerableGroup::ALL {
@@ -330,6 +344,58 @@ pub fn request_row(review: &Review, r: &RequestView) -> Vec<String> {
         r.description.clone(),
     ]);
     row
+}
+
+/// The 5W table: a header row, an HXL hashtag row, one row per cell. The
+/// custom attributes: `#affected+specific_needs` counts the people in the
+/// requests' vulnerable groups; `#activity+num+open` the tasks not yet done.
+pub fn fivew_columns() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("Organisation", "#org+impl+name"),
+        ("Organisation id", "#org+impl+code"),
+        ("Sector", "#sector"),
+        ("Country", "#country+code"),
+        ("Admin area code", "#adm1+code"),
+        ("Admin area", "#adm1+name"),
+        ("Start", "#date+start"),
+        ("End", "#date+end"),
+        ("Tasks", "#activity+num"),
+        ("Open tasks", "#activity+num+open"),
+        ("Requests", "#need+num"),
+        ("People", "#affected"),
+        ("Female", "#affected+f"),
+        ("Male", "#affected+m"),
+        ("Children", "#affected+children"),
+        ("Elderly", "#affected+elderly"),
+        ("With specific needs", "#affected+specific_needs"),
+    ]
+}
+
+/// Where the 5W's numbers start.
+const FIVEW_FIRST_NUMBER: usize = 8;
+
+/// One cell of the 5W matrix as a row of [`fivew_columns`].
+pub fn fivew_row(w: &WhoWhatWhere) -> Vec<String> {
+    let p = &w.people;
+    vec![
+        w.org_name.clone().unwrap_or(w.org.clone()),
+        w.org.clone(),
+        w.sector.slug().to_owned(),
+        w.country.map(|c| c.code().to_owned()).unwrap_or_default(),
+        w.pcode.clone().unwrap_or_default(),
+        w.adm1.clone().unwrap_or_default(),
+        w.start_ms.map(iso).unwrap_or_default(),
+        w.end_ms.map(iso).unwrap_or_default(),
+        w.tasks.to_string(),
+        w.open_tasks.to_string(),
+        w.requests.to_string(),
+        p.total.to_string(),
+        p.female.to_string(),
+        p.male.to_string(),
+        p.children.to_string(),
+        p.elderly.to_string(),
+        p.vulnerable.to_string(),
+    ]
 }
 
 fn csv_requests(
@@ -617,32 +683,18 @@ fn xlsx(review: &Review, progress: Progress<'_>) -> Result<Vec<u8>> {
         }
     }
     {
-        let sheet = book.add_worksheet().set_name("3W").map_err(xlsx_error)?;
-        let header = [
-            "Organisation",
-            "Sector",
-            "Country",
-            "Admin area",
-            "Tasks",
-            "Requests",
-            "People",
-        ];
+        let sheet = book.add_worksheet().set_name("5W").map_err(xlsx_error)?;
+        let header: Vec<&str> = fivew_columns().iter().map(|c| c.0).collect();
         header_row(sheet, &header, &bold)?;
         for (i, w) in review.www.iter().enumerate() {
             let row = i as u32 + 1;
-            sheet
-                .write(row, 0, w.org_name.clone().unwrap_or(w.org.clone()))
+            for (c, v) in fivew_row(w).iter().enumerate() {
+                match v.parse::<f64>() {
+                    Ok(n) if c >= FIVEW_FIRST_NUMBER => sheet.write(row, c as u16, n),
+                    _ => sheet.write(row, c as u16, v.as_str()),
+                }
                 .map_err(xlsx_error)?;
-            sheet.write(row, 1, w.sector.slug()).map_err(xlsx_error)?;
-            sheet
-                .write(row, 2, w.country.map(Country::code).unwrap_or_default())
-                .map_err(xlsx_error)?;
-            sheet
-                .write(row, 3, w.admin.clone().unwrap_or_default())
-                .map_err(xlsx_error)?;
-            sheet.write(row, 4, w.tasks).map_err(xlsx_error)?;
-            sheet.write(row, 5, w.requests).map_err(xlsx_error)?;
-            sheet.write(row, 6, w.people as f64).map_err(xlsx_error)?;
+            }
         }
     }
     let data = book.save_to_buffer().map_err(xlsx_error)?;

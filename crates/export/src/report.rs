@@ -276,19 +276,26 @@ figure.chart {{ margin: 1em 0; }} figcaption {{ font-weight: bold; margin-bottom
     }
     out.push_str("</table>\n");
 
-    // 3W.
-    out.push_str("<h2>Who did what where</h2>\n<table><tr><th>Organisation</th><th>Sector</th><th>Country</th><th>Admin area</th><th>Tasks</th><th>Requests</th><th>People</th></tr>\n");
+    // 5W.
+    out.push_str("<h2>Who did what where, when and for whom</h2>\n<table><tr><th>Organisation</th><th>Sector</th><th>Country</th><th>Admin area</th><th>From</th><th>To</th><th>Tasks</th><th>Requests</th><th>People</th><th>Female</th><th>Male</th><th>Children</th><th>Specific needs</th></tr>\n");
     for w in &r.www {
+        let p = &w.people;
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             esc(w.org_name.as_deref().unwrap_or(&w.org)),
             esc(w.sector.name_en()),
             w.country.map(|c| c.code()).unwrap_or("regional"),
-            esc(w.admin.as_deref().unwrap_or("")),
+            esc(w.adm1.as_deref().unwrap_or("")),
+            w.start_ms.map(format_ms).unwrap_or_default(),
+            w.end_ms.map(format_ms).unwrap_or_else(|| "ongoing".into()),
             w.tasks,
             w.requests,
-            w.people
+            p.total,
+            p.female,
+            p.male,
+            p.children,
+            p.vulnerable
         );
     }
     out.push_str("</table>\n");

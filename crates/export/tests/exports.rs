@@ -84,6 +84,7 @@ print(len(rows))
 print("|".join(tags))
 print(sum(int(r.get("#affected") or 0) for r in rows))
 print(rows[0].get("#country+code"), rows[0].get("#sector"), rows[0].get("#date+reported"))
+print(sum(1 for r in rows if r.get("#adm1+name")), sum(1 for r in rows if -93 < float(r.get("#geo+lon") or 0) < -70))
 "##,
         &path,
     );
@@ -98,6 +99,46 @@ print(rows[0].get("#country+code"), rows[0].get("#sector"), rows[0].get("#date+r
         lines[3].starts_with(&format!("{} {}", first.country.code(), first.sector.slug())),
         "{}",
         lines[3]
+    );
+    // The demo's requests are at the built-in crossings: every one has its
+    // admin area and a position in the region.
+    assert_eq!(lines[4], format!("{0} {0}", requests.len()));
+}
+
+#[test]
+fn the_5w_csv_has_an_hxl_row_and_adds_up_to_the_tasks() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (store, crisis) = demo(dir.path());
+    let path = dir.path().join("5w.csv");
+    export(&store, crisis, Format::FiveW, &path, &mut |_, _| {}).expect("5w");
+    let out = run_python(
+        r##"
+import sys, hxl
+src = hxl.data(sys.argv[1], hxl.InputOptions(allow_local=True))
+rows = list(src)
+print("|".join(c.display_tag for c in src.columns))
+print(sum(int(r.get("#activity+num")) for r in rows))
+print(sum(int(r.get("#affected")) for r in rows))
+print(sum(1 for r in rows if r.get("#adm1+name") and r.get("#date+start")))
+print(len(rows))
+"##,
+        &path,
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    let expected: Vec<&str> = relevo_export::fivew_columns().iter().map(|c| c.1).collect();
+    assert_eq!(lines[0], expected.join("|"));
+    let tasks = store.tasks(crisis).expect("t").len();
+    assert_eq!(lines[1], tasks.to_string(), "every task is in one cell");
+    let www = store.who_what_where(crisis).expect("5w");
+    let people: u64 = www.iter().map(|w| w.people.total).sum();
+    assert_eq!(lines[2], people.to_string());
+    assert!(people > 0);
+    let rows: usize = lines[4].parse().expect("rows");
+    assert_eq!(rows, www.len());
+    let placed: usize = lines[3].parse().expect("placed");
+    assert!(
+        placed * 2 > rows,
+        "most cells have an admin area: {placed} of {rows}"
     );
 }
 
@@ -119,7 +160,7 @@ for ws in wb.worksheets:
     );
     let sheets: Vec<Vec<&str>> = out.lines().map(|l| l.split(' ').collect()).collect();
     let names: Vec<&str> = sheets.iter().map(|s| s[0]).collect();
-    assert_eq!(names, ["Requests", "Tasks", "Timeline", "Measures", "3W"]);
+    assert_eq!(names, ["Requests", "Tasks", "Timeline", "Measures", "5W"]);
     let requests = store.requests(crisis).expect("r").len();
     let tasks = store.tasks(crisis).expect("t").len();
     // Requests: header + hashtag row + one per request.

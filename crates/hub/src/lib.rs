@@ -265,13 +265,15 @@ async fn sync(
     Ok(binary(answer?))
 }
 
-/// The hub's HTTP API. Bodies over [`MAX_BODY`] are refused with 413 before
-/// they are read.
+/// The hub's HTTP API. A body declared longer than [`MAX_BODY`] is refused
+/// with 413 before any of it is read; one that turns out longer (chunked, or
+/// a false length) is cut off at the limit.
 pub fn router(hub: Arc<Hub>) -> Router {
     Router::new()
         .route(HEALTH, get(health))
         .route(ENROL, post(enrol))
         .route(SYNC, post(sync))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(DefaultBodyLimit::disable())
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
         .with_state(hub)
 }

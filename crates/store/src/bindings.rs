@@ -90,6 +90,7 @@ pub fn typescript() -> String {
         crate::DeviceLag::decl(&cfg),
         crate::Handovers::decl(&cfg),
         crate::Measures::decl(&cfg),
+        crate::PeopleSum::decl(&cfg),
         crate::WhoWhatWhere::decl(&cfg),
         crate::AreaCount::decl(&cfg),
         crate::HeadsReport::decl(&cfg),

@@ -296,14 +296,15 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
             exec(
                 tx,
                 &format!(
-                    "INSERT INTO sites (id, name, kind, country, pcode, lat, lon, device, seq, hlc_wall, hlc_counter)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                    "INSERT INTO sites (id, name, kind, country, pcode, lat, lon, device, seq, hlc_wall, hlc_counter, adm1)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                      ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind,
                        country = excluded.country, pcode = excluded.pcode, lat = excluded.lat, lon = excluded.lon,
+                       adm1 = excluded.adm1,
                        device = excluded.device, seq = excluded.seq,
                        hlc_wall = excluded.hlc_wall, hlc_counter = excluded.hlc_counter {EARLIER}"
                 ),
-                params![s.id, s.name, s.kind.slug(), s.country.slug(), s.pcode, s.lat, s.lon, device, seq, wall, counter],
+                params![s.id, s.name, s.kind.slug(), s.country.slug(), s.pcode, s.lat, s.lon, device, seq, wall, counter, s.adm1],
             )?;
         }
         Payload::CrisisOpen(c) => {

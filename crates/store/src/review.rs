@@ -12,7 +12,7 @@ use relevo_core::EntityId;
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use ts_rs::TS;
 
 /// Timeline filters; every one is optional.
@@ -216,7 +216,9 @@ pub struct Measures {
     pub sync_lag: Vec<DeviceLag>,
 }
 
-/// One cell of the who-does-what-where matrix.
+/// One cell of the 5W matrix: who (organisation) does what (sector) where
+/// (country, admin area), when (from its first task to its last finished
+/// one) and for whom (the people in the requests its tasks answer).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 pub struct WhoWhatWhere {
     /// The organisation's id, or `unassigned`.
@@ -224,20 +226,105 @@ pub struct WhoWhatWhere {
     pub org_name: Option<String>,
     pub sector: Sector,
     pub country: Option<Country>,
-    /// Admin area P-code of the requests' site, where known.
-    pub admin: Option<String>,
+    /// The first-level admin area of the requests' site, where known.
+    pub adm1: Option<String>,
+    /// Its P-code, where an administrator recorded one.
+    pub pcode: Option<String>,
     pub tasks: u32,
+    /// Of which not yet done or cancelled.
+    pub open_tasks: u32,
+    /// Distinct requests its tasks answer.
     pub requests: u32,
-    /// People affected in the requests its tasks answer.
+    /// When its first task was created.
+    #[ts(type = "number | null")]
+    pub start_ms: Option<u64>,
+    /// When its last task was finished; none while any is still open.
+    #[ts(type = "number | null")]
+    pub end_ms: Option<u64>,
+    /// People in those requests, and the parts of them whose sex or age
+    /// was recorded.
+    pub people: PeopleSum,
+}
+
+/// People summed over requests. A part counts only the requests that
+/// recorded it, so the parts may add up to less than the total.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct PeopleSum {
     #[ts(type = "number")]
-    pub people: u64,
+    pub total: u64,
+    #[ts(type = "number")]
+    pub female: u64,
+    #[ts(type = "number")]
+    pub male: u64,
+    #[ts(type = "number")]
+    pub children: u64,
+    #[ts(type = "number")]
+    pub elderly: u64,
+    /// People counted in the requests' vulnerable groups.
+    #[ts(type = "number")]
+    pub vulnerable: u64,
+}
+
+impl PeopleSum {
+    pub fn add(&mut self, r: &crate::RequestView) {
+        let p = &r.people;
+        self.total += u64::from(p.total);
+        self.female += u64::from(p.female().unwrap_or(0));
+        self.male += u64::from(p.male().unwrap_or(0));
+        self.children += u64::from(p.children().unwrap_or(0));
+        self.elderly += u64::from(p.age60_plus.unwrap_or(0));
+        self.vulnerable += r.vulnerable.iter().map(|v| u64::from(v.count)).sum::<u64>();
+    }
+}
+
+/// Where a site lies, as far as the roster knows.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, TS)]
+pub struct Place {
+    pub adm1: Option<String>,
+    pub pcode: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+}
+
+/// The roster's sites by country and name, to place a request's site. A
+/// request names a site exactly, or begins with its name and then says more
+/// ("Tecún Umán, bajo el puente").
+#[derive(Clone, Debug, Default)]
+pub struct Places(HashMap<(Country, String), Place>);
+
+impl Places {
+    pub fn of(&self, country: Country, site: &str) -> Option<&Place> {
+        let site = site.trim().to_lowercase();
+        if let Some(p) = self.0.get(&(country, site.clone())) {
+            return Some(p);
+        }
+        self.0
+            .iter()
+            .filter(|((c, name), _)| {
+                *c == country
+                    && site
+                        .strip_prefix(name.as_str())
+                        .is_some_and(|rest| rest.starts_with([',', '(', '-', ' ']))
+            })
+            .max_by_key(|((_, name), _)| name.len())
+            .map(|(_, p)| p)
+    }
+
+    /// Every site's place, with its country.
+    pub fn iter(&self) -> impl Iterator<Item = (Country, &Place)> {
+        self.0.iter().map(|((c, _), p)| (*c, p))
+    }
 }
 
 /// Requests and people per country and admin area, for the map.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 pub struct AreaCount {
     pub country: Country,
-    pub admin: Option<String>,
+    pub adm1: Option<String>,
+    pub pcode: Option<String>,
+    /// The mean position of the area's sites that have coordinates.
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
     pub requests: u32,
     #[ts(type = "number")]
     pub people: u64,
@@ -674,8 +761,9 @@ impl Store {
         })
     }
 
-    /// Who (organisation) does what (sector) where (country, admin area),
-    /// from the tasks of a crisis and the requests they answer.
+    /// The 5W matrix of a crisis: who (organisation) does what (sector)
+    /// where (country, admin area), when and for whom, from its tasks and
+    /// the requests they answer.
     pub fn who_what_where(&self, crisis: EntityId) -> Result<Vec<WhoWhatWhere>> {
         let tasks = self.tasks(crisis)?;
         let requests: HashMap<EntityId, crate::RequestView> = self
@@ -683,7 +771,7 @@ impl Store {
             .into_iter()
             .map(|r| (r.id, r))
             .collect();
-        let admin = self.site_admin_areas()?;
+        let places = self.site_places()?;
         let person_org: HashMap<EntityId, Option<String>> = self
             .people()?
             .into_iter()
@@ -691,10 +779,15 @@ impl Store {
             .collect();
         let org_names: HashMap<String, String> =
             self.orgs()?.into_iter().map(|o| (o.id, o.name)).collect();
-        let mut cells: BTreeMap<(String, String, String, String), WhoWhatWhere> = BTreeMap::new();
+        type Key = (String, String, String, String);
+        let mut cells: BTreeMap<Key, (WhoWhatWhere, HashSet<EntityId>)> = BTreeMap::new();
         let mut links = self
             .conn
             .prepare("SELECT request FROM task_links WHERE task = ?1")?;
+        // A finished task's status register holds when it was finished.
+        let mut finished = self.conn.prepare(
+            "SELECT max(hlc_wall) FROM registers WHERE entity = ?1 AND field = 'status'",
+        )?;
         for t in &tasks {
             let org = t
                 .holder
@@ -715,39 +808,69 @@ impl Store {
                 TaskScope::National(c) => Some(c),
                 TaskScope::Regional => answered.first().map(|r| r.country),
             };
-            let area = answered
+            let place = answered
                 .iter()
-                .find_map(|r| admin.get(&(r.country, r.site.to_lowercase())).cloned());
+                .find_map(|r| places.of(r.country, &r.site))
+                .cloned()
+                .unwrap_or_default();
             let key = (
                 org.clone(),
                 t.sector.slug().to_owned(),
                 country.map(|c| c.code().to_owned()).unwrap_or_default(),
-                area.clone().unwrap_or_default(),
+                place.adm1.clone().unwrap_or_default(),
             );
-            let cell = cells.entry(key).or_insert_with(|| WhoWhatWhere {
-                org_name: org_names.get(&org).cloned(),
-                org: org.clone(),
-                sector: t.sector,
-                country,
-                admin: area.clone(),
-                tasks: 0,
-                requests: 0,
-                people: 0,
+            let (cell, seen) = cells.entry(key).or_insert_with(|| {
+                let cell = WhoWhatWhere {
+                    org_name: org_names.get(&org).cloned(),
+                    org: org.clone(),
+                    sector: t.sector,
+                    country,
+                    adm1: place.adm1.clone(),
+                    pcode: place.pcode.clone(),
+                    tasks: 0,
+                    open_tasks: 0,
+                    requests: 0,
+                    start_ms: None,
+                    end_ms: Some(0),
+                    people: PeopleSum::default(),
+                };
+                (cell, HashSet::new())
             });
             cell.tasks += 1;
-            cell.requests += answered.len() as u32;
-            cell.people += answered
-                .iter()
-                .map(|r| u64::from(r.people.total))
-                .sum::<u64>();
+            cell.start_ms = Some(
+                cell.start_ms
+                    .map_or(t.created_at_ms, |s| s.min(t.created_at_ms)),
+            );
+            if t.status.is_final() {
+                let at: Option<i64> = finished.query_row([t.id.as_bytes()], |r| r.get(0))?;
+                let at = at.unwrap_or(0).max(0) as u64;
+                cell.end_ms = cell.end_ms.map(|e| e.max(at));
+            } else {
+                cell.open_tasks += 1;
+                cell.end_ms = None;
+            }
+            for r in answered {
+                if seen.insert(r.id) {
+                    cell.requests += 1;
+                    cell.people.add(r);
+                }
+            }
         }
-        Ok(cells.into_values().collect())
+        Ok(cells.into_values().map(|(cell, _)| cell).collect())
     }
 
     /// Requests and people per country and admin area (where the site is
     /// known), for the map.
     pub fn areas(&self, crisis: EntityId) -> Result<Vec<AreaCount>> {
-        let admin = self.site_admin_areas()?;
+        let places = self.site_places()?;
+        // Each area's position: the mean of its sites' coordinates.
+        let mut positions: HashMap<(Country, String), (f64, f64, u32)> = HashMap::new();
+        for (country, p) in places.iter() {
+            if let (Some(adm1), Some(lat), Some(lon)) = (&p.adm1, p.lat, p.lon) {
+                let at = positions.entry((country, adm1.clone())).or_default();
+                *at = (at.0 + lat, at.1 + lon, at.2 + 1);
+            }
+        }
         let mut out: BTreeMap<(Country, Option<String>), AreaCount> = BTreeMap::new();
         for r in self.requests(crisis)? {
             if matches!(
@@ -756,15 +879,24 @@ impl Store {
             ) {
                 continue;
             }
-            let area = admin.get(&(r.country, r.site.to_lowercase())).cloned();
+            let place = places.of(r.country, &r.site).cloned().unwrap_or_default();
             let cell = out
-                .entry((r.country, area.clone()))
-                .or_insert_with(|| AreaCount {
-                    country: r.country,
-                    admin: area,
-                    requests: 0,
-                    people: 0,
-                    open: 0,
+                .entry((r.country, place.adm1.clone()))
+                .or_insert_with(|| {
+                    let at = place
+                        .adm1
+                        .as_ref()
+                        .and_then(|a| positions.get(&(r.country, a.clone())));
+                    AreaCount {
+                        country: r.country,
+                        adm1: place.adm1.clone(),
+                        pcode: place.pcode.clone(),
+                        lat: at.map(|a| a.0 / f64::from(a.2)),
+                        lon: at.map(|a| a.1 / f64::from(a.2)),
+                        requests: 0,
+                        people: 0,
+                        open: 0,
+                    }
                 });
             cell.requests += 1;
             cell.people += u64::from(r.people.total);
@@ -788,16 +920,23 @@ impl Store {
         Ok(out)
     }
 
-    /// (country, lower-case site name) → the site's admin P-code, for the
-    /// sites whose P-code is known.
-    pub fn site_admin_areas(&self) -> Result<HashMap<(Country, String), String>> {
-        let mut out = HashMap::new();
-        for s in self.roster()?.sites {
-            if let Some(p) = s.pcode {
-                out.insert((s.country, s.name.to_lowercase()), p);
-            }
-        }
-        Ok(out)
+    /// Where the roster says its sites lie.
+    pub fn site_places(&self) -> Result<Places> {
+        Ok(Places(
+            self.roster()?
+                .sites
+                .into_iter()
+                .map(|s| {
+                    let place = Place {
+                        adm1: s.adm1,
+                        pcode: s.pcode,
+                        lat: s.lat,
+                        lon: s.lon,
+                    };
+                    ((s.country, s.name.trim().to_lowercase()), place)
+                })
+                .collect(),
+        ))
     }
 }
 
@@ -950,4 +1089,40 @@ fn sync_lag(events: &[Event]) -> Vec<DeviceLag> {
             lag: Stat::of(lags),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_site_is_placed_by_its_name_or_what_it_begins_with() {
+        let place = |adm1: &str| Place {
+            adm1: Some(adm1.into()),
+            ..Place::default()
+        };
+        let places = Places(HashMap::from([
+            ((Country::Gt, "el carmen".into()), place("San Marcos")),
+            (
+                (Country::Gt, "el carmen de bolívar".into()),
+                place("Elsewhere"),
+            ),
+            ((Country::Mx, "talismán".into()), place("Chiapas")),
+        ]));
+        let adm1 = |c, site: &str| places.of(c, site).and_then(|p| p.adm1.clone());
+        assert_eq!(adm1(Country::Gt, " El Carmen "), Some("San Marcos".into()));
+        assert_eq!(
+            adm1(Country::Gt, "El Carmen, puente"),
+            Some("San Marcos".into())
+        );
+        // The longest name that fits wins.
+        assert_eq!(
+            adm1(Country::Gt, "El Carmen de Bolívar (albergue)"),
+            Some("Elsewhere".into())
+        );
+        // A name that merely starts the same is another place.
+        assert_eq!(adm1(Country::Gt, "El Carmencita"), None);
+        // The country must match too.
+        assert_eq!(adm1(Country::Gt, "Talismán"), None);
+    }
 }

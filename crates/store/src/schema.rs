@@ -392,6 +392,11 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (at, root)
     ) WITHOUT ROWID;
     "#,
+    // 5: a site's first-level admin area by name, for the review's 3W/5W,
+    // the HXL `#adm1+name` column and the map.
+    r#"
+    ALTER TABLE sites ADD COLUMN adm1 TEXT;
+    "#,
 ];
 
 /// The schema version this binary writes.

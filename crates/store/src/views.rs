@@ -982,16 +982,12 @@ impl Store {
         let mut sites = builtin_sites();
         {
             let mut stmt = self.conn.prepare_cached(
-                "SELECT id, name, kind, country, pcode, lat, lon FROM sites ORDER BY name",
+                "SELECT id, name, kind, country, pcode, lat, lon, adm1 FROM sites ORDER BY name",
             )?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
-                let id: String = r.get(0)?;
-                if sites.iter().any(|s| s.id == id) {
-                    continue;
-                }
-                sites.push(Site {
-                    id,
+                let site = Site {
+                    id: r.get(0)?,
                     name: r.get(1)?,
                     kind: parse_slug(
                         &r.get::<_, String>(2)?,
@@ -999,9 +995,16 @@ impl Store {
                     )?,
                     country: parse_slug(&r.get::<_, String>(3)?, Country::parse)?,
                     pcode: r.get(4)?,
+                    adm1: r.get(7)?,
                     lat: r.get(5)?,
                     lon: r.get(6)?,
-                });
+                };
+                // An administrator's entry for a built-in site (to add its
+                // P-code, say) replaces the built-in one.
+                match sites.iter_mut().find(|s| s.id == site.id) {
+                    Some(builtin) => *builtin = site,
+                    None => sites.push(site),
+                }
             }
         }
         Ok(Roster {

@@ -143,7 +143,8 @@ fn measures_on_a_scenario_with_known_answers() {
     s.advance_clock(t0);
     let r1 = s.add_request(&request("Albergue Uno", 100)).expect("r1");
     s.advance_clock(t0 + HOUR);
-    let r2 = s.add_request(&request("Albergue Dos", 40)).expect("r2");
+    // A built-in border crossing: the roster knows its admin area.
+    let r2 = s.add_request(&request("Tecún Umán", 40)).expect("r2");
     let r3 = s
         .add_request(&RequestDraft {
             country: "HN".into(),
@@ -287,16 +288,83 @@ fn measures_on_a_scenario_with_known_answers() {
         .expect("tl");
     assert_eq!(window.len(), 2, "{window:?}");
 
-    // 3W: IOM holds both tasks, in shelter, in Guatemala, for 140 people.
-    let www = s.who_what_where(crisis).expect("3w");
-    assert_eq!(www.len(), 1, "{www:?}");
+    // 5W. IOM holds both tasks, in shelter, in Guatemala; R2's site lies in
+    // San Marcos, R1's is not on the roster. A third task for R1 adds a task,
+    // not people; the cell ends when its last task is finished.
+    s.advance_clock(t0 + 11 * HOUR);
+    let t3 = task(&mut s, "Frazadas", &r1.reference, &rfc3339(t0 + 30 * DAY));
+    s.set_task_status(&t1, "cancelled", "")
+        .expect("t1 cancelled");
+    let www = s.who_what_where(crisis).expect("5w");
+    let cell = |adm1: Option<&str>| {
+        www.iter()
+            .find(|w| w.adm1.as_deref() == adm1)
+            .unwrap_or_else(|| panic!("no cell for {adm1:?}: {www:?}"))
+            .clone()
+    };
+    assert_eq!(www.len(), 2, "{www:?}");
+    let unknown = cell(None);
     assert_eq!(
         (
-            www[0].org.as_str(),
-            www[0].tasks,
-            www[0].requests,
-            www[0].people
+            unknown.org.as_str(),
+            unknown.tasks,
+            unknown.open_tasks,
+            unknown.requests
         ),
-        ("iom", 2, 2, 140)
+        ("iom", 2, 1, 1)
     );
+    assert_eq!(
+        (
+            unknown.people.total,
+            unknown.people.female,
+            unknown.people.male
+        ),
+        (100, 25, 25)
+    );
+    assert_eq!(unknown.start_ms, Some(t0 + 2 * HOUR));
+    assert_eq!(unknown.end_ms, None, "T3 is still open");
+    let san_marcos = cell(Some("San Marcos"));
+    assert_eq!(
+        (
+            san_marcos.tasks,
+            san_marcos.requests,
+            san_marcos.people.total
+        ),
+        (1, 1, 40)
+    );
+    assert_eq!(san_marcos.start_ms, Some(t0 + 5 * HOUR));
+    s.advance_clock(t0 + 12 * HOUR);
+    s.set_task_status(&t3, "cancelled", "")
+        .expect("t3 cancelled");
+    let unknown = s
+        .who_what_where(crisis)
+        .expect("5w")
+        .into_iter()
+        .find(|w| w.adm1.is_none())
+        .expect("cell");
+    assert_eq!(
+        (unknown.open_tasks, unknown.end_ms),
+        (0, Some(t0 + 12 * HOUR))
+    );
+
+    // The map's areas: per country and admin area, placed at the mean of
+    // the area's sites (Tecún Umán and El Carmen in San Marcos).
+    let areas = s.areas(crisis).expect("areas");
+    let sm = areas
+        .iter()
+        .find(|a| a.adm1.as_deref() == Some("San Marcos"))
+        .expect("San Marcos");
+    assert_eq!((sm.requests, sm.people), (1, 40));
+    let lat = sm.lat.expect("lat");
+    assert!((lat - (14.68 + 14.96) / 2.0).abs() < 1e-9, "{lat}");
+    let hn = areas
+        .iter()
+        .find(|a| a.country == relevo_core::domain::Country::Hn)
+        .expect("HN");
+    assert_eq!((hn.adm1.as_deref(), hn.requests), (Some("Cortés"), 1));
+    let gt_unknown = areas
+        .iter()
+        .find(|a| a.country == relevo_core::domain::Country::Gt && a.adm1.is_none())
+        .expect("GT, area unknown");
+    assert_eq!((gt_unknown.lat, gt_unknown.people), (None, 100));
 }

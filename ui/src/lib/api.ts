@@ -34,7 +34,7 @@ import type {
   WhoWhatWhere,
 } from './bindings';
 
-export type ExportFormat = 'csv' | 'xlsx' | 'json' | 'report';
+export type ExportFormat = 'csv' | '5w' | 'xlsx' | 'json' | 'report';
 
 export interface Written {
   path: string;

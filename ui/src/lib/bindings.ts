@@ -304,7 +304,11 @@ export type Site = { id: string, name: string, kind: SiteKind, country: Country,
 /**
  * Admin area P-code, kept as text (they nest and have exceptions).
  */
-pcode: string | null, lat: number | null, lon: number | null, };
+pcode: string | null, 
+/**
+ * The first-level admin area's name (department, province, state).
+ */
+adm1?: string | null, lat: number | null, lon: number | null, };
 
 export type Roster = { people: Array<PersonView>, orgs: Array<Org>, sites: Array<Site>, };
 
@@ -459,21 +463,52 @@ at_ms: number, response: Array<ResponseTimes>, overdue: Array<RecordRef>, handov
  */
 without_task: Array<RecordRef>, sync_lag: Array<DeviceLag>, };
 
+export type PeopleSum = { total: number, female: number, male: number, children: number, elderly: number, 
+/**
+ * People counted in the requests' vulnerable groups.
+ */
+vulnerable: number, };
+
 export type WhoWhatWhere = { 
 /**
  * The organisation's id, or `unassigned`.
  */
 org: string, org_name: string | null, sector: Sector, country: Country | null, 
 /**
- * Admin area P-code of the requests' site, where known.
+ * The first-level admin area of the requests' site, where known.
  */
-admin: string | null, tasks: number, requests: number, 
+adm1: string | null, 
 /**
- * People affected in the requests its tasks answer.
+ * Its P-code, where an administrator recorded one.
  */
-people: number, };
+pcode: string | null, tasks: number, 
+/**
+ * Of which not yet done or cancelled.
+ */
+open_tasks: number, 
+/**
+ * Distinct requests its tasks answer.
+ */
+requests: number, 
+/**
+ * When its first task was created.
+ */
+start_ms: number | null, 
+/**
+ * When its last task was finished; none while any is still open.
+ */
+end_ms: number | null, 
+/**
+ * People in those requests, and the parts of them whose sex or age
+ * was recorded.
+ */
+people: PeopleSum, };
 
-export type AreaCount = { country: Country, admin: string | null, requests: number, people: number, open: number, };
+export type AreaCount = { country: Country, adm1: string | null, pcode: string | null, 
+/**
+ * The mean position of the area's sites that have coordinates.
+ */
+lat: number | null, lon: number | null, requests: number, people: number, open: number, };
 
 export type HeadsReport = { 
 /**

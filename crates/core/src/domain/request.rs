@@ -280,6 +280,26 @@ impl People {
             .sum()
     }
 
+    /// Women and girls, where either was recorded.
+    pub fn female(&self) -> Option<u32> {
+        sum_known(&[self.women, self.girls])
+    }
+
+    /// Men and boys, where either was recorded.
+    pub fn male(&self) -> Option<u32> {
+        sum_known(&[self.men, self.boys])
+    }
+
+    /// Girls and boys, or else the age bands under 18.
+    pub fn children(&self) -> Option<u32> {
+        sum_known(&[self.girls, self.boys]).or(sum_known(&[self.under5, self.age5_17]))
+    }
+
+    /// Women and men, or else the age bands from 18.
+    pub fn adults(&self) -> Option<u32> {
+        sum_known(&[self.women, self.men]).or(sum_known(&[self.age18_59, self.age60_plus]))
+    }
+
     /// The sum of the breakdown given (unknown parts count as zero).
     pub fn breakdown_sum(&self) -> u64 {
         [self.women, self.men, self.girls, self.boys]
@@ -287,6 +307,20 @@ impl People {
             .flatten()
             .map(|n| u64::from(*n))
             .sum()
+    }
+}
+
+/// The sum of the parts recorded; none when none was.
+fn sum_known(parts: &[Option<u32>]) -> Option<u32> {
+    if parts.iter().all(Option::is_none) {
+        None
+    } else {
+        Some(
+            parts
+                .iter()
+                .flatten()
+                .fold(0u32, |a, n| a.saturating_add(*n)),
+        )
     }
 }
 

@@ -48,6 +48,9 @@ pub struct Site {
     pub country: Country,
     /// Admin area P-code, kept as text (they nest and have exceptions).
     pub pcode: Option<String>,
+    /// The first-level admin area's name (department, province, state).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adm1: Option<String>,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
 }
@@ -141,75 +144,77 @@ pub fn builtin_orgs() -> Vec<Org> {
     v
 }
 
-/// The main border crossings and reception stations of the corridor.
+/// The main border crossings and reception stations of the corridor, with
+/// their first-level admin area (department, province, state) and
+/// approximate coordinates (to about a kilometre; enough for a regional map,
+/// not for navigation). P-codes are left to administrators: the region's
+/// sets differ in format and we ship none we have not checked.
 pub fn builtin_sites() -> Vec<Site> {
-    use Country::*;
-    let s = |id: &str, name: &str, kind, country| Site {
-        id: id.into(),
-        name: name.into(),
-        kind,
-        country,
-        pcode: None,
-        lat: None,
-        lon: None,
-    };
-    use SiteKind::*;
-    vec![
-        s(
-            "pa-lajas-blancas",
-            "Lajas Blancas (ERM)",
-            ReceptionCentre,
-            Pa,
-        ),
-        s("pa-san-vicente", "San Vicente (ERM)", ReceptionCentre, Pa),
-        s("pa-paso-canoas", "Paso Canoas", BorderCrossing, Pa),
-        s("cr-paso-canoas", "Paso Canoas", BorderCrossing, Cr),
-        s("cr-penas-blancas", "Peñas Blancas", BorderCrossing, Cr),
-        s("ni-penas-blancas", "Peñas Blancas", BorderCrossing, Ni),
-        s("ni-el-guasaule", "El Guasaule", BorderCrossing, Ni),
-        s("ni-las-manos", "Las Manos", BorderCrossing, Ni),
-        s("hn-el-guasaule", "El Guasaule", BorderCrossing, Hn),
-        s("hn-las-manos", "Las Manos", BorderCrossing, Hn),
-        s("hn-agua-caliente", "Agua Caliente", BorderCrossing, Hn),
-        s("hn-corinto", "Corinto", BorderCrossing, Hn),
-        s("hn-el-florido", "El Florido", BorderCrossing, Hn),
-        s("hn-el-amatillo", "El Amatillo", BorderCrossing, Hn),
-        s("sv-el-amatillo", "El Amatillo", BorderCrossing, Sv),
-        s("sv-la-hachadura", "La Hachadura", BorderCrossing, Sv),
-        s("sv-san-cristobal", "San Cristóbal", BorderCrossing, Sv),
-        s("gt-agua-caliente", "Agua Caliente", BorderCrossing, Gt),
-        s("gt-corinto", "Corinto", BorderCrossing, Gt),
-        s("gt-el-florido", "El Florido", BorderCrossing, Gt),
-        s(
-            "gt-pedro-de-alvarado",
-            "Pedro de Alvarado",
-            BorderCrossing,
-            Gt,
-        ),
-        s("gt-tecun-uman", "Tecún Umán", BorderCrossing, Gt),
-        s("gt-el-carmen", "El Carmen", BorderCrossing, Gt),
-        s("gt-la-mesilla", "La Mesilla", BorderCrossing, Gt),
-        s(
-            "gt-melchor-de-mencos",
-            "Melchor de Mencos",
-            BorderCrossing,
-            Gt,
-        ),
-        s("bz-benque-viejo", "Benque Viejo", BorderCrossing, Bz),
-        s("bz-santa-elena", "Santa Elena", BorderCrossing, Bz),
-        s("mx-ciudad-hidalgo", "Ciudad Hidalgo", BorderCrossing, Mx),
-        s("mx-talisman", "Talismán", BorderCrossing, Mx),
-        s(
-            "mx-ciudad-cuauhtemoc",
-            "Ciudad Cuauhtémoc",
-            BorderCrossing,
-            Mx,
-        ),
-        s("do-dajabon", "Dajabón", BorderCrossing, Do),
-        s("do-elias-pina", "Elías Piña", BorderCrossing, Do),
-        s("do-jimani", "Jimaní", BorderCrossing, Do),
-    ]
+    BUILTIN_SITES
+        .iter()
+        .map(|&(id, name, kind, country, adm1, lat, lon)| Site {
+            id: id.into(),
+            name: name.into(),
+            kind,
+            country,
+            pcode: None,
+            adm1: Some(adm1.into()),
+            lat: Some(lat),
+            lon: Some(lon),
+        })
+        .collect()
 }
+
+type SiteRow = (
+    &'static str,
+    &'static str,
+    SiteKind,
+    Country,
+    &'static str,
+    f64,
+    f64,
+);
+
+#[rustfmt::skip]
+const BUILTIN_SITES: &[SiteRow] = {
+    use Country::*;
+    use SiteKind::*;
+    &[
+        ("pa-lajas-blancas", "Lajas Blancas (ERM)", ReceptionCentre, Pa, "Darién", 8.28, -77.83),
+        ("pa-san-vicente", "San Vicente (ERM)", ReceptionCentre, Pa, "Darién", 8.50, -77.97),
+        ("pa-paso-canoas", "Paso Canoas", BorderCrossing, Pa, "Chiriquí", 8.53, -82.83),
+        ("cr-paso-canoas", "Paso Canoas", BorderCrossing, Cr, "Puntarenas", 8.54, -82.84),
+        ("cr-penas-blancas", "Peñas Blancas", BorderCrossing, Cr, "Guanacaste", 11.21, -85.61),
+        ("ni-penas-blancas", "Peñas Blancas", BorderCrossing, Ni, "Rivas", 11.23, -85.62),
+        ("ni-el-guasaule", "El Guasaule", BorderCrossing, Ni, "Chinandega", 12.93, -87.00),
+        ("ni-las-manos", "Las Manos", BorderCrossing, Ni, "Nueva Segovia", 13.78, -86.52),
+        ("hn-el-guasaule", "El Guasaule", BorderCrossing, Hn, "Choluteca", 12.94, -87.01),
+        ("hn-las-manos", "Las Manos", BorderCrossing, Hn, "El Paraíso", 13.79, -86.53),
+        ("hn-agua-caliente", "Agua Caliente", BorderCrossing, Hn, "Ocotepeque", 14.57, -89.20),
+        ("hn-corinto", "Corinto", BorderCrossing, Hn, "Cortés", 15.60, -88.33),
+        ("hn-el-florido", "El Florido", BorderCrossing, Hn, "Copán", 14.86, -89.24),
+        ("hn-el-amatillo", "El Amatillo", BorderCrossing, Hn, "Valle", 13.60, -87.75),
+        ("sv-el-amatillo", "El Amatillo", BorderCrossing, Sv, "La Unión", 13.59, -87.76),
+        ("sv-la-hachadura", "La Hachadura", BorderCrossing, Sv, "Ahuachapán", 13.86, -90.09),
+        ("sv-san-cristobal", "San Cristóbal", BorderCrossing, Sv, "Santa Ana", 14.15, -89.67),
+        ("gt-agua-caliente", "Agua Caliente", BorderCrossing, Gt, "Chiquimula", 14.58, -89.21),
+        ("gt-corinto", "Corinto", BorderCrossing, Gt, "Izabal", 15.61, -88.35),
+        ("gt-el-florido", "El Florido", BorderCrossing, Gt, "Chiquimula", 14.86, -89.26),
+        ("gt-pedro-de-alvarado", "Pedro de Alvarado", BorderCrossing, Gt, "Jutiapa", 13.87, -90.10),
+        ("gt-tecun-uman", "Tecún Umán", BorderCrossing, Gt, "San Marcos", 14.68, -92.14),
+        ("gt-el-carmen", "El Carmen", BorderCrossing, Gt, "San Marcos", 14.96, -92.14),
+        ("gt-la-mesilla", "La Mesilla", BorderCrossing, Gt, "Huehuetenango", 15.63, -91.99),
+        ("gt-melchor-de-mencos", "Melchor de Mencos", BorderCrossing, Gt, "Petén", 17.06, -89.15),
+        ("bz-benque-viejo", "Benque Viejo", BorderCrossing, Bz, "Cayo", 17.07, -89.14),
+        ("bz-santa-elena", "Santa Elena", BorderCrossing, Bz, "Corozal", 18.49, -88.39),
+        ("mx-ciudad-hidalgo", "Ciudad Hidalgo", BorderCrossing, Mx, "Chiapas", 14.68, -92.15),
+        ("mx-talisman", "Talismán", BorderCrossing, Mx, "Chiapas", 14.96, -92.15),
+        ("mx-ciudad-cuauhtemoc", "Ciudad Cuauhtémoc", BorderCrossing, Mx, "Chiapas", 15.66, -92.00),
+        ("do-dajabon", "Dajabón", BorderCrossing, Do, "Dajabón", 19.55, -71.71),
+        ("do-elias-pina", "Elías Piña", BorderCrossing, Do, "Elías Piña", 18.88, -71.70),
+        ("do-jimani", "Jimaní", BorderCrossing, Do, "Independencia", 18.49, -71.85),
+    ]
+};
 
 /// An organisation to add, as typed by an administrator.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -315,6 +320,35 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), sites.len());
+    }
+
+    #[test]
+    fn builtin_sites_lie_in_their_country() {
+        use Country::*;
+        // (south, north, west, east), a little wider than each country.
+        let bbox = |c: Country| match c {
+            Pa => (7.1, 9.8, -83.1, -77.1),
+            Cr => (8.0, 11.3, -86.0, -82.5),
+            Ni => (10.7, 15.1, -87.8, -83.1),
+            Hn => (12.9, 16.5, -89.4, -83.1),
+            Sv => (13.1, 14.5, -90.2, -87.6),
+            Gt => (13.7, 17.9, -92.3, -88.2),
+            Bz => (15.8, 18.6, -89.3, -87.4),
+            Mx => (14.5, 32.8, -118.5, -86.7),
+            Do => (17.5, 20.0, -72.1, -68.3),
+            other => panic!("no built-in site expected in {other:?}"),
+        };
+        for s in builtin_sites() {
+            let (south, north, west, east) = bbox(s.country);
+            let (lat, lon) = (s.lat.expect("lat"), s.lon.expect("lon"));
+            assert!(
+                (south..=north).contains(&lat) && (west..=east).contains(&lon),
+                "{} at {lat},{lon} is outside {:?}",
+                s.id,
+                s.country
+            );
+            assert!(s.adm1.as_deref().is_some_and(|a| !a.is_empty()), "{}", s.id);
+        }
     }
 
     #[test]
