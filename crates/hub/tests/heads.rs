@@ -103,3 +103,137 @@ fn devices_keep_hub_receipts_and_signed_heads_that_verify() {
         "{problem}"
     );
 }
+
+/// A whole alternative history of one device, signed with its own key (a
+/// cloned disk, a stolen key): every op chains and every signature is good,
+/// so the chain check alone finds nothing. Only the heads the hub signed
+/// tell that the hub was given another history.
+#[test]
+fn an_alternative_history_signed_with_a_cloned_key_is_caught_by_the_hub_heads() {
+    use relevo_core::identity::DeviceKey;
+    use relevo_core::op::{OpHash, UnsignedOp};
+    use relevo_core::{hlc::Hlc, EntityId};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = HubProcess::start(dir.path());
+    let mut field = enrolled(dir.path(), "Ana López", &hub, "field-coordinator", "GT");
+    let mut director = enrolled(dir.path(), "Rosa Pérez", &hub, "regional-director", "PA");
+    director.open_crisis(&crisis()).expect("crisis");
+    sync(&mut director);
+    sync(&mut field);
+    current(&mut field);
+    for n in 0..3 {
+        field
+            .add_request(&request("GT", &format!("Albergue {n}"), 40.0 + n as f64))
+            .expect("request");
+    }
+    sync(&mut field);
+    sync(&mut director);
+    assert!(director.verify().expect("verify").intact());
+    let device = field.device().expect("device");
+    drop(field);
+
+    // The field device's key, as a thief would have it.
+    let field_db = rusqlite::Connection::open(dir.path().join("Ana López").join("relevo.db"))
+        .expect("open field");
+    let secret: Vec<u8> = field_db
+        .query_row("SELECT secret FROM local_device WHERE id = 1", [], |r| {
+            r.get(0)
+        })
+        .expect("secret");
+    let key = DeviceKey::from_secret(secret.try_into().expect("32 bytes"));
+    assert_eq!(key.device_id(), device);
+
+    // On the director's device, the field's whole log is rewritten: the
+    // second shelter now reports 400 people, and every later op is
+    // re-chained and re-signed so that nothing looks out of place.
+    let path = dir.path().join("Rosa Pérez").join("relevo.db");
+    drop(director);
+    let mut conn = rusqlite::Connection::open(&path).expect("open");
+    let tx = conn.transaction().expect("tx");
+    let rows: Vec<(i64, i64, u32, Vec<u8>, String, Vec<u8>)> = tx
+        .prepare(
+            "SELECT seq, hlc_wall, hlc_counter, author, kind, payload FROM ops
+             WHERE device = ?1 ORDER BY seq",
+        )
+        .expect("prepare")
+        .query_map([device.as_bytes()], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert!(rows.len() >= 3, "{} ops of the field device", rows.len());
+    let mut prev = OpHash::GENESIS;
+    let mut rewritten = 0;
+    for (seq, wall, counter, author, kind, payload) in rows {
+        let text = String::from_utf8(payload).expect("JSON");
+        let forged = if text.contains("Albergue 1") {
+            rewritten += 1;
+            text.replace("\"total\":41", "\"total\":400")
+        } else {
+            text
+        };
+        let op = UnsignedOp {
+            device,
+            seq: seq as u64,
+            hlc: Hlc {
+                wall_ms: wall as u64,
+                counter,
+            },
+            author: EntityId::from_bytes(author.try_into().expect("16 bytes")),
+            kind,
+            payload: forged.into_bytes(),
+            prev,
+        }
+        .sign(&key)
+        .expect("sign");
+        prev = op.hash();
+        tx.execute(
+            "UPDATE ops SET payload = ?3, prev = ?4, hash = ?5, signature = ?6
+             WHERE device = ?1 AND seq = ?2",
+            rusqlite::params![
+                device.as_bytes(),
+                seq,
+                op.body.payload,
+                op.body.prev.0,
+                prev.0,
+                op.signature
+            ],
+        )
+        .expect("rewrite");
+    }
+    assert_eq!(rewritten, 1, "the second request was rewritten");
+    tx.execute(
+        "UPDATE device_heads SET hash = ?2 WHERE device = ?1",
+        rusqlite::params![device.as_bytes(), prev.0],
+    )
+    .expect("head");
+    tx.commit().expect("commit");
+    drop(conn);
+
+    let director = Store::open(&path).expect("reopen");
+    let report = director.verify().expect("verify");
+    // Every chain and signature checks out...
+    assert!(
+        report.devices.iter().all(|d| d.problem.is_none()),
+        "{report:?}"
+    );
+    // ...but the hub signed another history for that device.
+    assert!(!report.intact());
+    let problem = report
+        .hub_heads
+        .problem
+        .expect("the heads catch the rewritten history");
+    assert!(
+        problem.contains("differ from what the hub signed"),
+        "{problem}"
+    );
+}
