@@ -50,6 +50,8 @@ impl FromStr for EntityId {
 pub enum RefKind {
     Request,
     Task,
+    Flow,
+    Alert,
 }
 
 impl RefKind {
@@ -57,6 +59,8 @@ impl RefKind {
         match self {
             RefKind::Request => "REQ",
             RefKind::Task => "TSK",
+            RefKind::Flow => "FLW",
+            RefKind::Alert => "ALR",
         }
     }
 }

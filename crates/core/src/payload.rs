@@ -9,8 +9,12 @@
 //! each naming the values it saw (its parents), so that two writes that did
 //! not see each other are detected as a conflict.
 
+use crate::domain::corridor::Surge;
 use crate::domain::roster::{Org, Site};
-use crate::domain::{Country, Crisis, Holder, Identity, NewRequest, NewTask, Role};
+use crate::domain::{
+    Corridor, Country, Crisis, Direction, FlowCount, Holder, Identity, NewRequest, NewTask, Role,
+    Vulnerable,
+};
 use crate::identity::DeviceId;
 use crate::ids::EntityId;
 use crate::op::OpRef;
@@ -27,6 +31,10 @@ pub const ROSTER_PERSON: &str = "roster.person";
 pub const HUB_DECLARE: &str = "hub.declare";
 pub const DEVICE_GRANT: &str = "device.grant";
 pub const DEVICE_REVOKE: &str = "device.revoke";
+pub const FLOW_COUNT: &str = "flow.count";
+pub const ALERT_RAISE: &str = "alert.raise";
+pub const ALERT_ACK: &str = "alert.ack";
+pub const CORRIDOR_SET: &str = "corridor.set";
 
 /// The hub's first op: it names the network. The hub's device key is the
 /// trust anchor every enrolled device learns at enrolment.
@@ -103,6 +111,80 @@ pub struct TaskCreated {
     /// Assigned straight away.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub holder: Option<Holder>,
+    /// The early-warning alert it prepares for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<EntityId>,
+}
+
+/// A flow count logged at a monitoring point.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowCounted {
+    pub id: EntityId,
+    /// `FLW-<device tag>-<n>`.
+    pub reference: String,
+    pub crisis: EntityId,
+    #[serde(flatten)]
+    pub count: FlowCount,
+}
+
+/// When a surge is expected at a point downstream.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+pub struct AlertArrival {
+    pub point: String,
+    pub country: Country,
+    #[ts(type = "number")]
+    pub earliest_ms: i64,
+    #[ts(type = "number")]
+    pub latest_ms: i64,
+}
+
+/// An early warning: a surge at a point, and when it is expected downstream.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertRaised {
+    pub id: EntityId,
+    /// `ALR-<device tag>-<n>`.
+    pub reference: String,
+    pub crisis: EntityId,
+    pub point: String,
+    pub country: Country,
+    pub direction: Direction,
+    /// The count that tipped it over.
+    pub count: EntityId,
+    /// The end of the last 24 hours the surge was measured over.
+    pub window_end_ms: i64,
+    pub surge: Surge,
+    /// The vulnerable groups counted at the point in those 24 hours.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vulnerable: Vec<Vulnerable>,
+    /// The points downstream, nearest first.
+    pub arrivals: Vec<AlertArrival>,
+}
+
+impl AlertRaised {
+    /// The countries an alert concerns: the point's and every country
+    /// downstream.
+    pub fn concerns(&self) -> Vec<Country> {
+        let mut out = vec![self.country];
+        for a in &self.arrivals {
+            if !out.contains(&a.country) {
+                out.push(a.country);
+            }
+        }
+        out
+    }
+}
+
+/// A country's directors (or the region's) acknowledge an alert.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertAcked {
+    pub alert: EntityId,
+    /// The op that raised it.
+    pub on: OpRef,
+    /// The country acknowledging; none: the region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<Country>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Someone put on the roster by an administrator: they can hold tasks.
@@ -206,6 +288,10 @@ pub enum Payload {
     HubDeclare(HubDeclared),
     DeviceGrant(DeviceGrant),
     DeviceRevoke(DeviceRevoke),
+    FlowCount(FlowCounted),
+    AlertRaise(AlertRaised),
+    AlertAck(AlertAcked),
+    CorridorSet(Corridor),
 }
 
 /// The kinds of record that have fields.
@@ -267,6 +353,10 @@ impl Payload {
             Payload::HubDeclare(_) => HUB_DECLARE,
             Payload::DeviceGrant(_) => DEVICE_GRANT,
             Payload::DeviceRevoke(_) => DEVICE_REVOKE,
+            Payload::FlowCount(_) => FLOW_COUNT,
+            Payload::AlertRaise(_) => ALERT_RAISE,
+            Payload::AlertAck(_) => ALERT_ACK,
+            Payload::CorridorSet(_) => CORRIDOR_SET,
         }
     }
 
@@ -283,6 +373,10 @@ impl Payload {
             Payload::HubDeclare(p) => serde_json::to_vec(p),
             Payload::DeviceGrant(p) => serde_json::to_vec(p),
             Payload::DeviceRevoke(p) => serde_json::to_vec(p),
+            Payload::FlowCount(p) => serde_json::to_vec(p),
+            Payload::AlertRaise(p) => serde_json::to_vec(p),
+            Payload::AlertAck(p) => serde_json::to_vec(p),
+            Payload::CorridorSet(p) => serde_json::to_vec(p),
         };
         // Plain structs of strings, numbers and enums always serialise.
         bytes.expect("payloads serialise to JSON")
@@ -308,6 +402,10 @@ impl Payload {
             HUB_DECLARE => Payload::HubDeclare(de(kind, bytes)?),
             DEVICE_GRANT => Payload::DeviceGrant(de(kind, bytes)?),
             DEVICE_REVOKE => Payload::DeviceRevoke(de(kind, bytes)?),
+            FLOW_COUNT => Payload::FlowCount(de(kind, bytes)?),
+            ALERT_RAISE => Payload::AlertRaise(de(kind, bytes)?),
+            ALERT_ACK => Payload::AlertAck(de(kind, bytes)?),
+            CORRIDOR_SET => Payload::CorridorSet(de(kind, bytes)?),
             _ => match ChangeKind::parse(kind) {
                 Some(k) => Payload::Change(k, de(kind, bytes)?),
                 None => return Ok(None),
@@ -327,6 +425,7 @@ impl Payload {
                 deps.dedup();
                 deps
             }
+            Payload::AlertAck(a) => vec![a.on],
             _ => Vec::new(),
         }
     }
@@ -338,6 +437,8 @@ impl Payload {
             Payload::CrisisOpen(c) => Some(c.id),
             Payload::RequestCreate(r) => Some(r.crisis),
             Payload::TaskCreate(t) => Some(t.crisis),
+            Payload::FlowCount(f) => Some(f.crisis),
+            Payload::AlertRaise(a) => Some(a.crisis),
             _ => None,
         }
     }
@@ -348,6 +449,8 @@ impl Payload {
         let reference = match self {
             Payload::RequestCreate(r) => &mut r.reference,
             Payload::TaskCreate(t) => &mut t.reference,
+            Payload::FlowCount(f) => &mut f.reference,
+            Payload::AlertRaise(a) => &mut a.reference,
             _ => return,
         };
         *reference = reference.replacen(&format!("-{from}-"), &format!("-{to}-"), 1);
@@ -509,7 +612,7 @@ mod tests {
 
     #[test]
     fn unknown_kinds_are_kept_not_failed() {
-        assert!(Payload::decode("flow.count", b"{}")
+        assert!(Payload::decode("shelter.capacity", b"{}")
             .expect("not an error")
             .is_none());
     }

@@ -35,6 +35,12 @@ pub enum Action {
     LinkRequests,
     ResolveConflict,
     ManageRoster,
+    /// Log a flow count (and the alert a surge in it raises).
+    LogFlow,
+    /// Acknowledge an early-warning alert for a country (or the region).
+    AcknowledgeAlert,
+    /// Change the corridor and the surge rule.
+    SetCorridor,
 }
 
 impl Action {
@@ -53,6 +59,9 @@ impl Action {
         Action::LinkRequests,
         Action::ResolveConflict,
         Action::ManageRoster,
+        Action::LogFlow,
+        Action::AcknowledgeAlert,
+        Action::SetCorridor,
     ];
 
     /// A stable name for the UI's message catalogue.
@@ -72,6 +81,9 @@ impl Action {
             Action::LinkRequests => "link-requests",
             Action::ResolveConflict => "resolve-conflict",
             Action::ManageRoster => "manage-roster",
+            Action::LogFlow => "log-flow",
+            Action::AcknowledgeAlert => "acknowledge-alert",
+            Action::SetCorridor => "set-corridor",
         }
     }
 
@@ -91,6 +103,9 @@ impl Action {
             Action::LinkRequests => "link requests to a task",
             Action::ResolveConflict => "resolve a conflict",
             Action::ManageRoster => "change the roster",
+            Action::LogFlow => "log a flow count",
+            Action::AcknowledgeAlert => "acknowledge an alert",
+            Action::SetCorridor => "change the corridor",
         }
     }
 }
@@ -206,12 +221,12 @@ fn reach(role: Role, action: Action) -> Reach {
     match role {
         Role::Reviewer => Never,
         Role::FieldCoordinator => match action {
-            LogRequest | UpdateRequest | AddNote => OwnCountry,
+            LogRequest | UpdateRequest | AddNote | LogFlow => OwnCountry,
             UpdateHeldTask => HeldOnly,
             _ => Never,
         },
         Role::NationalDirector => match action {
-            ResolveConflict | ManageRoster | CloseCrisis => Never,
+            ResolveConflict | ManageRoster | CloseCrisis | SetCorridor => Never,
             UpdateHeldTask => HeldOnly,
             _ => OwnCountry,
         },
@@ -286,6 +301,9 @@ mod tests {
             (Role::FieldCoordinator,  LinkRequests,     n, n, n, n),
             (Role::FieldCoordinator,  ResolveConflict,  n, n, n, n),
             (Role::FieldCoordinator,  ManageRoster,     n, n, n, n),
+            (Role::FieldCoordinator,  LogFlow,          y, n, n, n),
+            (Role::FieldCoordinator,  AcknowledgeAlert, n, n, n, n),
+            (Role::FieldCoordinator,  SetCorridor,      n, n, n, n),
             (Role::NationalDirector,  OpenCrisis,       y, y, y, y),
             (Role::NationalDirector,  CloseCrisis,      n, n, n, n),
             (Role::NationalDirector,  LogRequest,       y, n, n, n),
@@ -300,6 +318,9 @@ mod tests {
             (Role::NationalDirector,  LinkRequests,     y, n, n, n),
             (Role::NationalDirector,  ResolveConflict,  n, n, n, n),
             (Role::NationalDirector,  ManageRoster,     n, n, n, n),
+            (Role::NationalDirector,  LogFlow,          y, n, n, n),
+            (Role::NationalDirector,  AcknowledgeAlert, y, n, n, n),
+            (Role::NationalDirector,  SetCorridor,      n, n, n, n),
             (Role::RegionalDirector,  OpenCrisis,       y, y, y, y),
             (Role::RegionalDirector,  CloseCrisis,      y, y, y, y),
             (Role::RegionalDirector,  LogRequest,       y, y, y, y),
@@ -314,6 +335,9 @@ mod tests {
             (Role::RegionalDirector,  LinkRequests,     y, y, y, y),
             (Role::RegionalDirector,  ResolveConflict,  y, y, y, y),
             (Role::RegionalDirector,  ManageRoster,     n, n, n, n),
+            (Role::RegionalDirector,  LogFlow,          y, y, y, y),
+            (Role::RegionalDirector,  AcknowledgeAlert, y, y, y, y),
+            (Role::RegionalDirector,  SetCorridor,      y, y, y, y),
             (Role::Administrator,     OpenCrisis,       y, y, y, y),
             (Role::Administrator,     ManageRoster,     y, y, y, y),
         ];

@@ -246,6 +246,64 @@ pub fn verdict(op: &UnsignedOp, payload: &Payload, ctx: &Context<'_>) -> Verdict
             .map_err(Refused::Validation)
         }
         Payload::Change(kind, c) => change(op, *kind, c, actor, ctx),
+        Payload::FlowCount(f) => {
+            reference(&f.reference, "FLW", op)?;
+            f.count
+                .check(op.hlc.wall_ms as i64)
+                .map_err(Refused::Validation)?;
+            permit(
+                actor,
+                Action::LogFlow,
+                Scope::National(f.count.country),
+                false,
+            )
+        }
+        Payload::AlertRaise(a) => {
+            reference(&a.reference, "ALR", op)?;
+            permit(actor, Action::LogFlow, Scope::National(a.country), false)?;
+            if a.surge.people == 0 || a.point.trim().is_empty() {
+                return Err(invalid(
+                    "an alert names its point and how many people surged",
+                ));
+            }
+            if a.arrivals.iter().any(|x| x.latest_ms < x.earliest_ms) {
+                return Err(invalid("an arrival window ends before it begins"));
+            }
+            Ok(())
+        }
+        Payload::AlertAck(k) => {
+            let raised = (ctx.dep)(&k.on).ok_or(Refused::Missing(k.on))?;
+            let Payload::AlertRaise(alert) = raised.payload else {
+                return Err(invalid(
+                    "an acknowledgement names the op that raised the alert",
+                ));
+            };
+            if alert.id != k.alert {
+                return Err(invalid(
+                    "an acknowledgement names the op that raised the alert",
+                ));
+            }
+            match k.country {
+                Some(c) => {
+                    permit(actor, Action::AcknowledgeAlert, Scope::National(c), false)?;
+                    if !alert.concerns().contains(&c) {
+                        return Err(invalid(format!(
+                            "alert {} does not concern {}: none of its points is there",
+                            alert.reference,
+                            c.code()
+                        )));
+                    }
+                    Ok(())
+                }
+                None => permit(actor, Action::AcknowledgeAlert, Scope::Regional, false),
+            }
+        }
+        Payload::CorridorSet(c) => {
+            permit(actor, Action::SetCorridor, Scope::Regional, false)?;
+            // Which points exist is the roster's business, which changes;
+            // the corridor's own shape is checked here.
+            c.validate(|_| true).map_err(Refused::Validation)
+        }
     }
 }
 
@@ -711,6 +769,7 @@ mod tests {
                     person: Some(p),
                     org: None,
                 }),
+                alert: None,
             }))
         }
     }

@@ -288,13 +288,15 @@ impl Store {
         Ok(out)
     }
 
-    fn next_reference(tx: &Connection, kind: RefKind, tag: &str) -> Result<String> {
+    pub(crate) fn next_reference(tx: &Connection, kind: RefKind, tag: &str) -> Result<String> {
         let n: i64 = tx.query_row(
             "INSERT INTO local_counters (kind, n) VALUES (?1, 1)
              ON CONFLICT (kind) DO UPDATE SET n = n + 1 RETURNING n",
             [match kind {
                 RefKind::Request => "request",
                 RefKind::Task => "task",
+                RefKind::Flow => "flow",
+                RefKind::Alert => "alert",
             }],
             |r| r.get(0),
         )?;
@@ -304,6 +306,15 @@ impl Store {
     /// Creates a task in the current crisis, optionally linked to requests
     /// and assigned at once.
     pub fn add_task(&mut self, draft: &TaskDraft) -> Result<EntityId> {
+        self.create_task(draft, None)
+    }
+
+    /// [`Store::add_task`], for the alert it prepares for, if any.
+    pub(crate) fn create_task(
+        &mut self,
+        draft: &TaskDraft,
+        alert: Option<EntityId>,
+    ) -> Result<EntityId> {
         let me = self.me()?;
         let crisis = self.current_crisis()?.ok_or(Error::NoCrisis)?;
         let (task, holder_given) = draft.validate(me.country).map_err(Error::Validation)?;
@@ -338,6 +349,7 @@ impl Store {
                 task,
                 requests,
                 holder,
+                alert,
             }))
         })?;
         Ok(id)

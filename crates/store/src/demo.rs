@@ -596,6 +596,7 @@ fn generate(tx: &Transaction<'_>, scale: Scale, start: u64, net: Net) -> Result<
                 },
                 requests: linked.iter().map(|&j| reqs[j].id).collect(),
                 holder: (!race).then(|| holder.clone()),
+                alert: None,
             }),
         )?;
         for &j in &linked {

@@ -12,6 +12,7 @@
 mod coord;
 mod demo;
 mod error;
+mod flows;
 mod heads;
 mod log;
 mod net;
@@ -26,6 +27,10 @@ pub mod bindings;
 pub use coord::{FulfilmentDraft, HolderDraft};
 pub use demo::{Scale, Scenario};
 pub use error::{Error, Result};
+pub use flows::{
+    AckView, AlertTask, AlertView, ArrivalView, CorridorPicture, FlowFilter, FlowView, Logged,
+    PointFlow, SegmentFlow,
+};
 pub use heads::HeadsReport;
 pub use log::{DeviceReport, Ingest, VerifyReport};
 pub use net::{

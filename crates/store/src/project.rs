@@ -35,6 +35,11 @@ const TABLES: &[&str] = &[
     "fulfilments",
     "orgs",
     "sites",
+    "flow_counts",
+    "alerts",
+    "alert_concerns",
+    "alert_acks",
+    "corridor",
 ];
 
 /// Empties every projection.
@@ -133,6 +138,52 @@ static TASKS_UPSERT: LazyLock<String> = LazyLock::new(|| {
             "status",
             "holder_person",
             "holder_org",
+            "author",
+            "device",
+            "seq",
+            "hlc_wall",
+            "hlc_counter",
+            "alert",
+        ],
+    )
+});
+
+static FLOWS_UPSERT: LazyLock<String> = LazyLock::new(|| {
+    upsert(
+        "flow_counts",
+        &[
+            "id",
+            "reference",
+            "crisis",
+            "point",
+            "country",
+            "direction",
+            "start_ms",
+            "end_ms",
+            "total",
+            "body",
+            "author",
+            "device",
+            "seq",
+            "hlc_wall",
+            "hlc_counter",
+        ],
+    )
+});
+
+static ALERTS_UPSERT: LazyLock<String> = LazyLock::new(|| {
+    upsert(
+        "alerts",
+        &[
+            "id",
+            "reference",
+            "crisis",
+            "point",
+            "country",
+            "direction",
+            "people",
+            "window_end",
+            "body",
             "author",
             "device",
             "seq",
@@ -391,7 +442,8 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
                     device,
                     seq,
                     wall,
-                    counter
+                    counter,
+                    t.alert.map(|a| a.as_bytes().to_vec())
                 ],
             )?;
             for r in &t.requests {
@@ -402,6 +454,95 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
                 )?;
             }
             created(tx, op, payload, EntityKind::Task, t.id, Some(t.crisis))?;
+        }
+        Payload::FlowCount(f) => {
+            let c = &f.count;
+            exec(
+                tx,
+                &FLOWS_UPSERT,
+                params![
+                    f.id.as_bytes(),
+                    f.reference,
+                    f.crisis.as_bytes(),
+                    c.point,
+                    c.country.slug(),
+                    c.direction.slug(),
+                    c.start_ms,
+                    c.end_ms,
+                    c.people.total,
+                    json_text(c),
+                    author,
+                    device,
+                    seq,
+                    wall,
+                    counter
+                ],
+            )?;
+        }
+        Payload::AlertRaise(a) => {
+            exec(
+                tx,
+                &ALERTS_UPSERT,
+                params![
+                    a.id.as_bytes(),
+                    a.reference,
+                    a.crisis.as_bytes(),
+                    a.point,
+                    a.country.slug(),
+                    a.direction.slug(),
+                    a.surge.people as i64,
+                    a.window_end_ms,
+                    json_text(a),
+                    author,
+                    device,
+                    seq,
+                    wall,
+                    counter
+                ],
+            )?;
+            for c in a.concerns() {
+                exec(
+                    tx,
+                    "INSERT OR IGNORE INTO alert_concerns (alert, country) VALUES (?1, ?2)",
+                    params![a.id.as_bytes(), c.slug()],
+                )?;
+            }
+        }
+        Payload::AlertAck(k) => {
+            // The first acknowledgement for a country (or the region) stands.
+            exec(
+                tx,
+                &format!(
+                    "INSERT INTO alert_acks (alert, scope, author, note, device, seq, hlc_wall, hlc_counter)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                     ON CONFLICT (alert, scope) DO UPDATE SET author = excluded.author, note = excluded.note,
+                       device = excluded.device, seq = excluded.seq, hlc_wall = excluded.hlc_wall,
+                       hlc_counter = excluded.hlc_counter {EARLIER}"
+                ),
+                params![
+                    k.alert.as_bytes(),
+                    k.country.map(|c| c.slug()).unwrap_or("regional"),
+                    author,
+                    k.note,
+                    device,
+                    seq,
+                    wall,
+                    counter
+                ],
+            )?;
+        }
+        Payload::CorridorSet(c) => {
+            // The latest corridor a regional director set stands.
+            exec(
+                tx,
+                "INSERT INTO corridor (id, body, device, seq, hlc_wall, hlc_counter)
+                 VALUES (1, ?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (id) DO UPDATE SET body = excluded.body, device = excluded.device,
+                   seq = excluded.seq, hlc_wall = excluded.hlc_wall, hlc_counter = excluded.hlc_counter
+                 WHERE (excluded.hlc_wall, excluded.hlc_counter, excluded.device)
+                       > (hlc_wall, hlc_counter, device)",
+                params![json_text(c), device, seq, wall, counter],
+            )?;
         }
         Payload::Change(kind, c) => {
             let entity = c.entity.as_bytes();

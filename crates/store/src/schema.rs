@@ -397,6 +397,84 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE sites ADD COLUMN adm1 TEXT;
     "#,
+    // 6: the movement itself. Flow counts at monitoring points, the
+    // early-warning alerts a surge raises (and the countries each concerns),
+    // acknowledgements per country, the corridor, and the alert a task
+    // prepares for.
+    r#"
+    CREATE TABLE flow_counts (
+        id          BLOB PRIMARY KEY,
+        reference   TEXT NOT NULL,
+        crisis      BLOB NOT NULL,
+        point       TEXT NOT NULL,
+        country     TEXT NOT NULL,
+        direction   TEXT NOT NULL,
+        start_ms    INTEGER NOT NULL,
+        end_ms      INTEGER NOT NULL,
+        total       INTEGER NOT NULL,
+        -- The whole count as JSON (breakdown, nationalities, groups...).
+        body        TEXT NOT NULL,
+        author      BLOB NOT NULL,
+        device      BLOB NOT NULL,
+        seq         INTEGER NOT NULL,
+        hlc_wall    INTEGER NOT NULL,
+        hlc_counter INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    -- The surge rule and the corridor picture sum a point's counts by time.
+    CREATE INDEX flows_by_point ON flow_counts (crisis, point, direction, end_ms, total);
+    CREATE INDEX flows_by_time ON flow_counts (crisis, end_ms);
+
+    CREATE TABLE alerts (
+        id          BLOB PRIMARY KEY,
+        reference   TEXT NOT NULL,
+        crisis      BLOB NOT NULL,
+        point       TEXT NOT NULL,
+        country     TEXT NOT NULL,
+        direction   TEXT NOT NULL,
+        people      INTEGER NOT NULL,
+        window_end  INTEGER NOT NULL,
+        body        TEXT NOT NULL,
+        author      BLOB NOT NULL,
+        device      BLOB NOT NULL,
+        seq         INTEGER NOT NULL,
+        hlc_wall    INTEGER NOT NULL,
+        hlc_counter INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX alerts_by_crisis ON alerts (crisis, hlc_wall);
+    CREATE INDEX alerts_by_point ON alerts (crisis, point, direction, window_end);
+
+    CREATE TABLE alert_concerns (
+        alert   BLOB NOT NULL,
+        country TEXT NOT NULL,
+        PRIMARY KEY (alert, country)
+    ) WITHOUT ROWID;
+    CREATE INDEX alert_concerns_by_country ON alert_concerns (country, alert);
+
+    CREATE TABLE alert_acks (
+        alert       BLOB NOT NULL,
+        -- A country code, or 'regional'.
+        scope       TEXT NOT NULL,
+        author      BLOB NOT NULL,
+        note        TEXT,
+        device      BLOB NOT NULL,
+        seq         INTEGER NOT NULL,
+        hlc_wall    INTEGER NOT NULL,
+        hlc_counter INTEGER NOT NULL,
+        PRIMARY KEY (alert, scope)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE corridor (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        body        TEXT NOT NULL,
+        device      BLOB NOT NULL,
+        seq         INTEGER NOT NULL,
+        hlc_wall    INTEGER NOT NULL,
+        hlc_counter INTEGER NOT NULL
+    );
+
+    ALTER TABLE tasks ADD COLUMN alert BLOB;
+    CREATE INDEX tasks_by_alert ON tasks (alert) WHERE alert IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this binary writes.

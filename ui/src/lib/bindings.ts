@@ -11,7 +11,7 @@ export type Priority = "critical" | "high" | "medium" | "low";
 
 export type Role = "field-coordinator" | "national-director" | "regional-director" | "reviewer" | "administrator";
 
-export type Rule = "required" | "unknown" | "negative" | "whole-number" | "at-least-one" | "too-large" | "too-long" | "breakdown-exceeds-total" | "duplicate" | "bad-date" | "not-on-roster" | "unknown-reference" | "over-fulfilment";
+export type Rule = "required" | "unknown" | "negative" | "whole-number" | "at-least-one" | "too-large" | "too-long" | "breakdown-exceeds-total" | "duplicate" | "bad-date" | "not-on-roster" | "unknown-reference" | "over-fulfilment" | "cycle";
 
 export type FieldError = { 
 /**
@@ -543,3 +543,141 @@ export type VerifyReport = { devices: Array<DeviceReport>,
  * The hub's signed heads kept here, checked against the ops held.
  */
 hub_heads: HeadsReport, };
+
+export type Direction = "entering" | "leaving";
+
+export type Transport = "foot" | "bus" | "car" | "truck" | "boat" | "train" | "other";
+
+export type Nationality = { 
+/**
+ * ISO 3166-1 alpha-2, upper case.
+ */
+code: string, count: number, };
+
+export type NationalityDraft = { code: string, count: number | null, };
+
+export type FlowDraft = { 
+/**
+ * The point's site id: `gt-tecun-uman`.
+ */
+point: string, 
+/**
+ * The window: `YYYY-MM-DD` (start or end of that day at the point),
+ * `YYYY-MM-DDTHH:MM` (local time at the point) or RFC 3339.
+ */
+start: string, end: string, direction: string, 
+/**
+ * Where the group came from and is heading next (ISO codes).
+ */
+from_country: string, to_country: string, total: number | null, women: number | null, men: number | null, girls: number | null, boys: number | null, nationalities: Array<NationalityDraft>, vulnerable: Array<VulnerableDraft>, 
+/**
+ * The country the group says it is heading for in the end.
+ */
+destination: string, transport: string, remarks: string, };
+
+export type FlowCount = { point: string, 
+/**
+ * The point's country (the record's scope).
+ */
+country: Country, start_ms: number, end_ms: number, direction: Direction, from_country?: string | null, to_country?: string | null, 
+/**
+ * Total and the breakdown by sex and age (women, men, girls, boys).
+ */
+people: People, nationalities?: Array<Nationality>, vulnerable?: Array<Vulnerable>, destination?: string | null, transport?: Transport | null, remarks?: string | null, };
+
+export type Segment = { from: string, to: string, days: number, };
+
+export type SurgeRule = { 
+/**
+ * A surge: the last 24 hours over `factor` times the point's daily
+ * baseline...
+ */
+factor: number, 
+/**
+ * ...or over this many people, whatever the baseline.
+ */
+absolute: number, 
+/**
+ * The baseline: the mean daily count over this many days before.
+ */
+baseline_days: number, 
+/**
+ * Below this many people nothing is a surge (3 after 1 is not one).
+ */
+min_people: number, };
+
+export type Corridor = { segments: Array<Segment>, rule: SurgeRule, };
+
+export type Surge = { 
+/**
+ * People counted at the point in the last 24 hours, in that direction.
+ */
+people: number, 
+/**
+ * The point's mean daily count over the baseline, if it has one.
+ */
+baseline: number | null, 
+/**
+ * `factor` or `absolute`: which test it passed.
+ */
+by: string, };
+
+export type AlertArrival = { point: string, country: Country, earliest_ms: number, latest_ms: number, };
+
+export type FlowView = { id: EntityId, reference: string, point_name: string, author_name: string | null, 
+/**
+ * When it was logged (the author's clock).
+ */
+logged_at_ms: number, on_hub: boolean, point: string, 
+/**
+ * The point's country (the record's scope).
+ */
+country: Country, start_ms: number, end_ms: number, direction: Direction, from_country?: string | null, to_country?: string | null, 
+/**
+ * Total and the breakdown by sex and age (women, men, girls, boys).
+ */
+people: People, nationalities?: Array<Nationality>, vulnerable?: Array<Vulnerable>, destination?: string | null, transport?: Transport | null, remarks?: string | null, };
+
+export type FlowFilter = { point: string | null, country: Country | null, from_ms: number | null, to_ms: number | null, 
+/**
+ * At most this many, newest first (default 500).
+ */
+limit: number | null, };
+
+export type ArrivalView = { name: string, point: string, country: Country, earliest_ms: number, latest_ms: number, };
+
+export type AckView = { country: Country | null, by: string | null, at_ms: number, note: string | null, };
+
+export type AlertTask = { id: EntityId, reference: string, title: string, scope: string, created_at_ms: number, };
+
+export type AlertView = { id: EntityId, reference: string, point: string, point_name: string, country: Country, direction: Direction, surge: Surge, window_end_ms: number, raised_at_ms: number, raised_by: string | null, vulnerable: Array<Vulnerable>, arrivals: Array<ArrivalView>, 
+/**
+ * The countries it concerns: the point's and every one downstream.
+ */
+concerns: Array<Country>, acks: Array<AckView>, tasks: Array<AlertTask>, 
+/**
+ * It concerns the person using this device (their country, or the
+ * region for a regional director).
+ */
+mine: boolean, 
+/**
+ * ...and is not yet acknowledged for them.
+ */
+awaiting_me: boolean, };
+
+export type PointFlow = { point: string, name: string, country: Country, lat: number | null, lon: number | null, last_day: number, last_week: number, 
+/**
+ * The mean daily count over the seven days before the last day (days
+ * with counts only).
+ */
+daily_before: number | null, 
+/**
+ * The last day against that mean: 1.0 is steady, 2.0 twice as many.
+ */
+trend: number | null, };
+
+export type SegmentFlow = { from: string, to: string, days: number, last_day: number, last_week: number, };
+
+export type CorridorPicture = { at_ms: number, points: Array<PointFlow>, segments: Array<SegmentFlow>, };
+
+export type Logged = { flow: FlowView, alert: AlertView | null, };

@@ -375,6 +375,7 @@ export const catalogues: Record<Lang, Catalogue> = {
       'not-on-roster': 'Not on the roster.',
       'unknown-reference': 'Not found.',
       'over-fulfilment': 'More than what is still needed ({limit}).',
+      cycle: 'The route comes back to where it started.',
     },
     error: {
       validation: 'Some fields need attention.',
@@ -415,6 +416,9 @@ export const catalogues: Record<Lang, Catalogue> = {
       'escalate-task': 'escalate a task', 'update-held-task': 'accept or update a task',
       'link-requests': 'link requests to a task', 'resolve-conflict': 'resolve a conflict',
       'manage-roster': 'change the roster',
+      'log-flow': 'log a flow count',
+      'acknowledge-alert': 'acknowledge an alert',
+      'set-corridor': 'change the corridor',
     },
     kind: {
       'request.create': 'Logged', 'request.update': 'Details corrected', 'request.status': 'Status changed',
@@ -764,6 +768,7 @@ export const catalogues: Record<Lang, Catalogue> = {
       'not-on-roster': 'No está en el directorio.',
       'unknown-reference': 'No encontrado.',
       'over-fulfilment': 'Más de lo que aún se necesita ({limit}).',
+      cycle: 'La ruta vuelve al punto de partida.',
     },
     error: {
       validation: 'Algunos campos requieren atención.',
@@ -804,6 +809,7 @@ export const catalogues: Record<Lang, Catalogue> = {
       'hand-over-task': 'traspasar una tarea', 'escalate-task': 'escalar una tarea',
       'update-held-task': 'aceptar o actualizar una tarea', 'link-requests': 'vincular solicitudes a una tarea',
       'resolve-conflict': 'resolver un conflicto', 'manage-roster': 'modificar el directorio',
+      'log-flow': 'registrar un conteo de flujo', 'acknowledge-alert': 'acusar recibo de una alerta', 'set-corridor': 'modificar el corredor',
     },
     kind: {
       'request.create': 'Registrada', 'request.update': 'Datos corregidos', 'request.status': 'Cambio de estado',

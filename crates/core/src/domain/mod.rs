@@ -1,6 +1,8 @@
 //! The nouns of a migration-crisis response and their validation rules.
 
+pub mod corridor;
 pub mod country;
+pub mod flow;
 pub mod person;
 pub mod request;
 pub mod role;
@@ -10,7 +12,9 @@ pub mod task;
 pub mod time;
 pub mod validation;
 
+pub use corridor::{Arrival, Corridor, Segment, SurgeRule};
 pub use country::Country;
+pub use flow::{Direction, FlowCount, FlowDraft, Nationality, NationalityDraft, Transport};
 pub use person::{Crisis, CrisisDraft, Identity, IdentityDraft};
 pub use request::{
     ItemDraft, ItemLine, NewRequest, People, Priority, RequestDraft, RequestStatus, Vulnerable,

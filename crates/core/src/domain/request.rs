@@ -394,28 +394,32 @@ impl RequestDraft {
                 ));
                 None
             }
-            Some(n) => count(n, "people.total", &mut errors),
+            Some(n) => count_of(n, "people.total", &mut errors),
         };
         let women = self
             .women
-            .and_then(|n| count(n, "people.women", &mut errors));
-        let men = self.men.and_then(|n| count(n, "people.men", &mut errors));
+            .and_then(|n| count_of(n, "people.women", &mut errors));
+        let men = self
+            .men
+            .and_then(|n| count_of(n, "people.men", &mut errors));
         let girls = self
             .girls
-            .and_then(|n| count(n, "people.girls", &mut errors));
-        let boys = self.boys.and_then(|n| count(n, "people.boys", &mut errors));
+            .and_then(|n| count_of(n, "people.girls", &mut errors));
+        let boys = self
+            .boys
+            .and_then(|n| count_of(n, "people.boys", &mut errors));
         let under5 = self
             .under5
-            .and_then(|n| count(n, "people.under5", &mut errors));
+            .and_then(|n| count_of(n, "people.under5", &mut errors));
         let age5_17 = self
             .age5_17
-            .and_then(|n| count(n, "people.age5_17", &mut errors));
+            .and_then(|n| count_of(n, "people.age5_17", &mut errors));
         let age18_59 = self
             .age18_59
-            .and_then(|n| count(n, "people.age18_59", &mut errors));
+            .and_then(|n| count_of(n, "people.age18_59", &mut errors));
         let age60_plus = self
             .age60_plus
-            .and_then(|n| count(n, "people.age60_plus", &mut errors));
+            .and_then(|n| count_of(n, "people.age60_plus", &mut errors));
         let people = total.map(|total| People {
             total,
             women,
@@ -447,7 +451,7 @@ impl RequestDraft {
                     ));
                     None
                 }
-                Some(n) => count(n, &field, &mut errors),
+                Some(n) => count_of(n, &field, &mut errors),
             };
             if let (Some(group), Some(n)) = (group, n) {
                 if let Some(total) = total.filter(|t| n > *t) {
@@ -569,7 +573,7 @@ impl NewRequest {
     }
 }
 
-fn count(n: f64, field: &str, errors: &mut Vec<FieldError>) -> Option<u32> {
+pub(crate) fn count_of(n: f64, field: &str, errors: &mut Vec<FieldError>) -> Option<u32> {
     if !n.is_finite() || n.fract() != 0.0 {
         errors.push(FieldError::new(
             field,

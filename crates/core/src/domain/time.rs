@@ -18,6 +18,20 @@ pub fn deadline(
     country: Country,
     errors: &mut Vec<FieldError>,
 ) -> Option<i64> {
+    let end_of_day = NaiveTime::from_hms_opt(23, 59, 0).expect("valid time");
+    moment(raw, field, country, end_of_day, errors)
+}
+
+/// Parses a moment typed in `country`: `YYYY-MM-DD` (at `bare_date_at` that
+/// day in `country`), `YYYY-MM-DDTHH:MM` (local time in `country`) or RFC
+/// 3339 with an offset. Empty means none.
+pub fn moment(
+    raw: &str,
+    field: &str,
+    country: Country,
+    bare_date_at: NaiveTime,
+    errors: &mut Vec<FieldError>,
+) -> Option<i64> {
     let raw = raw.trim();
     if raw.is_empty() {
         return None;
@@ -36,7 +50,7 @@ pub fn deadline(
         .or_else(|| {
             NaiveDate::parse_from_str(raw, "%Y-%m-%d")
                 .ok()
-                .map(|d| d.and_time(NaiveTime::from_hms_opt(23, 59, 0).expect("valid time")))
+                .map(|d| d.and_time(bare_date_at))
                 .and_then(|t| zone.from_local_datetime(&t).single())
                 .map(|d| d.with_timezone(&Utc))
         });

@@ -38,6 +38,8 @@ pub enum Rule {
     UnknownReference,
     /// More delivered than was requested (`limit` is what remains).
     OverFulfilment,
+    /// A route that comes back to where it started.
+    Cycle,
 }
 
 /// One broken rule on one field.
