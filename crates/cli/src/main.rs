@@ -70,6 +70,15 @@ enum Command {
     /// The people on the roster (who can hold tasks)
     #[command(subcommand)]
     People(PeopleCommand),
+    /// Flow counts at monitoring points (border crossings, transit hubs, shelters)
+    #[command(subcommand)]
+    Flow(flows::FlowCommand),
+    /// Early-warning alerts raised by surges: list, acknowledge, turn into tasks
+    #[command(subcommand)]
+    Alerts(flows::AlertsCommand),
+    /// The corridor: its legs, travel times, the surge rule, people along it
+    #[command(subcommand)]
+    Corridor(flows::CorridorCommand),
     /// Print the raw op log
     Log {
         #[arg(long)]
@@ -503,8 +512,16 @@ fn print_task(t: &TaskView) {
     );
 }
 
+mod flows;
 mod net;
 mod review;
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
 
 fn main() -> ExitCode {
     // `relevo timeline | head` ends quietly, as command-line tools do,
@@ -1028,6 +1045,9 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             json,
         } => review::as_of(&store, &time, received, json)?,
         Command::Measures { json } => review::measures(&store, json)?,
+        Command::Flow(cmd) => flows::flow(&mut store, cmd)?,
+        Command::Alerts(cmd) => flows::alerts(&mut store, cmd)?,
+        Command::Corridor(cmd) => flows::corridor(&mut store, cmd)?,
         Command::Export { format, file } => {
             if let Err(e) = review::export(&store, format, file) {
                 eprintln!("error: {e}");

@@ -819,3 +819,162 @@ fn a_reviewer_replays_measures_and_exports_the_demo_crisis() {
     let e = fails(d, &["export", "report", bad.to_str().expect("utf8")]);
     assert!(e.contains("nothing was written"), "{e}");
 }
+
+/// RFC 3339 for a moment `hours` before now.
+fn hours_ago(hours: i64) -> String {
+    let t = chrono::Utc::now() - chrono::Duration::hours(hours);
+    t.format("%Y-%m-%dT%H:%M:00Z").to_string()
+}
+
+#[test]
+fn counts_a_surge_an_alert_its_acknowledgement_and_its_tasks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    ok(
+        d,
+        &[
+            "init",
+            "--name",
+            "Rosa Pérez",
+            "--role",
+            "regional-director",
+            "--country",
+            "PA",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "crisis",
+            "open",
+            "--name",
+            "Corredor norte",
+            "--countries",
+            "HN,GT",
+        ],
+    );
+    let count = |end_hours: i64, people: &str| -> Vec<String> {
+        [
+            "flow",
+            "add",
+            "--point",
+            "hn-agua-caliente",
+            "--start",
+            &hours_ago(end_hours + 3),
+            "--end",
+            &hours_ago(end_hours),
+            "--direction",
+            "leaving",
+            "--people",
+            people,
+            "--from",
+            "HN",
+            "--to",
+            "GT",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    for day in 1..=5 {
+        let out = ok(
+            d,
+            &count(day * 24 + 2, "100")
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        );
+        assert!(!out.contains("SURGE"), "{out}");
+    }
+    let mut surge = count(1, "400");
+    surge.extend(["--vulnerable", "uasc=18", "--nationality", "VE=250"].map(String::from));
+    let out = ok(d, &surge.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.contains("SURGE: alert raised"), "{out}");
+    assert!(out.contains("18 unaccompanied"), "{out}");
+    assert!(out.contains("expected at Tecún Umán (GT) between"), "{out}");
+    let reference = out
+        .split_whitespace()
+        .find(|w| w.starts_with("ALR-"))
+        .expect("alert reference")
+        .to_owned();
+
+    let listed = ok(
+        d,
+        &["flow", "list", "--point", "hn-agua-caliente", "--json"],
+    );
+    let flows: serde_json::Value = serde_json::from_str(&listed).expect("json");
+    assert_eq!(flows.as_array().expect("array").len(), 6);
+    assert_eq!(flows[0]["people"]["total"], 400);
+    let mine = ok(d, &["alerts", "list", "--mine", "--json"]);
+    let alerts: serde_json::Value = serde_json::from_str(&mine).expect("json");
+    assert_eq!(alerts[0]["reference"], reference.as_str());
+    assert_eq!(alerts[0]["awaiting_me"], true);
+    assert!(ok(d, &["alerts", "ack", &reference, "--note", "Avisado"]).contains("acknowledged"));
+    assert_eq!(ok(d, &["alerts", "list", "--mine"]).trim(), "no alerts");
+    let tasks = ok(
+        d,
+        &[
+            "alerts",
+            "tasks",
+            &reference,
+            "--country",
+            "GT",
+            "--lang",
+            "en",
+        ],
+    );
+    assert_eq!(tasks.lines().count(), 2, "{tasks}");
+    assert!(
+        tasks.contains("Prepare shelter at Agua Caliente"),
+        "{tasks}"
+    );
+    let shown = ok(d, &["alerts", "list"]);
+    assert!(
+        shown.contains("acknowledged for the region by Rosa Pérez"),
+        "{shown}"
+    );
+
+    // The corridor, shown, saved and set back; a circle is refused.
+    let show = ok(d, &["corridor", "show"]);
+    assert!(show.contains("hn-agua-caliente"), "{show}");
+    assert!(
+        show.contains("400 in 24 h") || show.contains("in 24 h"),
+        "{show}"
+    );
+    let json = ok(d, &["corridor", "show", "--json"]);
+    let file = d.join("corridor.json");
+    std::fs::write(&file, &json).expect("write");
+    assert!(ok(d, &["corridor", "set", file.to_str().expect("utf-8")]).contains("corridor set"));
+    let mut v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    v["corridor"]["segments"]
+        .as_array_mut()
+        .expect("segments")
+        .push(serde_json::json!({"from": "mx-ciudad-hidalgo", "to": "gt-tecun-uman", "days": 1.0}));
+    std::fs::write(&file, v.to_string()).expect("write");
+    let e = fails(d, &["corridor", "set", file.to_str().expect("utf-8")]);
+    assert!(e.contains("goes round in a circle"), "{e}");
+    std::fs::write(&file, "not json").expect("write");
+    assert!(fails(d, &["corridor", "set", file.to_str().expect("utf-8")]).contains("not JSON"));
+
+    // Bad counts: named, nothing written.
+    let before = ok(d, &["flow", "list", "--json"]);
+    let mut bad = count(1, "10");
+    bad.extend(["--women", "20", "--nationality", "Venezuela=3"].map(String::from));
+    let e = fails(d, &bad.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(e.contains("more than the total of 10"), "{e}");
+    assert!(
+        e.contains("'Venezuela' is not a two-letter ISO country code"),
+        "{e}"
+    );
+    let future = count(-3, "10");
+    assert!(
+        fails(d, &future.iter().map(String::as_str).collect::<Vec<_>>()).contains("in the future")
+    );
+    let mut nowhere = count(1, "10");
+    nowhere[3] = "xx-nowhere".into();
+    assert!(
+        fails(d, &nowhere.iter().map(String::as_str).collect::<Vec<_>>())
+            .contains("not a flow monitoring point")
+    );
+    assert_eq!(ok(d, &["flow", "list", "--json"]), before);
+}

@@ -128,7 +128,7 @@ fn iso_code(raw: &str, field: &str, errors: &mut Vec<FieldError>) -> Option<Stri
             field,
             Rule::Unknown,
             format!(
-                "{field} '{}' is not a two-letter ISO country code such as VE or HT",
+                "'{}' is not a two-letter ISO country code such as VE or HT",
                 raw.trim()
             ),
         ));
