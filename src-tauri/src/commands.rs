@@ -3,13 +3,16 @@
 
 use crate::AppState;
 use relevo_core::api::{ApiError, ErrorCode};
-use relevo_core::domain::{CrisisDraft, IdentityDraft, RequestDraft, TaskDraft};
+use relevo_core::domain::roster::Site;
+use relevo_core::domain::{
+    Corridor, Country, CrisisDraft, FlowDraft, IdentityDraft, RequestDraft, TaskDraft,
+};
 use relevo_core::EntityId;
 use relevo_store::{
-    AreaCount, AsOfView, Basis, Board, ConflictView, CrisisView, Event, FulfilmentDraft,
-    HolderDraft, Holding, IdentityView, Measures, RequestDetail, RequestFilter, RequestView,
-    Roster, Snapshot, Span, Store, SyncStatus, TaskDetail, TaskFilter, TimelineFilter,
-    VerifyReport, WhoWhatWhere,
+    AlertView, AreaCount, AsOfView, Basis, Board, ConflictView, CorridorPicture, CrisisView, Event,
+    FlowFilter, FlowView, FulfilmentDraft, HolderDraft, Holding, IdentityView, Logged, Measures,
+    RequestDetail, RequestFilter, RequestView, Roster, Snapshot, Span, Store, SyncStatus,
+    TaskDetail, TaskFilter, TimelineFilter, VerifyReport, WhoWhatWhere,
 };
 use relevo_sync::SyncError;
 use serde_json::Value;
@@ -60,7 +63,16 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         review_areas,
         review_export,
         default_export_path,
-        verify_log
+        verify_log,
+        flow_points,
+        log_flow,
+        list_flows,
+        alerts,
+        alerts_awaiting_me,
+        acknowledge_alert,
+        tasks_from_alert,
+        corridor_picture,
+        corridor
     ]
 }
 
@@ -618,4 +630,86 @@ async fn review_export(
 #[tauri::command]
 async fn verify_log(state: State<'_, AppState>) -> Reply<VerifyReport> {
     with_store(&state, |s| s.verify())
+}
+
+#[tauri::command]
+async fn flow_points(state: State<'_, AppState>) -> Reply<Vec<Site>> {
+    with_store(&state, |s| s.flow_points())
+}
+
+#[tauri::command]
+async fn log_flow(state: State<'_, AppState>, draft: Value) -> Reply<Logged> {
+    let draft: FlowDraft = parse("flow count", draft)?;
+    with_store(&state, |s| s.log_flow(&draft))
+}
+
+#[tauri::command]
+async fn list_flows(state: State<'_, AppState>, filter: Value) -> Reply<Vec<FlowView>> {
+    let filter: FlowFilter = if filter.is_null() {
+        FlowFilter::default()
+    } else {
+        parse("flow filter", filter)?
+    };
+    with_store(&state, |s| s.flows(current(s)?, &filter))
+}
+
+#[tauri::command]
+async fn alerts(state: State<'_, AppState>) -> Reply<Vec<AlertView>> {
+    with_store(&state, |s| s.alerts(current(s)?, None))
+}
+
+/// The alerts of the current crisis that concern the person and await
+/// their acknowledgement: the banner.
+#[tauri::command]
+async fn alerts_awaiting_me(state: State<'_, AppState>) -> Reply<Vec<AlertView>> {
+    with_store(&state, |s| s.alerts_awaiting_me())
+}
+
+#[tauri::command]
+async fn acknowledge_alert(
+    state: State<'_, AppState>,
+    alert: Value,
+    note: Value,
+) -> Reply<AlertView> {
+    let alert = text("alert", alert)?;
+    let note = text("note", note)?;
+    with_store(&state, |s| s.acknowledge_alert(&alert, &note))
+}
+
+/// Turns an alert into tasks in one step; answers with the alert, which
+/// now lists them.
+#[tauri::command]
+async fn tasks_from_alert(
+    state: State<'_, AppState>,
+    alert: Value,
+    country: Value,
+    lang: Value,
+) -> Reply<AlertView> {
+    let alert = text("alert", alert)?;
+    let country: Option<Country> = if country.is_null() {
+        None
+    } else {
+        Some(parse("country", country)?)
+    };
+    let lang = text("language", lang)?;
+    with_store(&state, |s| {
+        s.tasks_from_alert(&alert, country, &lang)?;
+        let (id, _) = s.find_alert(&alert)?;
+        s.alert_view(id)?
+            .ok_or_else(|| relevo_store::Error::Invalid(format!("alert {alert} vanished")))
+    })
+}
+
+#[tauri::command]
+async fn corridor_picture(state: State<'_, AppState>) -> Reply<CorridorPicture> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    with_store(&state, |s| s.corridor_picture(current(s)?, now))
+}
+
+#[tauri::command]
+async fn corridor(state: State<'_, AppState>) -> Reply<Corridor> {
+    with_store(&state, |s| s.corridor())
 }

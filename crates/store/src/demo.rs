@@ -7,21 +7,26 @@
 //! Every op goes through the same rules as any other (judged, signed,
 //! projected), in one transaction. The scenario is deterministic: the same
 //! people, requests, tasks, handovers, one escalation and one unresolved
-//! conflict every time; only the dates move with today.
+//! conflict every time; only the dates move with today. Along the corridor,
+//! a week of flow counts at eleven points, with a surge at Agua Caliente
+//! (Honduras) on the last day that raises an early-warning alert, which
+//! Guatemala acknowledges.
 
 use crate::coord::{change, Found};
 use crate::error::Result;
 use crate::log::{sign_and_apply, Net};
 use crate::{now_ms, CrisisView, Store};
+use relevo_core::domain::corridor::default_corridor;
 use relevo_core::domain::roster::builtin_sites;
 use relevo_core::domain::{
-    Country, Crisis, Holder, Identity, NewTask, Priority, RequestDraft, RequestStatus, Role,
-    Sector, TaskScope, TaskStatus,
+    Country, Crisis, Direction, FlowCount, Holder, Identity, Nationality, NewTask, People,
+    Priority, RequestDraft, RequestStatus, Role, Sector, TaskScope, TaskStatus, Transport,
+    Vulnerable, VulnerableGroup,
 };
 use relevo_core::ids::RefKind;
 use relevo_core::payload::{
-    ChangeKind, CrisisOpened, EntityKind, Fulfilment, Payload, PersonDeclared, RequestCreated,
-    TaskCreated,
+    AlertAcked, AlertArrival, AlertRaised, ChangeKind, CrisisOpened, EntityKind, FlowCounted,
+    Fulfilment, Payload, PersonDeclared, RequestCreated, TaskCreated,
 };
 use relevo_core::{DeviceKey, EntityId, Hlc, OpRef, Reference};
 use rusqlite::{Transaction, TransactionBehavior};
@@ -89,6 +94,8 @@ struct Actor {
     org: &'static str,
     requests: u64,
     tasks: u64,
+    flows: u64,
+    alerts: u64,
 }
 
 struct Req {
@@ -117,6 +124,12 @@ struct Gen<'a> {
     actors: Vec<Actor>,
     crisis: EntityId,
     ops: u64,
+    /// When the last flow window ends.
+    flow_end: u64,
+    /// The counts' own randomness, so that they leave the rest of the
+    /// scenario as it was.
+    flow_rng: Rng,
+    alerted: bool,
 }
 
 const PEOPLE: &[(&str, Role, Country, &str)] = &[
@@ -249,6 +262,34 @@ const NEEDS: &[(Sector, &str, &str)] = &[
     ),
 ];
 
+/// The demo's flow monitoring points, south to north: which way the people
+/// they count are going, and about how many pass a day.
+const FLOW_POINTS: &[(&str, Direction, u64)] = &[
+    ("pa-lajas-blancas", Direction::Entering, 420),
+    ("cr-paso-canoas", Direction::Entering, 400),
+    ("cr-penas-blancas", Direction::Leaving, 390),
+    ("ni-penas-blancas", Direction::Entering, 380),
+    ("ni-las-manos", Direction::Leaving, 240),
+    ("hn-las-manos", Direction::Entering, 230),
+    ("hn-agua-caliente", Direction::Leaving, 160),
+    ("sv-el-amatillo", Direction::Entering, 120),
+    ("gt-agua-caliente", Direction::Entering, 150),
+    ("gt-tecun-uman", Direction::Leaving, 300),
+    ("mx-ciudad-hidalgo", Direction::Entering, 280),
+];
+/// Where the last day surges, and by how much.
+const SURGE_POINT: &str = "hn-agua-caliente";
+const SURGE: u64 = 6;
+/// Two counts a day (12-hour windows) for seven days.
+const FLOW_WINDOWS: u64 = 14;
+
+/// One planned count.
+struct Window {
+    point: usize,
+    start: u64,
+    end: u64,
+}
+
 impl Gen<'_> {
     fn tick(&mut self) -> Hlc {
         self.now += self.step;
@@ -265,6 +306,168 @@ impl Gen<'_> {
 
     fn id(&mut self) -> EntityId {
         EntityId::new_v7(self.now, self.rng.bytes())
+    }
+
+    /// Logs every planned count whose window has ended by now; raises the
+    /// alert the first time the surge rule fires at the surge point, and has
+    /// Guatemala acknowledge it.
+    fn flows_until(
+        &mut self,
+        plan: &mut Vec<Window>,
+        logged: &mut Vec<(usize, u64, u64)>,
+    ) -> Result<()> {
+        while plan.first().is_some_and(|w| w.end <= self.now) {
+            let w = plan.remove(0);
+            let (point, direction, daily) = FLOW_POINTS[w.point];
+            let site = builtin_sites()
+                .into_iter()
+                .find(|s| s.id == point)
+                .expect("demo points are built in");
+            let last_day = w.end + 12 * 60 * MINUTE > self.flow_end;
+            let surge = point == SURGE_POINT && last_day;
+            let base = daily / 2;
+            let total = (base * (85 + self.flow_rng.below(30) as u64) / 100)
+                * if surge { SURGE } else { 1 };
+            let part = |pct: u64| Some((total * pct / 100) as u32);
+            let count = FlowCount {
+                point: point.into(),
+                country: site.country,
+                start_ms: w.start as i64,
+                end_ms: w.end as i64,
+                direction,
+                from_country: None,
+                to_country: None,
+                people: People {
+                    total: total as u32,
+                    women: part(24),
+                    men: part(44),
+                    girls: part(15),
+                    boys: part(15),
+                    under5: None,
+                    age5_17: None,
+                    age18_59: None,
+                    age60_plus: None,
+                },
+                nationalities: [("VE", 55), ("HT", 15), ("EC", 10), ("CO", 5), ("CN", 3)]
+                    .iter()
+                    .map(|&(code, pct)| Nationality {
+                        code: code.into(),
+                        count: (total * pct / 100) as u32,
+                    })
+                    .collect(),
+                vulnerable: vec![
+                    Vulnerable {
+                        group: VulnerableGroup::Uasc,
+                        count: (total * if surge { 6 } else { 2 } / 100) as u32,
+                    },
+                    Vulnerable {
+                        group: VulnerableGroup::PregnantLactating,
+                        count: (total * 2 / 100) as u32,
+                    },
+                ],
+                destination: Some("US".into()),
+                transport: Some(if surge {
+                    Transport::Foot
+                } else {
+                    Transport::Bus
+                }),
+                remarks: surge.then(|| {
+                    "Grupo grande llegó de madrugada; muchas niñas y niños no acompañados".into()
+                }),
+            };
+            let who = self
+                .people_in(site.country, Role::FieldCoordinator)
+                .first()
+                .copied()
+                .unwrap_or(0);
+            let id = EntityId::new_v7(self.now, self.flow_rng.bytes());
+            self.actors[who].flows += 1;
+            let reference = Reference::new(
+                RefKind::Flow,
+                &self.actors[who].key.device_id().tag(),
+                self.actors[who].flows,
+            )
+            .into_string();
+            let crisis = self.crisis;
+            self.put(
+                who,
+                Payload::FlowCount(FlowCounted {
+                    id,
+                    reference,
+                    crisis,
+                    count: count.clone(),
+                }),
+            )?;
+            logged.push((w.point, w.end, total));
+            if self.alerted || point != SURGE_POINT {
+                continue;
+            }
+            // The same rule the store applies when a count is logged.
+            let corridor = default_corridor();
+            let rule = &corridor.rule;
+            let mut days = vec![None; rule.baseline_days as usize + 1];
+            for &(p, end, n) in logged.iter() {
+                if p != w.point || end > w.end || w.end - end >= DAY * (days.len() as u64) {
+                    continue;
+                }
+                let d = ((w.end - end) / DAY) as usize;
+                *days[d].get_or_insert(0) += n;
+            }
+            let history: Vec<Option<u64>> = days[1..].iter().rev().copied().collect();
+            let Some(found) = rule.check(days[0].unwrap_or(0), &history) else {
+                continue;
+            };
+            self.alerted = true;
+            let sites = builtin_sites();
+            let arrivals = corridor
+                .arrivals(point)
+                .into_iter()
+                .filter_map(|a| {
+                    let s = sites.iter().find(|s| s.id == a.point)?;
+                    Some(AlertArrival {
+                        country: s.country,
+                        earliest_ms: w.end as i64 + (a.earliest_days * DAY as f64) as i64,
+                        latest_ms: w.end as i64 + (a.latest_days * DAY as f64) as i64,
+                        point: a.point,
+                    })
+                })
+                .collect();
+            let alert = EntityId::new_v7(self.now, self.flow_rng.bytes());
+            self.actors[who].alerts += 1;
+            let reference = Reference::new(
+                RefKind::Alert,
+                &self.actors[who].key.device_id().tag(),
+                self.actors[who].alerts,
+            )
+            .into_string();
+            let on = self.put(
+                who,
+                Payload::AlertRaise(AlertRaised {
+                    id: alert,
+                    reference,
+                    crisis,
+                    point: point.into(),
+                    country: site.country,
+                    direction,
+                    count: id,
+                    window_end_ms: w.end as i64,
+                    surge: found,
+                    vulnerable: count.vulnerable.clone(),
+                    arrivals,
+                }),
+            )?;
+            let gt = self.director(Country::Gt);
+            self.put(
+                gt,
+                Payload::AlertAck(AlertAcked {
+                    alert,
+                    on,
+                    country: Some(Country::Gt),
+                    note: Some("Albergues de Esquipulas y Tecún Umán avisados".into()),
+                }),
+            )?;
+        }
+        Ok(())
     }
 
     fn act(
@@ -434,10 +637,14 @@ fn generate(tx: &Transaction<'_>, scale: Scale, start: u64, net: Net) -> Result<
             org,
             requests: 0,
             tasks: 0,
+            flows: 0,
+            alerts: 0,
         })
         .collect();
     // Six days of ops, evenly spaced.
-    let total_ops = (PEOPLE.len() + 1 + scale.requests * 2 + scale.tasks * 5 + 16) as u64;
+    let flow_ops = FLOW_POINTS.len() as u64 * FLOW_WINDOWS + 2;
+    let total_ops =
+        (PEOPLE.len() + 1 + scale.requests * 2 + scale.tasks * 5 + 16) as u64 + flow_ops;
     let mut g = Gen {
         tx,
         net,
@@ -447,7 +654,24 @@ fn generate(tx: &Transaction<'_>, scale: Scale, start: u64, net: Net) -> Result<
         actors,
         crisis: EntityId::from_bytes([0; 16]),
         ops: 0,
+        flow_end: start + 6 * DAY - 30 * MINUTE,
+        flow_rng: Rng(0x464c_4f57_5345_4544),
+        alerted: false,
     };
+    // A week of counts at each point, the last window ending half an hour
+    // before the scenario's last op.
+    let first = g.flow_end - FLOW_WINDOWS * 12 * 60 * MINUTE;
+    let mut plan: Vec<Window> = (0..FLOW_WINDOWS)
+        .flat_map(|k| {
+            let start = first + k * 12 * 60 * MINUTE;
+            (0..FLOW_POINTS.len()).map(move |point| Window {
+                point,
+                start,
+                end: start + 12 * 60 * MINUTE,
+            })
+        })
+        .collect();
+    let mut counted = Vec::new();
     for (i, &(name, role, country, org)) in PEOPLE.iter().enumerate() {
         let person = g.actors[i].person;
         g.put(
@@ -495,6 +719,7 @@ fn generate(tx: &Transaction<'_>, scale: Scale, start: u64, net: Net) -> Result<
     let mut escalated = String::new();
     let mut conflicted = String::new();
     for n in 0..scale.requests {
+        g.flows_until(&mut plan, &mut counted)?;
         let who = field[n % field.len()];
         let r = g.request(who)?;
         reqs.push(r);
@@ -768,6 +993,9 @@ fn generate(tx: &Transaction<'_>, scale: Scale, start: u64, net: Net) -> Result<
         }
         tasks.push(t);
     }
+    // The counts whose windows end after the last request.
+    g.now = g.now.max(g.flow_end);
+    g.flows_until(&mut plan, &mut counted)?;
     Ok(Scenario {
         crisis,
         ops: g.ops,

@@ -344,3 +344,42 @@ fn the_corridor_picture_adds_up() {
         .expect("on the corridor");
     assert_eq!((quiet.last_day, quiet.trend), (0, None));
 }
+
+#[test]
+fn the_demo_has_a_week_of_counts_and_a_surge_that_raised_an_alert() {
+    let mut s = ready_store("regional-director", "PA");
+    let demo = s.load_demo().expect("demo");
+    let flows = s
+        .flows(
+            demo.id,
+            &FlowFilter {
+                limit: Some(10_000),
+                ..Default::default()
+            },
+        )
+        .expect("flows");
+    assert_eq!(
+        flows.len(),
+        11 * 14,
+        "eleven points, two counts a day for a week"
+    );
+    let first = flows.iter().map(|f| f.count.start_ms).min().expect("first");
+    let last = flows.iter().map(|f| f.count.end_ms).max().expect("last");
+    assert_eq!(last - first, 7 * DAY);
+    let alerts = s.alerts(demo.id, None).expect("alerts");
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let a = &alerts[0];
+    assert_eq!(a.point, "hn-agua-caliente");
+    assert_eq!(a.acks.len(), 1);
+    assert_eq!(a.acks[0].country, Some(Country::Gt));
+    assert!(a.awaiting_me, "the region has not acknowledged it");
+    // The alert is what the store's own rule finds at that count.
+    let corridor = s.corridor().expect("corridor");
+    let (surge, _) = s
+        .surge_at(demo.id, &a.point, a.direction, a.window_end_ms, &corridor)
+        .expect("surge")
+        .expect("the store agrees it is a surge");
+    assert_eq!(surge, a.surge);
+    // Every demo op verifies.
+    assert!(s.verify().expect("verify").intact());
+}

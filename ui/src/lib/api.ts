@@ -32,6 +32,15 @@ import type {
   TimelineFilter,
   VerifyReport,
   WhoWhatWhere,
+  AlertView,
+  Corridor,
+  CorridorPicture,
+  Country,
+  FlowDraft,
+  FlowFilter,
+  FlowView,
+  Logged,
+  Site,
 } from './bindings';
 
 export type ExportFormat = 'csv' | '5w' | 'xlsx' | 'json' | 'report';
@@ -120,6 +129,16 @@ export const api = {
     call<ConflictView[]>('resolve_conflict', { reference, field, choose }),
   holdings: () => call<Holding[]>('holdings'),
   roster: () => call<Roster>('roster'),
+  flowPoints: () => call<Site[]>('flow_points'),
+  logFlow: (draft: FlowDraft) => call<Logged>('log_flow', { draft }),
+  listFlows: (filter: FlowFilter) => call<FlowView[]>('list_flows', { filter }),
+  alerts: () => call<AlertView[]>('alerts'),
+  alertsAwaitingMe: () => call<AlertView[]>('alerts_awaiting_me'),
+  acknowledgeAlert: (alert: string, note: string) => call<AlertView>('acknowledge_alert', { alert, note }),
+  tasksFromAlert: (alert: string, country: Country | null, lang: string) =>
+    call<AlertView>('tasks_from_alert', { alert, country, lang }),
+  corridorPicture: () => call<CorridorPicture>('corridor_picture'),
+  corridor: () => call<Corridor>('corridor'),
 };
 
 export function asApiError(e: unknown): ApiError {

@@ -3,7 +3,7 @@
 // views and two kinds of record.
 import type { Roster, Role } from './bindings';
 
-export type View = 'requests' | 'board' | 'holders' | 'conflicts' | 'sync' | 'review';
+export type View = 'requests' | 'board' | 'holders' | 'conflicts' | 'sync' | 'review' | 'movement';
 
 class Nav {
   view = $state<View>('requests');

@@ -1,0 +1,46 @@
+// How an early-warning alert reads, for the banner and the alert list.
+import type { AlertView, ArrivalView, Country, IdentityView } from './bindings';
+import { i18n } from './i18n.svelte';
+
+export function headline(a: AlertView): string {
+  const main = i18n.t('alert.headline', {
+    people: i18n.number(a.surge.people),
+    point: a.point_name,
+    country: i18n.country(a.country),
+  });
+  const why =
+    a.surge.by === 'factor' && a.surge.baseline !== null
+      ? i18n.t('alert.factor', {
+          factor: (a.surge.people / Math.max(1, a.surge.baseline)).toFixed(1),
+          baseline: i18n.number(Math.round(a.surge.baseline)),
+        })
+      : i18n.t('alert.absolute');
+  return `${main} (${why})`;
+}
+
+export function expected(x: ArrivalView): string {
+  return i18n.t('alert.expected', {
+    point: x.name,
+    country: i18n.country(x.country),
+    from: i18n.dateTime(x.earliest_ms),
+    to: i18n.dateTime(x.latest_ms),
+  });
+}
+
+/** The arrival that matters to this person: the first in their country, or
+ * (for the region) the first in another country than the alert's. */
+export function arrivalFor(a: AlertView, me: IdentityView | null): ArrivalView | null {
+  if (!me) return a.arrivals[0] ?? null;
+  if (me.role === 'regional-director') {
+    return a.arrivals.find((x) => x.country !== a.country) ?? a.arrivals[0] ?? null;
+  }
+  return a.arrivals.find((x) => x.country === me.country) ?? null;
+}
+
+export function groups(a: AlertView): string {
+  return a.vulnerable.map((v) => `${i18n.number(v.count)} ${i18n.vulnerable(v.group).toLowerCase()}`).join(', ');
+}
+
+export function ackScope(c: Country | null): string {
+  return c === null ? i18n.t('alert.region') : i18n.country(c);
+}
