@@ -582,6 +582,7 @@ async fn default_export_path(state: State<'_, AppState>, format: Value) -> Reply
     let file = match format {
         relevo_export::Format::Report => format!("relevo-{slug}-report-{day}.html"),
         relevo_export::Format::FiveW => format!("relevo-{slug}-5w-{day}.csv"),
+        relevo_export::Format::Flows => format!("relevo-{slug}-flows-{day}.csv"),
         f => format!("relevo-{slug}-{day}.{}", f.extension()),
     };
     Ok(dir.join(file).display().to_string())

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 #[derive(Subcommand, Debug)]
 pub enum FlowCommand {
     /// Log a flow count at a monitoring point (a group tally: no personal data)
-    Add(AddFlow),
+    Add(Box<AddFlow>),
     /// Counts of the current crisis, newest first
     List {
         /// Only this point (its id, such as gt-tecun-uman)
@@ -198,6 +198,7 @@ fn print_alert(a: &AlertView) {
 pub fn flow(store: &mut Store, cmd: FlowCommand) -> Result<(), Error> {
     match cmd {
         FlowCommand::Add(a) => {
+            let a = *a;
             let logged = store.log_flow(&FlowDraft {
                 point: a.point,
                 start: a.start,

@@ -128,7 +128,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Export the current crisis: CSV with HXL, the 5W as CSV, Excel, JSON or an after-action report
+    /// Export the current crisis: CSV with HXL (requests, 5W or flow counts), Excel, JSON or an after-action report
     Export {
         #[arg(value_enum)]
         format: review::ExportFormat,

@@ -44,6 +44,8 @@ pub enum ExportFormat {
     /// Who does what where, when and for whom, with an HXL row
     #[value(name = "5w")]
     FiveW,
+    /// The flow counts, with an HXL row
+    Flows,
     Xlsx,
     Json,
     Report,
@@ -248,6 +250,13 @@ pub fn measures(store: &Store, json: bool) -> Result<(), Error> {
     for r in &m.without_task {
         println!("  {}  logged {}", r.reference, format_ms(r.at_ms));
     }
+    let a = &m.alerts;
+    println!(
+        "Early-warning alerts: {} raised, {} acknowledged ({} acknowledgements), {} turned into tasks",
+        a.raised, a.acknowledged, a.acknowledgements, a.with_tasks
+    );
+    println!("    to first acknowledgement {}", hours(&a.to_first_ack));
+    println!("    to first task            {}", hours(&a.to_first_task));
     println!("Sync lag per device (made → received here):");
     for d in &m.sync_lag {
         println!(
@@ -265,6 +274,7 @@ pub fn export(store: &Store, format: ExportFormat, file: PathBuf) -> Result<(), 
     let format = match format {
         ExportFormat::Csv => relevo_export::Format::Csv,
         ExportFormat::FiveW => relevo_export::Format::FiveW,
+        ExportFormat::Flows => relevo_export::Format::Flows,
         ExportFormat::Xlsx => relevo_export::Format::Xlsx,
         ExportFormat::Json => relevo_export::Format::Json,
         ExportFormat::Report => relevo_export::Format::Report,
@@ -279,11 +289,13 @@ pub fn export(store: &Store, format: ExportFormat, file: PathBuf) -> Result<(), 
     })
     .map_err(|e| e.to_string())?;
     println!(
-        "wrote {} ({} bytes: {} requests, {} tasks)",
+        "wrote {} ({} bytes: {} requests, {} tasks, {} flow counts, {} alerts)",
         written.path.display(),
         written.bytes,
         written.requests,
-        written.tasks
+        written.tasks,
+        written.flows,
+        written.alerts
     );
     Ok(())
 }

@@ -766,11 +766,15 @@ fn a_reviewer_replays_measures_and_exports_the_demo_crisis() {
     assert!(!hn.is_empty() && hn.len() < events.len());
     assert!(hn.iter().all(|e| e["country"] == "HN"));
     let notes = json(d, &["timeline", "--significant"]);
-    assert!(notes
-        .as_array()
-        .expect("notes")
-        .iter()
-        .all(|e| e["significant"] == true && e["kind"] == "note.add"));
+    // Significant notes, and the early-warning alert.
+    let notes = notes.as_array().expect("notes");
+    assert!(notes.iter().all(
+        |e| e["significant"] == true && (e["kind"] == "note.add" || e["kind"] == "alert.raise")
+    ));
+    assert_eq!(
+        notes.iter().filter(|e| e["kind"] == "alert.raise").count(),
+        1
+    );
     assert!(fails(d, &["timeline", "--country", "XX"]).contains("not a country code"));
 
     // As of a moment early in the crisis, fewer requests existed.

@@ -23,7 +23,7 @@ pub enum ExportError {
     Store(#[from] relevo_store::Error),
     #[error("cannot write {path}: {detail}; nothing was written")]
     Write { path: PathBuf, detail: String },
-    #[error("'{0}' is not an export format: use csv, 5w, xlsx, json or report")]
+    #[error("'{0}' is not an export format: use csv, 5w, flows, xlsx, json or report")]
     Format(String),
 }
 
@@ -38,6 +38,8 @@ pub enum Format {
     /// The 5W matrix as CSV, with an HXL row.
     #[serde(rename = "5w")]
     FiveW,
+    /// The flow counts as CSV, with an HXL row.
+    Flows,
     Xlsx,
     Json,
     Report,
@@ -48,6 +50,7 @@ impl Format {
         match text.to_ascii_lowercase().as_str() {
             "csv" => Ok(Format::Csv),
             "5w" | "3w" => Ok(Format::FiveW),
+            "flows" | "flow" => Ok(Format::Flows),
             "xlsx" | "excel" => Ok(Format::Xlsx),
             "json" => Ok(Format::Json),
             "report" | "html" => Ok(Format::Report),
@@ -57,7 +60,7 @@ impl Format {
 
     pub fn extension(self) -> &'static str {
         match self {
-            Format::Csv | Format::FiveW => "csv",
+            Format::Csv | Format::FiveW | Format::Flows => "csv",
             Format::Xlsx => "xlsx",
             Format::Json => "json",
             Format::Report => "html",
@@ -75,6 +78,8 @@ pub struct Written {
     pub bytes: u64,
     pub requests: u64,
     pub tasks: u64,
+    pub flows: u64,
+    pub alerts: u64,
 }
 
 /// Everything the exports show of a crisis, read once.
@@ -91,6 +96,9 @@ pub struct Review {
     pub implementers: HashMap<EntityId, Vec<String>>,
     /// Where the roster's sites lie.
     pub places: Places,
+    /// Flow counts, newest first, and early-warning alerts.
+    pub flows: Vec<relevo_store::FlowView>,
+    pub alerts: Vec<relevo_store::AlertView>,
     pub made_at_ms: u64,
 }
 
@@ -131,6 +139,14 @@ impl Review {
             tasks,
             implementers,
             places: store.site_places()?,
+            flows: store.flows(
+                crisis,
+                &relevo_store::FlowFilter {
+                    limit: Some(u32::MAX),
+                    ..Default::default()
+                },
+            )?,
+            alerts: store.alerts(crisis, None)?,
             made_at_ms: now,
         })
     }
@@ -157,6 +173,22 @@ pub fn write(
 ) -> Result<Written> {
     let bytes = match format {
         Format::Csv => atomic(path, |w| csv_requests(review, w, progress))?,
+        Format::Flows => atomic(path, |w| {
+            let mut out = csv::Writer::from_writer(w);
+            let cols = flow_columns();
+            out.write_record(cols.iter().map(|c| c.0))?;
+            out.write_record(cols.iter().map(|c| c.1))?;
+            let total = review.flows.len() as u64;
+            for (i, f) in review.flows.iter().enumerate() {
+                out.write_record(flow_row(review, f))?;
+                if i % 1000 == 0 {
+                    progress(i as u64, total);
+                }
+            }
+            out.flush()?;
+            progress(total, total);
+            Ok(())
+        })?,
         Format::FiveW => atomic(path, |w| {
             let mut out = csv::Writer::from_writer(w);
             let cols = fivew_columns();
@@ -189,6 +221,8 @@ pub fn write(
         bytes,
         requests: review.requests.len() as u64,
         tasks: review.tasks.len() as u64,
+        flows: review.flows.len() as u64,
+        alerts: review.alerts.len() as u64,
     })
 }
 
@@ -371,6 +405,115 @@ pub fn fivew_columns() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
+/// The flow counts table: a header row, an HXL hashtag row, one row per
+/// count. People are in `#affected+incoming` or `#affected+outgoing` by the
+/// count's direction; the largest nationality is `#country+origin` and all
+/// of them are listed in `#country+origin+list` (`VE:200; HT:60`);
+/// `#country+code+from` and `#country+code+next` are where the group came
+/// from and is heading next, `#country+dest` its final destination.
+pub fn flow_columns() -> Vec<(&'static str, &'static str)> {
+    let mut cols = vec![
+        ("Reference", "#meta+ref"),
+        ("Crisis", "#crisis+name"),
+        ("Point", "#loc+code"),
+        ("Point name", "#loc+name"),
+        ("Country", "#country+code"),
+        ("Admin area", "#adm1+name"),
+        ("Latitude", "#geo+lat"),
+        ("Longitude", "#geo+lon"),
+        ("Start", "#date+start"),
+        ("End", "#date"),
+        ("Direction", "#meta+direction"),
+        ("People entering", "#affected+incoming"),
+        ("People leaving", "#affected+outgoing"),
+        ("People", "#affected"),
+        ("Female", "#affected+f"),
+        ("Male", "#affected+m"),
+        ("Children", "#affected+children"),
+    ];
+    cols.extend(
+        VulnerableGroup::ALL
+            .iter()
+            .map(|g| (g.name_en(), vulnerable_tag(*g))),
+    );
+    cols.extend([
+        ("Main nationality", "#country+origin"),
+        ("Nationalities", "#country+origin+list"),
+        ("Came from", "#country+code+from"),
+        ("Heading into", "#country+code+next"),
+        ("Destination", "#country+dest"),
+        ("Transport", "#meta+transport"),
+        ("Remarks", "#description"),
+    ]);
+    cols
+}
+
+/// One count as a row of [`flow_columns`].
+pub fn flow_row(review: &Review, f: &relevo_store::FlowView) -> Vec<String> {
+    let c = &f.count;
+    let p = &c.people;
+    let place = review
+        .places
+        .of(c.country, &f.point_name)
+        .cloned()
+        .unwrap_or_default();
+    let entering = c.direction == relevo_core::domain::Direction::Entering;
+    let mut row = vec![
+        f.reference.clone(),
+        review.crisis.name.clone(),
+        c.point.clone(),
+        f.point_name.clone(),
+        c.country.code().to_owned(),
+        place.adm1.unwrap_or_default(),
+        place.lat.map(|l| l.to_string()).unwrap_or_default(),
+        place.lon.map(|l| l.to_string()).unwrap_or_default(),
+        iso(c.start_ms.max(0) as u64),
+        iso(c.end_ms.max(0) as u64),
+        c.direction.slug().to_owned(),
+        if entering {
+            p.total.to_string()
+        } else {
+            String::new()
+        },
+        if entering {
+            String::new()
+        } else {
+            p.total.to_string()
+        },
+        p.total.to_string(),
+        opt(p.female()),
+        opt(p.male()),
+        opt(p.children()),
+    ];
+    for g in VulnerableGroup::ALL {
+        row.push(
+            c.vulnerable
+                .iter()
+                .find(|v| v.group == *g)
+                .map(|v| v.count.to_string())
+                .unwrap_or_default(),
+        );
+    }
+    row.extend([
+        c.nationalities
+            .iter()
+            .max_by_key(|n| n.count)
+            .map(|n| n.code.clone())
+            .unwrap_or_default(),
+        c.nationalities
+            .iter()
+            .map(|n| format!("{}:{}", n.code, n.count))
+            .collect::<Vec<_>>()
+            .join("; "),
+        c.from_country.clone().unwrap_or_default(),
+        c.to_country.clone().unwrap_or_default(),
+        c.destination.clone().unwrap_or_default(),
+        c.transport.map(|t| t.slug().to_owned()).unwrap_or_default(),
+        c.remarks.clone().unwrap_or_default(),
+    ]);
+    row
+}
+
 /// Where the 5W's numbers start.
 const FIVEW_FIRST_NUMBER: usize = 8;
 
@@ -430,6 +573,8 @@ struct JsonExport<'a> {
     measures: &'a Measures,
     who_what_where: &'a [WhoWhatWhere],
     areas: &'a [relevo_store::AreaCount],
+    flows: &'a [relevo_store::FlowView],
+    alerts: &'a [relevo_store::AlertView],
 }
 
 fn json(review: &Review) -> JsonExport<'_> {
@@ -443,6 +588,8 @@ fn json(review: &Review) -> JsonExport<'_> {
         measures: &review.measures,
         who_what_where: &review.www,
         areas: &review.areas,
+        flows: &review.flows,
+        alerts: &review.alerts,
     }
 }
 
@@ -676,6 +823,113 @@ fn xlsx(review: &Review, progress: Progress<'_>) -> Result<Vec<u8>> {
             for (c, v) in cells.iter().enumerate() {
                 match v.parse::<f64>() {
                     Ok(n) if c >= 2 => sheet.write(row, c as u16, n),
+                    _ => sheet.write(row, c as u16, v.as_str()),
+                }
+                .map_err(xlsx_error)?;
+            }
+        }
+    }
+    {
+        let sheet = book.add_worksheet().set_name("Flows").map_err(xlsx_error)?;
+        let cols = flow_columns();
+        let header: Vec<&str> = cols.iter().map(|c| c.0).collect();
+        header_row(sheet, &header, &bold)?;
+        for (c, col) in cols.iter().enumerate() {
+            sheet.write(1, c as u16, col.1).map_err(xlsx_error)?;
+        }
+        for (i, f) in review
+            .flows
+            .iter()
+            .take(SHEET_ROWS as usize - 2)
+            .enumerate()
+        {
+            let row = i as u32 + 2;
+            for (c, v) in flow_row(review, f).iter().enumerate() {
+                match v.parse::<f64>() {
+                    Ok(n) if (11..=22).contains(&c) => sheet.write(row, c as u16, n),
+                    _ => sheet.write(row, c as u16, v.as_str()),
+                }
+                .map_err(xlsx_error)?;
+            }
+        }
+    }
+    {
+        let sheet = book
+            .add_worksheet()
+            .set_name("Alerts")
+            .map_err(xlsx_error)?;
+        let header = [
+            "Reference",
+            "Point",
+            "Country",
+            "Direction",
+            "People in 24 h",
+            "Daily baseline",
+            "Test",
+            "Raised",
+            "Raised by",
+            "Acknowledged for",
+            "First acknowledged",
+            "Tasks",
+            "Downstream (earliest – latest)",
+        ];
+        header_row(sheet, &header, &bold)?;
+        for (i, a) in review.alerts.iter().enumerate() {
+            let row = i as u32 + 1;
+            let acks = a
+                .acks
+                .iter()
+                .map(|k| k.country.map(|c| c.code()).unwrap_or("region"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let first_ack = a
+                .acks
+                .iter()
+                .map(|k| k.at_ms)
+                .min()
+                .map(iso)
+                .unwrap_or_default();
+            let tasks = a
+                .tasks
+                .iter()
+                .map(|t| t.reference.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let downstream = a
+                .arrivals
+                .iter()
+                .map(|x| {
+                    format!(
+                        "{} ({}): {} – {}",
+                        x.name,
+                        x.arrival.country.code(),
+                        iso(x.arrival.earliest_ms.max(0) as u64),
+                        iso(x.arrival.latest_ms.max(0) as u64)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            let cells: [String; 13] = [
+                a.reference.clone(),
+                a.point_name.clone(),
+                a.country.code().to_owned(),
+                a.direction.slug().to_owned(),
+                a.surge.people.to_string(),
+                a.surge
+                    .baseline
+                    .map(|b| format!("{b:.1}"))
+                    .unwrap_or_default(),
+                a.surge.by.clone(),
+                iso(a.raised_at_ms),
+                a.raised_by.clone().unwrap_or_default(),
+                acks,
+                first_ack,
+                tasks,
+                downstream,
+            ];
+            for (c, v) in cells.iter().enumerate() {
+                match v.parse::<f64>() {
+                    Ok(n) if c == 4 || c == 5 => sheet.write(row, c as u16, n),
                     _ => sheet.write(row, c as u16, v.as_str()),
                 }
                 .map_err(xlsx_error)?;

@@ -300,6 +300,95 @@ figure.chart {{ margin: 1em 0; }} figcaption {{ font-weight: bold; margin-bottom
     }
     out.push_str("</table>\n");
 
+    // The movement and its early warnings.
+    if !r.flows.is_empty() || !r.alerts.is_empty() {
+        let mut points: BTreeMap<(String, &str), (u64, u64)> = BTreeMap::new();
+        for f in &r.flows {
+            let e = points
+                .entry((f.point_name.clone(), f.count.country.code()))
+                .or_default();
+            e.0 += 1;
+            e.1 += u64::from(f.count.people.total);
+        }
+        let _ = write!(
+            out,
+            "<h2>The movement and early warning</h2>\n<p>{} flow counts at {} points, {} people counted in all.</p>\n",
+            r.flows.len(),
+            points.len(),
+            points.values().map(|v| v.1).sum::<u64>()
+        );
+        let names: Vec<String> = points.keys().map(|(n, c)| format!("{n} ({c})")).collect();
+        out.push_str(&bars(
+            "People counted per point",
+            "",
+            &names,
+            &[(
+                "people",
+                points.values().map(|v| Some(v.1 as f64)).collect(),
+            )],
+        ));
+        let a = &r.measures.alerts;
+        let _ = writeln!(
+            out,
+            "<p>{} early-warning alerts; {} acknowledged ({} acknowledgements by country or region), {} turned into tasks. Hours to the first acknowledgement: median {}, 90th percentile {}. Hours to the first task: median {}, 90th percentile {}.</p>",
+            a.raised,
+            a.acknowledged,
+            a.acknowledgements,
+            a.with_tasks,
+            hours(a.to_first_ack.median_ms),
+            hours(a.to_first_ack.p90_ms),
+            hours(a.to_first_task.median_ms),
+            hours(a.to_first_task.p90_ms)
+        );
+        if !r.alerts.is_empty() {
+            out.push_str("<table><tr><th>Alert</th><th>Where</th><th>People in 24 h</th><th>Raised</th><th>Acknowledged for</th><th>Tasks</th><th>First expected downstream</th></tr>\n");
+            for a in &r.alerts {
+                let acks = a
+                    .acks
+                    .iter()
+                    .map(|k| {
+                        format!(
+                            "{} ({})",
+                            k.country.map(|c| c.code()).unwrap_or("region"),
+                            format_ms(k.at_ms)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let next = a
+                    .arrivals
+                    .iter()
+                    .find(|x| x.arrival.country != a.country)
+                    .map(|x| {
+                        format!(
+                            "{} ({}) from {}",
+                            x.name,
+                            x.arrival.country.code(),
+                            format_ms(x.arrival.earliest_ms.max(0) as u64)
+                        )
+                    })
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "<tr><td>{}</td><td>{} ({})</td><td class=\"n\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(&a.reference),
+                    esc(&a.point_name),
+                    a.country.code(),
+                    a.surge.people,
+                    format_ms(a.raised_at_ms),
+                    esc(if acks.is_empty() { "not yet" } else { &acks }),
+                    a.tasks
+                        .iter()
+                        .map(|t| esc(&t.reference))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    esc(&next)
+                );
+            }
+            out.push_str("</table>\n");
+        }
+    }
+
     // Unresolved.
     let _ = write!(
         out,

@@ -143,6 +143,59 @@ print(len(rows))
 }
 
 #[test]
+fn the_flow_counts_csv_has_an_hxl_row_that_libhxl_reads() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (store, crisis) = demo(dir.path());
+    let path = dir.path().join("flows.csv");
+    let written = export(&store, crisis, Format::Flows, &path, &mut |_, _| {}).expect("flows");
+    assert!(written.bytes > 0);
+    let out = run_python(
+        r##"
+import sys, hxl
+src = hxl.data(sys.argv[1], hxl.InputOptions(allow_local=True))
+rows = list(src)
+print("|".join(c.display_tag for c in src.columns))
+print(len(rows))
+n = lambda r, t: int(r.get(t) or 0)
+print(sum(n(r, "#affected") for r in rows))
+print(sum(1 for r in rows if n(r, "#affected+incoming") + n(r, "#affected+outgoing") == n(r, "#affected")))
+print(sorted(set(r.get("#country+origin") for r in rows)))
+print(sum(1 for r in rows if r.get("#adm1+name") and r.get("#geo+lat")))
+"##,
+        &path,
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    let expected: Vec<&str> = relevo_export::flow_columns().iter().map(|c| c.1).collect();
+    assert_eq!(lines[0], expected.join("|"));
+    let flows = store
+        .flows(
+            crisis,
+            &relevo_store::FlowFilter {
+                limit: Some(u32::MAX),
+                ..Default::default()
+            },
+        )
+        .expect("flows");
+    assert_eq!(lines[1], flows.len().to_string());
+    let people: u64 = flows.iter().map(|f| u64::from(f.count.people.total)).sum();
+    assert_eq!(lines[2], people.to_string());
+    assert_eq!(
+        lines[3],
+        flows.len().to_string(),
+        "each count is incoming or outgoing"
+    );
+    assert_eq!(
+        lines[4], "['VE']",
+        "Venezuelans are the largest group in the demo"
+    );
+    assert_eq!(
+        lines[5],
+        flows.len().to_string(),
+        "every demo point is placed"
+    );
+}
+
+#[test]
 fn the_workbook_opens_in_openpyxl_with_a_sheet_per_record_type() {
     let dir = tempfile::tempdir().expect("tmp");
     let (store, crisis) = demo(dir.path());
@@ -160,7 +213,10 @@ for ws in wb.worksheets:
     );
     let sheets: Vec<Vec<&str>> = out.lines().map(|l| l.split(' ').collect()).collect();
     let names: Vec<&str> = sheets.iter().map(|s| s[0]).collect();
-    assert_eq!(names, ["Requests", "Tasks", "Timeline", "Measures", "5W"]);
+    assert_eq!(
+        names,
+        ["Requests", "Tasks", "Timeline", "Measures", "Flows", "Alerts", "5W"]
+    );
     let requests = store.requests(crisis).expect("r").len();
     let tasks = store.tasks(crisis).expect("t").len();
     // Requests: header + hashtag row + one per request.

@@ -151,7 +151,9 @@ fn an_alternative_history_signed_with_a_cloned_key_is_caught_by_the_hub_heads() 
     drop(director);
     let mut conn = rusqlite::Connection::open(&path).expect("open");
     let tx = conn.transaction().expect("tx");
-    let rows: Vec<(i64, i64, u32, Vec<u8>, String, Vec<u8>)> = tx
+    /// seq, hlc wall, hlc counter, author, kind, payload.
+    type Row = (i64, i64, u32, Vec<u8>, String, Vec<u8>);
+    let rows: Vec<Row> = tx
         .prepare(
             "SELECT seq, hlc_wall, hlc_counter, author, kind, payload FROM ops
              WHERE device = ?1 ORDER BY seq",

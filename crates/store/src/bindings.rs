@@ -89,6 +89,7 @@ pub fn typescript() -> String {
         crate::RecordRef::decl(&cfg),
         crate::DeviceLag::decl(&cfg),
         crate::Handovers::decl(&cfg),
+        crate::AlertTimes::decl(&cfg),
         crate::Measures::decl(&cfg),
         crate::PeopleSum::decl(&cfg),
         crate::WhoWhatWhere::decl(&cfg),

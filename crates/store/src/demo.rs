@@ -323,7 +323,7 @@ impl Gen<'_> {
                 .into_iter()
                 .find(|s| s.id == point)
                 .expect("demo points are built in");
-            let last_day = w.end + 12 * 60 * MINUTE > self.flow_end;
+            let last_day = w.end + DAY > self.flow_end;
             let surge = point == SURGE_POINT && last_day;
             let base = daily / 2;
             let total = (base * (85 + self.flow_rng.below(30) as u64) / 100)
@@ -456,6 +456,8 @@ impl Gen<'_> {
                     arrivals,
                 }),
             )?;
+            // Guatemala acknowledges it two hours later.
+            self.now += 2 * 60 * MINUTE;
             let gt = self.director(Country::Gt);
             self.put(
                 gt,
@@ -993,9 +995,13 @@ fn generate(tx: &Transaction<'_>, scale: Scale, start: u64, net: Net) -> Result<
         }
         tasks.push(t);
     }
-    // The counts whose windows end after the last request.
-    g.now = g.now.max(g.flow_end);
-    g.flows_until(&mut plan, &mut counted)?;
+    // The counts whose windows end after the last request, each logged just
+    // after its window ends, a minute apart: the last lands before now.
+    g.step = MINUTE;
+    while let Some(end) = plan.first().map(|w| w.end) {
+        g.now = g.now.max(end);
+        g.flows_until(&mut plan, &mut counted)?;
+    }
     Ok(Scenario {
         crisis,
         ops: g.ops,

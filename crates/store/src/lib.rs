@@ -39,8 +39,8 @@ pub use net::{
 };
 pub use queries::{CrisisView, IdentityView, LogEntry, RequestView, Snapshot};
 pub use review::{
-    format_ms, AreaCount, AsOfView, Basis, DeviceLag, Event, Handovers, Measures, PeopleSum, Place,
-    Places, RecordRef, ResponseTimes, Span, Stat, TimelineFilter, WhoWhatWhere,
+    format_ms, AlertTimes, AreaCount, AsOfView, Basis, DeviceLag, Event, Handovers, Measures,
+    PeopleSum, Place, Places, RecordRef, ResponseTimes, Span, Stat, TimelineFilter, WhoWhatWhere,
 };
 pub use schema::LATEST as SCHEMA_VERSION;
 pub use views::{

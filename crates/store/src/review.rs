@@ -214,6 +214,22 @@ pub struct Measures {
     /// Open requests no task answers.
     pub without_task: Vec<RecordRef>,
     pub sync_lag: Vec<DeviceLag>,
+    /// Early warnings: how fast they were acknowledged and acted on.
+    pub alerts: AlertTimes,
+}
+
+/// Early-warning alerts of a crisis and how fast the countries responded:
+/// from the alert to its first acknowledgement, and to the first task made
+/// to prepare for it (each by the clocks of the ops).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct AlertTimes {
+    pub raised: u32,
+    pub acknowledged: u32,
+    /// Acknowledgements, one per country (or the region) per alert.
+    pub acknowledgements: u32,
+    pub with_tasks: u32,
+    pub to_first_ack: Stat,
+    pub to_first_task: Stat,
 }
 
 /// One cell of the 5W matrix: who (organisation) does what (sector) where
@@ -374,6 +390,23 @@ impl Store {
                 },
             );
         }
+        for (table, kind) in [("flow_counts", "flow"), ("alerts", "alert")] {
+            let mut stmt = self.conn.prepare(&format!(
+                "SELECT id, reference, country FROM {table} WHERE crisis = ?1"
+            ))?;
+            let mut rows = stmt.query([crisis.as_bytes()])?;
+            while let Some(r) = rows.next()? {
+                out.insert(
+                    entity_id(&r.get::<_, Vec<u8>>(0)?)?,
+                    Record {
+                        reference: r.get(1)?,
+                        kind,
+                        country: Some(parse_slug(&r.get::<_, String>(2)?, Country::parse)?),
+                        sector: None,
+                    },
+                );
+            }
+        }
         if let Some(c) = self.crisis(crisis)? {
             out.insert(
                 crisis,
@@ -428,6 +461,9 @@ impl Store {
             };
             let entity = match &payload {
                 Payload::Change(_, c) => c.entity,
+                Payload::FlowCount(f) if f.crisis == crisis => f.id,
+                Payload::AlertRaise(a) if a.crisis == crisis => a.id,
+                Payload::AlertAck(k) => k.alert,
                 p => match p.creates() {
                     Some((_, id)) if p.crisis() == Some(crisis) => id,
                     _ => continue,
@@ -452,6 +488,18 @@ impl Store {
                         },
                         sector: Some(t.task.sector),
                     }),
+                    Payload::FlowCount(f) if f.crisis == crisis => Some(Record {
+                        reference: f.reference.clone(),
+                        kind: "flow",
+                        country: Some(f.count.country),
+                        sector: None,
+                    }),
+                    Payload::AlertRaise(a) if a.crisis == crisis => Some(Record {
+                        reference: a.reference.clone(),
+                        kind: "alert",
+                        country: Some(a.country),
+                        sector: None,
+                    }),
                     _ => None,
                 },
             };
@@ -464,6 +512,10 @@ impl Store {
                 .unwrap_or((None, None));
             let (text, significant) = match &payload {
                 Payload::Change(_, c) => (c.text.clone(), c.significant),
+                // An early warning is always worth a reviewer's eye.
+                Payload::AlertRaise(_) => (None, true),
+                Payload::AlertAck(k) => (k.note.clone(), false),
+                Payload::FlowCount(f) => (f.count.remarks.clone(), false),
                 _ => (None, false),
             };
             if f.country.is_some() && record.country != f.country
@@ -758,6 +810,41 @@ impl Store {
             handovers,
             without_task,
             sync_lag,
+            alerts: self.alert_times(crisis)?,
+        })
+    }
+
+    fn alert_times(&self, crisis: EntityId) -> Result<AlertTimes> {
+        let mut stmt = self.conn.prepare(
+            "SELECT a.hlc_wall,
+                    (SELECT min(k.hlc_wall) FROM alert_acks k WHERE k.alert = a.id),
+                    (SELECT count(*) FROM alert_acks k WHERE k.alert = a.id),
+                    (SELECT min(t.hlc_wall) FROM tasks t WHERE t.alert = a.id)
+             FROM alerts a WHERE a.crisis = ?1",
+        )?;
+        let mut rows = stmt.query([crisis.as_bytes()])?;
+        let (mut raised, mut acknowledged, mut acknowledgements, mut with_tasks) = (0, 0, 0, 0);
+        let (mut to_ack, mut to_task) = (Vec::new(), Vec::new());
+        while let Some(r) = rows.next()? {
+            let at: i64 = r.get(0)?;
+            raised += 1;
+            if let Some(k) = r.get::<_, Option<i64>>(1)? {
+                acknowledged += 1;
+                to_ack.push((k - at).max(0) as f64);
+            }
+            acknowledgements += r.get::<_, i64>(2)? as u32;
+            if let Some(t) = r.get::<_, Option<i64>>(3)? {
+                with_tasks += 1;
+                to_task.push((t - at).max(0) as f64);
+            }
+        }
+        Ok(AlertTimes {
+            raised,
+            acknowledged,
+            acknowledgements,
+            with_tasks,
+            to_first_ack: Stat::of(to_ack),
+            to_first_task: Stat::of(to_task),
         })
     }
 
@@ -949,6 +1036,42 @@ fn summarise(
     let r = &record.reference;
     match payload {
         Payload::CrisisOpen(c) => format!("opened the crisis {}", c.name),
+        Payload::FlowCount(f) => {
+            let c = &f.count;
+            format!(
+                "counted {} people {} at {} ({}) from {} to {}",
+                c.people.total,
+                c.direction.slug(),
+                c.point,
+                c.country.code(),
+                format_ms(c.start_ms.max(0) as u64),
+                format_ms(c.end_ms.max(0) as u64)
+            )
+        }
+        Payload::AlertRaise(a) => {
+            let next = a
+                .arrivals
+                .first()
+                .map(|x| {
+                    format!(
+                        "; expected at {} ({}) from {}",
+                        x.point,
+                        x.country.code(),
+                        format_ms(x.earliest_ms.max(0) as u64)
+                    )
+                })
+                .unwrap_or_default();
+            format!(
+                "raised early-warning alert {r}: {} people at {} ({}) in 24 h{next}",
+                a.surge.people,
+                a.point,
+                a.country.code()
+            )
+        }
+        Payload::AlertAck(k) => format!(
+            "acknowledged {r} for {}",
+            k.country.map(|c| c.code()).unwrap_or("the region")
+        ),
         Payload::RequestCreate(q) => {
             let q = &q.request;
             format!(

@@ -159,6 +159,8 @@ fn acknowledging_and_turning_an_alert_into_tasks() {
         .expect("surge")
         .alert
         .expect("alert");
+    // Acknowledged two hours after it was raised; tasks five hours after.
+    s.advance_clock(alert.raised_at_ms + 2 * HOUR as u64);
     let acked = s
         .acknowledge_alert(&alert.reference, "Albergues avisados")
         .expect("ack");
@@ -172,6 +174,7 @@ fn acknowledging_and_turning_an_alert_into_tasks() {
 
     // One step: two tasks in Guatemala, due when the first people are
     // expected at the Guatemalan side of Agua Caliente.
+    s.advance_clock(alert.raised_at_ms + 5 * HOUR as u64);
     let tasks = s
         .tasks_from_alert(&alert.reference, Some(Country::Gt), "es")
         .expect("tasks");
@@ -192,6 +195,31 @@ fn acknowledging_and_turning_an_alert_into_tasks() {
         .map(|id| s.task(*id).expect("t").expect("t").sector.slug())
         .collect();
     assert_eq!(sectors, ["shelter", "health"]);
+    // The review's measures of it.
+    let crisis = s.current_crisis().expect("c").expect("open").id;
+    let m = s
+        .measures(crisis, alert.raised_at_ms)
+        .expect("measures")
+        .alerts;
+    assert_eq!((m.raised, m.acknowledged, m.with_tasks), (1, 1, 1));
+    assert_eq!(m.to_first_ack.median_ms, Some((2 * HOUR) as f64));
+    assert_eq!(m.to_first_task.median_ms, Some((5 * HOUR) as f64));
+    // The timeline tells it, the alert marked significant.
+    let events = s
+        .timeline(crisis, &relevo_store::TimelineFilter::default())
+        .expect("timeline");
+    let raised = events
+        .iter()
+        .find(|e| e.kind == "alert.raise")
+        .expect("the alert is in the timeline");
+    assert!(raised.significant);
+    assert!(
+        raised.summary.contains("450 people at hn-agua-caliente"),
+        "{}",
+        raised.summary
+    );
+    assert_eq!(events.iter().filter(|e| e.kind == "flow.count").count(), 8);
+    assert_eq!(events.iter().filter(|e| e.kind == "alert.ack").count(), 1);
     // A country the alert does not reach has nothing to prepare.
     let e = s
         .tasks_from_alert(&alert.reference, Some(Country::Cr), "es")

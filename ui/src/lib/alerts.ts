@@ -11,11 +11,11 @@ export function headline(a: AlertView): string {
   const why =
     a.surge.by === 'factor' && a.surge.baseline !== null
       ? i18n.t('alert.factor', {
-          factor: (a.surge.people / Math.max(1, a.surge.baseline)).toFixed(1),
+          factor: new Intl.NumberFormat(i18n.lang, { maximumFractionDigits: 1 }).format(a.surge.people / Math.max(1, a.surge.baseline)),
           baseline: i18n.number(Math.round(a.surge.baseline)),
         })
       : i18n.t('alert.absolute');
-  return `${main} (${why})`;
+  return `${main} — ${why}`;
 }
 
 export function expected(x: ArrivalView): string {
@@ -35,6 +35,12 @@ export function arrivalFor(a: AlertView, me: IdentityView | null): ArrivalView |
     return a.arrivals.find((x) => x.country !== a.country) ?? a.arrivals[0] ?? null;
   }
   return a.arrivals.find((x) => x.country === me.country) ?? null;
+}
+
+/** Tasks for this person's country (or any, for the region) already made
+ * from the alert. */
+export function prepared(a: AlertView, me: IdentityView): boolean {
+  return a.tasks.some((t) => me.role === 'regional-director' || t.scope === me.country);
 }
 
 export function groups(a: AlertView): string {

@@ -43,13 +43,15 @@ import type {
   Site,
 } from './bindings';
 
-export type ExportFormat = 'csv' | '5w' | 'xlsx' | 'json' | 'report';
+export type ExportFormat = 'csv' | '5w' | 'flows' | 'xlsx' | 'json' | 'report';
 
 export interface Written {
   path: string;
   bytes: number;
   requests: number;
   tasks: number;
+  flows: number;
+  alerts: number;
 }
 
 export type { ApiError };

@@ -453,6 +453,12 @@ export type Handovers = { tasks: number, handovers: number, tasks_handed_over: n
  */
 distribution: Array<number>, };
 
+export type AlertTimes = { raised: number, acknowledged: number, 
+/**
+ * Acknowledgements, one per country (or the region) per alert.
+ */
+acknowledgements: number, with_tasks: number, to_first_ack: Stat, to_first_task: Stat, };
+
 export type Measures = { crisis: EntityId, 
 /**
  * The moment overdue is judged at.
@@ -461,7 +467,11 @@ at_ms: number, response: Array<ResponseTimes>, overdue: Array<RecordRef>, handov
 /**
  * Open requests no task answers.
  */
-without_task: Array<RecordRef>, sync_lag: Array<DeviceLag>, };
+without_task: Array<RecordRef>, sync_lag: Array<DeviceLag>, 
+/**
+ * Early warnings: how fast they were acknowledged and acted on.
+ */
+alerts: AlertTimes, };
 
 export type PeopleSum = { total: number, female: number, male: number, children: number, elderly: number, 
 /**

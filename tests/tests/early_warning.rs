@@ -1,0 +1,258 @@
+//! The early warning on the real app against a real hub: a field
+//! coordinator in Honduras logs a week of counts and a surge offline (from
+//! the command line) and syncs; a national director in Guatemala joins from
+//! the first-run screen, sees the alert banner after the first sync, creates
+//! the two preparation tasks in one step and acknowledges the alert.
+//!
+//! Ignored in a plain `cargo test`; `./dev test` runs it under Xvfb.
+
+use relevo_e2e::{Device, Session};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn binary(name: &str) -> PathBuf {
+    relevo_e2e::app_binary().with_file_name(name)
+}
+
+struct Hub(Child);
+
+impl Hub {
+    fn start(db: &Path, port: u16) -> Hub {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(db.with_extension("log"))
+            .expect("log");
+        let child = Command::new(binary("relevo-hub"))
+            .args(["serve", "--db"])
+            .arg(db)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start relevo-hub (cargo build -p relevo-hub)");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the hub did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Hub(child)
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn run(program: &Path, args: &[&str]) -> String {
+    let out = Command::new(program).args(args).output().expect("run");
+    assert!(
+        out.status.success(),
+        "{} {args:?}: {}",
+        program.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+async fn wait_gone(s: &Session, css: &str, within: Duration) {
+    let deadline = Instant::now() + within;
+    while s.count(css).await > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "{css} still shown after {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn invite(hub_bin: &Path, db: &Path, name: &str, role: &str, country: &str) -> String {
+    run(
+        hub_bin,
+        &[
+            "invite",
+            "--db",
+            db.to_str().expect("path"),
+            "--name",
+            name,
+            "--role",
+            role,
+            "--country",
+            country,
+            "--quiet",
+        ],
+    )
+    .trim()
+    .to_owned()
+}
+
+/// RFC 3339, `hours` before now.
+fn hours_ago(hours: i64) -> String {
+    (chrono::Utc::now() - chrono::Duration::hours(hours))
+        .format("%Y-%m-%dT%H:%M:00Z")
+        .to_string()
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb, tauri-driver, the built app and hub: run through ./dev test"]
+async fn the_alert_banner_appears_after_sync_and_tasks_are_made_in_one_step() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("hub.db");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let hub_bin = binary("relevo-hub");
+    let cli = binary("relevo");
+    let _hub = Hub::start(&db, port);
+
+    let director = dir.path().join("director");
+    let director = director.to_str().expect("path");
+    let code = invite(&hub_bin, &db, "Rosa Pérez", "regional-director", "PA");
+    run(
+        &cli,
+        &[
+            "--data-dir",
+            director,
+            "enrol",
+            "--hub",
+            &url,
+            "--code",
+            &code,
+        ],
+    );
+    run(
+        &cli,
+        &[
+            "--data-dir",
+            director,
+            "crisis",
+            "open",
+            "--name",
+            "Corredor norte",
+            "--countries",
+            "HN,GT,MX",
+        ],
+    );
+    run(&cli, &["--data-dir", director, "sync"]);
+
+    // At the border post in Honduras, offline: a week, then the surge.
+    let field = dir.path().join("field");
+    let field = field.to_str().expect("path");
+    let code = invite(&hub_bin, &db, "Luis Mejía", "field-coordinator", "HN");
+    run(
+        &cli,
+        &["--data-dir", field, "enrol", "--hub", &url, "--code", &code],
+    );
+    run(&cli, &["--data-dir", field, "sync"]);
+    let count = |end: i64, people: &str| {
+        let (start, end) = (hours_ago(end + 4), hours_ago(end));
+        run(
+            &cli,
+            &[
+                "--data-dir",
+                field,
+                "flow",
+                "add",
+                "--point",
+                "hn-agua-caliente",
+                "--start",
+                &start,
+                "--end",
+                &end,
+                "--direction",
+                "leaving",
+                "--people",
+                people,
+                "--from",
+                "HN",
+                "--to",
+                "GT",
+                "--vulnerable",
+                "uasc=9",
+            ],
+        )
+    };
+    for day in 1..=6 {
+        count(day * 24 + 1, "110");
+    }
+    let out = count(1, "640");
+    assert!(out.contains("SURGE"), "{out}");
+    run(&cli, &["--data-dir", field, "sync"]);
+
+    // The Guatemalan director joins; the first sync brings the alert.
+    let code = invite(&hub_bin, &db, "Julio Ramírez", "national-director", "GT");
+    let device = Device::new();
+    let s = device.launch_with_locale("es_GT.UTF-8").await;
+    s.wait_for("#setup-title").await;
+    s.click("#setup-join").await;
+    s.type_into("#enrol-url", &url).await;
+    s.type_into("#enrol-code", &code).await;
+    s.click("#enrol-submit").await;
+    s.wait_for_text("#who", "Julio Ramírez").await;
+    let banner = s.wait_for_text("#alert-banner", "Agua Caliente").await;
+    assert!(banner.contains("640"), "{banner}");
+    // Spanish, with the Guatemalan side's arrival window.
+    assert!(
+        banner.contains("Se esperan en Agua Caliente (Guatemala)"),
+        "{banner}"
+    );
+    assert!(banner.contains("no acompañados"), "{banner}");
+    s.screenshot("alert-banner").await;
+
+    // One step: the two preparation tasks.
+    s.click("#alert-banner button.tasks").await;
+    wait_gone(&s, "#alert-banner button.tasks", Duration::from_secs(10)).await;
+    s.click("#nav-board").await;
+    s.wait_for_text("#board", "Preparar albergue en Agua Caliente")
+        .await;
+    let board = s.text("#board").await;
+    assert!(
+        board.contains("Preposicionar personal de salud en Agua Caliente"),
+        "{board}"
+    );
+
+    // Acknowledged: the banner goes.
+    s.click("#alert-banner button.ack").await;
+    wait_gone(&s, "#alert-banner", Duration::from_secs(10)).await;
+
+    // The movement view: the alert, acknowledged, and the corridor.
+    s.click("#nav-movement").await;
+    s.wait_for("#corridor-map circle.point").await;
+    let alerts = s.wait_for_text("#alert-list", "Guatemala").await;
+    assert!(alerts.contains("Julio Ramírez"), "{alerts}");
+    assert_eq!(
+        s.count("#alert-list button.tasks").await,
+        0,
+        "already prepared"
+    );
+    assert!(
+        s.count("#corridor-map circle.surge").await >= 1,
+        "the surging point is marked"
+    );
+    s.screenshot("movement").await;
+
+    // The regional director sees all of it after a sync.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        run(&cli, &["--data-dir", director, "sync"]);
+        let list = run(&cli, &["--data-dir", director, "alerts", "list"]);
+        if list.contains("acknowledged for GT by Julio Ramírez")
+            && list.matches("    task ").count() == 2
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the director never saw the work: {list}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    s.quit().await;
+}
