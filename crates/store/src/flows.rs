@@ -149,6 +149,17 @@ pub struct CorridorPicture {
     pub segments: Vec<SegmentFlow>,
 }
 
+/// A day on which the surge rule fired for a point and direction.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct SurgeDay {
+    pub point: String,
+    pub direction: Direction,
+    /// The end of the (UTC) day.
+    #[ts(type = "number")]
+    pub day_end_ms: i64,
+    pub surge: Surge,
+}
+
 /// What logging a count did: the count, and the alert it raised, if any.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 pub struct Logged {
@@ -407,6 +418,65 @@ impl Store {
             }))
         })?;
         self.alert_view(id)
+    }
+
+    /// Every day of the crisis on which the surge rule fires, at every point
+    /// and direction, by UTC day: one pass over the counts, summed per day
+    /// (the index holds the totals), then the rule over each series.
+    pub fn surge_history(&self, crisis: EntityId, corridor: &Corridor) -> Result<Vec<SurgeDay>> {
+        let rule = &corridor.rule;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT point, direction, end_ms / 86400000 AS day, sum(total) FROM flow_counts
+             WHERE crisis = ?1 GROUP BY point, direction, day ORDER BY point, direction, day",
+        )?;
+        let mut rows = stmt.query([crisis.as_bytes()])?;
+        let mut out = Vec::new();
+        // The current series: its key and (day, total) so far.
+        let mut key: Option<(String, String)> = None;
+        let mut days: Vec<(i64, u64)> = Vec::new();
+        let check =
+            |key: &(String, String), days: &[(i64, u64)], out: &mut Vec<SurgeDay>| -> Result<()> {
+                let direction = Direction::parse(&key.1).ok_or_else(|| {
+                    damaged(&format!("a count's direction '{}' is unknown", key.1))
+                })?;
+                let mut history: std::collections::VecDeque<(i64, u64)> = Default::default();
+                for &(day, total) in days {
+                    while history
+                        .front()
+                        .is_some_and(|(d, _)| *d < day - i64::from(rule.baseline_days))
+                    {
+                        history.pop_front();
+                    }
+                    let series: Vec<Option<u64>> = (day - i64::from(rule.baseline_days)..day)
+                        .map(|d| history.iter().find(|(x, _)| *x == d).map(|(_, n)| *n))
+                        .collect();
+                    if let Some(surge) = rule.check(total, &series) {
+                        out.push(SurgeDay {
+                            point: key.0.clone(),
+                            direction,
+                            day_end_ms: (day + 1) * DAY,
+                            surge,
+                        });
+                    }
+                    history.push_back((day, total));
+                }
+                Ok(())
+            };
+        while let Some(r) = rows.next()? {
+            let k: (String, String) = (r.get(0)?, r.get(1)?);
+            if key.as_ref() != Some(&k) {
+                if let Some(done) = key.take() {
+                    check(&done, &days, &mut out)?;
+                }
+                key = Some(k);
+                days.clear();
+            }
+            days.push((r.get(2)?, r.get::<_, i64>(3)?.max(0) as u64));
+        }
+        if let Some(done) = key {
+            check(&done, &days, &mut out)?;
+        }
+        Ok(out)
     }
 
     /// One count.

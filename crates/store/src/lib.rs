@@ -29,7 +29,7 @@ pub use demo::{Scale, Scenario};
 pub use error::{Error, Result};
 pub use flows::{
     AckView, AlertTask, AlertView, ArrivalView, CorridorPicture, FlowFilter, FlowView, Logged,
-    PointFlow, SegmentFlow,
+    PointFlow, SegmentFlow, SurgeDay,
 };
 pub use heads::HeadsReport;
 pub use log::{DeviceReport, Ingest, VerifyReport};

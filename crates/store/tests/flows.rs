@@ -411,3 +411,28 @@ fn the_demo_has_a_week_of_counts_and_a_surge_that_raised_an_alert() {
     // Every demo op verifies.
     assert!(s.verify().expect("verify").intact());
 }
+
+#[test]
+fn the_surge_history_finds_the_days_the_rule_fired() {
+    let mut s = ready_store("regional-director", "PA");
+    let crisis = s.current_crisis().expect("c").expect("open").id;
+    // Noon (UTC) on each of 20 days ending two days ago: 100 a day, then
+    // 300 on day 10 and 90 again, and a gradual rise at another point.
+    let noon = (now() / DAY - 2) * DAY + 12 * HOUR;
+    for d in 0..20 {
+        let at = noon - (19 - d) * DAY;
+        let n = if d == 10 { 300 } else { 100 };
+        s.log_flow(&count("hn-las-manos", at, n)).expect("count");
+        let rising = (100.0 * 1.08f64.powi(d as i32)).round() as u32;
+        s.log_flow(&count("gt-tecun-uman", at, rising))
+            .expect("count");
+    }
+    let corridor = s.corridor().expect("corridor");
+    let days = s.surge_history(crisis, &corridor).expect("history");
+    assert_eq!(days.len(), 1, "{days:?}");
+    assert_eq!(days[0].point, "hn-las-manos");
+    assert_eq!(days[0].day_end_ms, (noon - 9 * DAY) / DAY * DAY + DAY);
+    assert_eq!(days[0].surge.people, 300);
+    // The live rule raised the same alert when the count was logged.
+    assert_eq!(s.alerts(crisis, None).expect("alerts").len(), 1);
+}
