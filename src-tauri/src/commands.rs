@@ -72,7 +72,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         acknowledge_alert,
         tasks_from_alert,
         corridor_picture,
-        corridor
+        corridor,
+        set_corridor
     ]
 }
 
@@ -713,4 +714,15 @@ async fn corridor_picture(state: State<'_, AppState>) -> Reply<CorridorPicture> 
 #[tauri::command]
 async fn corridor(state: State<'_, AppState>) -> Reply<Corridor> {
     with_store(&state, |s| s.corridor())
+}
+
+/// Replaces the corridor and the surge rule (regional directors); answers
+/// with the corridor now in force.
+#[tauri::command]
+async fn set_corridor(state: State<'_, AppState>, corridor: Value) -> Reply<Corridor> {
+    let corridor: Corridor = parse("corridor", corridor)?;
+    with_store(&state, |s| {
+        s.set_corridor(&corridor)?;
+        s.corridor()
+    })
 }

@@ -256,3 +256,44 @@ async fn the_alert_banner_appears_after_sync_and_tasks_are_made_in_one_step() {
     }
     s.quit().await;
 }
+
+#[tokio::test]
+#[ignore = "needs Xvfb, tauri-driver and the built app: run through ./dev test"]
+async fn a_regional_director_sees_the_demo_surge_and_changes_the_corridor() {
+    let device = Device::new();
+    let s = device.launch().await;
+    s.type_into("#setup-org", "OIM").await;
+    s.type_into("#setup-name", "Marta Solís").await;
+    s.choose("#setup-role", "regional-director").await;
+    s.choose("#setup-country", "PA").await;
+    s.click("#setup-submit").await;
+    // The demo's surge at Agua Caliente (HN) awaits the region.
+    let banner = s.wait_for_text("#alert-banner", "Agua Caliente").await;
+    assert!(banner.contains("Expected at"), "{banner}");
+
+    s.click("#nav-movement").await;
+    s.wait_for("#corridor-map circle.surge").await;
+    assert!(
+        s.count("#corridor-table tbody tr").await >= 10,
+        "the demo's points"
+    );
+    s.click("#corridor-editor summary").await;
+    s.type_into("#rule-factor", "3").await;
+    // A leg back south would make a circle: refused, nothing saved.
+    s.choose("#leg-from", "mx-ciudad-hidalgo").await;
+    s.choose("#leg-to", "gt-tecun-uman").await;
+    s.click("#leg-add").await;
+    s.click("#corridor-save").await;
+    let error = s
+        .wait_for_text("#corridor-editor", "comes back to where it started")
+        .await;
+    assert!(!error.contains("Saved:"), "{error}");
+    let rule = s.text("#corridor-rule").await;
+    assert!(rule.contains("over 2×"), "unchanged: {rule}");
+    // Without it, the stricter rule is saved and shown.
+    s.click("#corridor-legs tbody tr:last-child button").await;
+    s.click("#corridor-save").await;
+    s.wait_for_text("#corridor-rule", "over 3×").await;
+    s.screenshot("corridor-editor").await;
+    s.quit().await;
+}

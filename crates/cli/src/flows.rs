@@ -77,6 +77,61 @@ pub struct AddFlow {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum SiteCommand {
+    /// Add a site (crossing, shelter, monitoring point), or correct a built-in one by its id (administrators)
+    Add {
+        /// Lowercase id: gt-casa-migrante-tecun
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// border-crossing, shelter, reception-centre, flow-monitoring-point or other
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        country: String,
+        /// First-level admin area (department, province, state)
+        #[arg(long, default_value = "")]
+        adm1: String,
+        /// Admin area P-code
+        #[arg(long, default_value = "")]
+        pcode: String,
+        #[arg(long, allow_negative_numbers = true)]
+        lat: Option<f64>,
+        #[arg(long, allow_negative_numbers = true)]
+        lon: Option<f64>,
+    },
+}
+
+pub fn site(store: &mut Store, cmd: SiteCommand) -> Result<(), Error> {
+    match cmd {
+        SiteCommand::Add {
+            id,
+            name,
+            kind,
+            country,
+            adm1,
+            pcode,
+            lat,
+            lon,
+        } => {
+            let s = store.add_site(&relevo_core::domain::SiteDraft {
+                id,
+                name,
+                kind,
+                country,
+                adm1,
+                pcode,
+                lat,
+                lon,
+            })?;
+            println!("{}  {} ({})", s.id, s.name, s.country.code());
+        }
+    }
+    Ok(())
+}
+
+#[derive(Subcommand, Debug)]
 pub enum AlertsCommand {
     /// Early-warning alerts of the current crisis, newest first
     List {

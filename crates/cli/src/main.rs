@@ -73,6 +73,9 @@ enum Command {
     /// Flow counts at monitoring points (border crossings, transit hubs, shelters)
     #[command(subcommand)]
     Flow(flows::FlowCommand),
+    /// Sites on the roster: crossings, shelters, monitoring points
+    #[command(subcommand)]
+    Site(flows::SiteCommand),
     /// Early-warning alerts raised by surges: list, acknowledge, turn into tasks
     #[command(subcommand)]
     Alerts(flows::AlertsCommand),
@@ -1046,6 +1049,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         } => review::as_of(&store, &time, received, json)?,
         Command::Measures { json } => review::measures(&store, json)?,
         Command::Flow(cmd) => flows::flow(&mut store, cmd)?,
+        Command::Site(cmd) => flows::site(&mut store, cmd)?,
         Command::Alerts(cmd) => flows::alerts(&mut store, cmd)?,
         Command::Corridor(cmd) => flows::corridor(&mut store, cmd)?,
         Command::Export { format, file } => {

@@ -719,6 +719,11 @@ mod tests {
         }
 
         fn judge(&self, payload: &Payload, role: Role) -> Verdict {
+            self.judge_at(payload, role, 1000 + self.seq)
+        }
+
+        /// As judged on any replica, the op made at `wall_ms`.
+        fn judge_at(&self, payload: &Payload, role: Role, wall_ms: u64) -> Verdict {
             let dep = |r: &OpRef| self.ops.get(r).cloned();
             let ctx = Context {
                 declared: Some((
@@ -731,7 +736,9 @@ mod tests {
                 dep: &dep,
                 hub: None,
             };
-            verdict(&self.op(payload), payload, &ctx)
+            let mut op = self.op(payload);
+            op.hlc = Hlc::new(wall_ms, 0);
+            verdict(&op, payload, &ctx)
         }
 
         /// Records an op as applied; returns its ref.
@@ -1117,5 +1124,149 @@ mod tests {
             let refused = verdict(&op(maker), &grant, &ctx(anchor)).expect_err("not the hub");
             assert!(refused.to_string().contains("only the hub"), "{refused}");
         }
+    }
+
+    #[test]
+    fn counts_alerts_and_acknowledgements_are_judged_from_the_op_alone() {
+        use crate::domain::corridor::Surge;
+        use crate::domain::{Corridor, Direction, FlowDraft, Segment, SurgeRule};
+        use crate::payload::{AlertAcked, AlertArrival, AlertRaised, FlowCounted};
+        const NOW: u64 = 1_790_000_000_000;
+        let mut log = Log::new();
+        let tag = log.key.device_id().tag();
+        let count = FlowDraft {
+            point: "gt-tecun-uman".into(),
+            start: "2026-09-20T08:00".into(),
+            end: "2026-09-20T09:00".into(),
+            direction: "leaving".into(),
+            total: Some(40.0),
+            ..FlowDraft::default()
+        }
+        .validate(Some(Country::Gt), NOW as i64)
+        .expect("count");
+        let flow = Payload::FlowCount(FlowCounted {
+            id: REQ,
+            reference: format!("FLW-{tag}-1"),
+            crisis: EntityId::from_bytes([1; 16]),
+            count: count.clone(),
+        });
+        assert_eq!(log.judge_at(&flow, Role::FieldCoordinator, NOW), Ok(()));
+        // Logged before its window ended (by the op's own clock): refused on
+        // every replica alike.
+        let early = count.end_ms as u64 - 3_600_000;
+        assert!(matches!(
+            log.judge_at(&flow, Role::FieldCoordinator, early),
+            Err(Refused::Validation(_))
+        ));
+        assert!(matches!(
+            log.judge_at(&flow, Role::Reviewer, NOW),
+            Err(Refused::Permission(_))
+        ));
+
+        let alert = AlertRaised {
+            id: TASK,
+            reference: format!("ALR-{tag}-1"),
+            crisis: EntityId::from_bytes([1; 16]),
+            point: "hn-agua-caliente".into(),
+            country: Country::Hn,
+            direction: Direction::Leaving,
+            count: REQ,
+            window_end_ms: NOW as i64,
+            surge: Surge {
+                people: 900,
+                baseline: Some(120.0),
+                by: "factor".into(),
+            },
+            vulnerable: vec![],
+            arrivals: vec![AlertArrival {
+                point: "gt-agua-caliente".into(),
+                country: Country::Gt,
+                earliest_ms: NOW as i64 + 1000,
+                latest_ms: NOW as i64 + 2000,
+            }],
+        };
+        // A GT field coordinator cannot raise an alert at an HN point.
+        let raise = Payload::AlertRaise(alert.clone());
+        assert!(matches!(
+            log.judge_at(&raise, Role::FieldCoordinator, NOW),
+            Err(Refused::Permission(_))
+        ));
+        let on = log.push(raise);
+        let ack = |country| {
+            Payload::AlertAck(AlertAcked {
+                alert: TASK,
+                on,
+                country,
+                note: None,
+            })
+        };
+        // The GT national director acknowledges for Guatemala, which the
+        // alert concerns; not for the region, not as a field coordinator.
+        assert_eq!(
+            log.judge(&ack(Some(Country::Gt)), Role::NationalDirector),
+            Ok(())
+        );
+        assert!(log.judge(&ack(None), Role::NationalDirector).is_err());
+        assert!(log
+            .judge(&ack(Some(Country::Gt)), Role::FieldCoordinator)
+            .is_err());
+        assert_eq!(log.judge(&ack(None), Role::RegionalDirector), Ok(()));
+        // A country it does not concern: refused, naming the alert.
+        let e = log
+            .judge(&ack(Some(Country::Cr)), Role::RegionalDirector)
+            .expect_err("not concerned");
+        assert!(e.to_string().contains("does not concern CR"), "{e}");
+        // Naming an op that is not the alert's.
+        let mut wrong = AlertAcked {
+            alert: OTHER,
+            on,
+            country: Some(Country::Gt),
+            note: None,
+        };
+        assert!(log
+            .judge(&Payload::AlertAck(wrong.clone()), Role::NationalDirector)
+            .is_err());
+        wrong.alert = TASK;
+        wrong.on = OpRef {
+            device: log.key.device_id(),
+            seq: 99,
+        };
+        assert!(matches!(
+            log.judge(&Payload::AlertAck(wrong), Role::NationalDirector),
+            Err(Refused::Missing(_))
+        ));
+
+        // The corridor: a regional director's, and never a circle.
+        let circle = Corridor {
+            segments: vec![
+                Segment {
+                    from: "a".into(),
+                    to: "b".into(),
+                    days: 1.0,
+                },
+                Segment {
+                    from: "b".into(),
+                    to: "a".into(),
+                    days: 1.0,
+                },
+            ],
+            rule: SurgeRule::default(),
+        };
+        assert!(matches!(
+            log.judge(&Payload::CorridorSet(circle), Role::RegionalDirector),
+            Err(Refused::Validation(_))
+        ));
+        let default = crate::domain::corridor::default_corridor();
+        assert_eq!(
+            log.judge(
+                &Payload::CorridorSet(default.clone()),
+                Role::RegionalDirector
+            ),
+            Ok(())
+        );
+        assert!(matches!(
+            log.judge(&Payload::CorridorSet(default), Role::NationalDirector),
+            Err(Refused::Permission(_))
+        ));
     }
 }

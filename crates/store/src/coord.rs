@@ -811,6 +811,20 @@ impl Store {
         Ok(out)
     }
 
+    /// Adds a site (a crossing, shelter or monitoring point) to the roster,
+    /// or corrects a built-in one by its id (administrators).
+    pub fn add_site(
+        &mut self,
+        draft: &relevo_core::domain::SiteDraft,
+    ) -> Result<relevo_core::domain::Site> {
+        let me = self.me()?;
+        let site = draft.validate().map_err(Error::Validation)?;
+        permit(&me, Action::ManageRoster, Scope::Regional)?;
+        let out = site.clone();
+        self.append_local(|_, _| Ok(Payload::RosterSite(site)))?;
+        Ok(out)
+    }
+
     /// Puts a person on the roster (administrators): they can hold tasks.
     pub fn add_person(&mut self, draft: &PersonDraft) -> Result<EntityId> {
         let me = self.me()?;

@@ -436,3 +436,64 @@ fn the_surge_history_finds_the_days_the_rule_fired() {
     // The live rule raised the same alert when the count was logged.
     assert_eq!(s.alerts(crisis, None).expect("alerts").len(), 1);
 }
+
+#[test]
+fn an_administrator_adds_a_monitoring_point_that_counts_can_name() {
+    use relevo_core::domain::SiteDraft;
+    let mut admin = ready_store("administrator", "GT");
+    let draft = SiteDraft {
+        id: "gt-casa-migrante-tecun".into(),
+        name: "Casa del Migrante Tecún Umán".into(),
+        kind: "shelter".into(),
+        country: "GT".into(),
+        adm1: "San Marcos".into(),
+        pcode: "GT12".into(),
+        lat: Some(14.68),
+        lon: Some(-92.14),
+    };
+    let before = admin.op_count().expect("ops");
+    let bad = SiteDraft {
+        lat: Some(95.0),
+        lon: None,
+        id: "Casa!".into(),
+        ..draft.clone()
+    };
+    let Error::Validation(e) = admin.add_site(&bad).expect_err("bad") else {
+        panic!("a validation error")
+    };
+    let fields: Vec<&str> = e.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, ["id", "lat"], "{e:?}");
+    assert_eq!(admin.op_count().expect("ops"), before, "nothing written");
+    admin.add_site(&draft).expect("site");
+    let points = admin.flow_points().expect("points");
+    let site = points
+        .iter()
+        .find(|s| s.id == "gt-casa-migrante-tecun")
+        .expect("on the roster");
+    assert_eq!(site.pcode.as_deref(), Some("GT12"));
+    // Correcting a built-in crossing: its P-code, same id.
+    admin
+        .add_site(&SiteDraft {
+            id: "gt-tecun-uman".into(),
+            name: "Tecún Umán".into(),
+            kind: "border-crossing".into(),
+            country: "GT".into(),
+            adm1: "San Marcos".into(),
+            pcode: "GT12".into(),
+            lat: Some(14.68),
+            lon: Some(-92.14),
+        })
+        .expect("correct");
+    let points = admin.flow_points().expect("points");
+    assert_eq!(points.iter().filter(|s| s.id == "gt-tecun-uman").count(), 1);
+    assert_eq!(
+        points
+            .iter()
+            .find(|s| s.id == "gt-tecun-uman")
+            .and_then(|s| s.pcode.clone()),
+        Some("GT12".into())
+    );
+    // Only administrators manage the roster.
+    let mut fc = ready_store("field-coordinator", "GT");
+    assert!(matches!(fc.add_site(&draft), Err(Error::Forbidden(_))));
+}

@@ -141,6 +141,7 @@ export const api = {
     call<AlertView>('tasks_from_alert', { alert, country, lang }),
   corridorPicture: () => call<CorridorPicture>('corridor_picture'),
   corridor: () => call<Corridor>('corridor'),
+  setCorridor: (corridor: Corridor) => call<Corridor>('set_corridor', { corridor }),
 };
 
 export function asApiError(e: unknown): ApiError {

@@ -21,7 +21,7 @@ pub use request::{
     VulnerableDraft, VulnerableGroup,
 };
 pub use role::Role;
-pub use roster::{Org, OrgDraft, OrgKind, PersonDraft, Site, SiteKind};
+pub use roster::{Org, OrgDraft, OrgKind, PersonDraft, Site, SiteDraft, SiteKind};
 pub use sector::Sector;
 pub use task::{Holder, NewTask, TaskDraft, TaskScope, TaskStatus, TaskStep};
 pub use validation::{FieldError, Rule};

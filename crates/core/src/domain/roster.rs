@@ -261,6 +261,80 @@ impl OrgDraft {
     }
 }
 
+/// A site to add (or a built-in one to correct: the same id), as typed by
+/// an administrator.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(default)]
+pub struct SiteDraft {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub country: String,
+    pub adm1: String,
+    pub pcode: String,
+    #[ts(type = "number | null")]
+    pub lat: Option<f64>,
+    #[ts(type = "number | null")]
+    pub lon: Option<f64>,
+}
+
+impl SiteDraft {
+    pub fn validate(&self) -> Result<Site, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let id = slug_id(&self.id, "id", &mut errors);
+        let name = required_text(&self.name, "name", MAX_NAME_CHARS, &mut errors);
+        let kind = parse_code(
+            &self.kind,
+            "kind",
+            SiteKind::parse,
+            SiteKind::slugs,
+            &mut errors,
+        );
+        let country = parse_code(
+            &self.country,
+            "country",
+            Country::parse,
+            Country::slugs,
+            &mut errors,
+        );
+        let adm1 = optional_text(&self.adm1, "adm1", 80, &mut errors);
+        let pcode = optional_text(&self.pcode, "pcode", 40, &mut errors);
+        let mut coordinate = |v: Option<f64>, field: &str, limit: f64| match v {
+            Some(x) if !(x.is_finite() && (-limit..=limit).contains(&x)) => {
+                errors.push(FieldError::new(
+                    field,
+                    Rule::TooLarge,
+                    format!("{field} must be between -{limit} and {limit} (got {x})"),
+                ));
+                None
+            }
+            other => other,
+        };
+        let lat = coordinate(self.lat, "lat", 90.0);
+        let lon = coordinate(self.lon, "lon", 180.0);
+        if lat.is_some() != lon.is_some() {
+            errors.push(FieldError::new(
+                if lat.is_some() { "lon" } else { "lat" },
+                Rule::Required,
+                "give both latitude and longitude, or neither",
+            ));
+        }
+        match (id, name, kind, country) {
+            (Some(id), Some(name), Some(kind), Some(country)) if errors.is_empty() => Ok(Site {
+                id,
+                name,
+                kind,
+                country,
+                pcode,
+                adm1,
+                lat,
+                lon,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
 /// A person to put on the roster (someone who can hold tasks).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(default)]
