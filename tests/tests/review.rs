@@ -96,6 +96,9 @@ async fn a_reviewer_moves_through_the_crisis_and_exports_the_report() {
     s.wait_for("#chart-response").await;
     let rows = s.count("#measures-table tbody tr").await;
     assert!(rows > 8, "{rows} rows of measures");
+    // The demo's early warning, acknowledged by Guatemala.
+    let alerts = s.text("#measures-alerts").await;
+    assert!(alerts.contains("1 raised, 1 acknowledged"), "{alerts}");
     s.screenshot("review-measures").await;
 
     // The map of the region, drawn from the bundled shapes.
