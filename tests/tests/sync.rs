@@ -5,69 +5,8 @@
 //!
 //! Ignored in a plain `cargo test`; `./dev test` runs it under Xvfb.
 
-use relevo_e2e::{Device, Session};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-fn binary(name: &str) -> PathBuf {
-    relevo_e2e::app_binary().with_file_name(name)
-}
-
-struct Hub(Child);
-
-impl Hub {
-    fn start(db: &Path, port: u16) -> Hub {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(db.with_extension("log"))
-            .expect("log");
-        let child = Command::new(binary("relevo-hub"))
-            .args(["serve", "--db"])
-            .arg(db)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start relevo-hub (cargo build -p relevo-hub)");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the hub did not listen");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Hub(child)
-    }
-}
-
-impl Drop for Hub {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn run(program: &Path, args: &[&str]) -> String {
-    let out = Command::new(program).args(args).output().expect("run");
-    assert!(
-        out.status.success(),
-        "{} {args:?}: {}",
-        program.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
-}
-
-async fn wait_gone(s: &Session, css: &str, within: Duration) {
-    let deadline = Instant::now() + within;
-    while s.count(css).await > 0 {
-        assert!(
-            Instant::now() < deadline,
-            "{css} still shown after {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
+use relevo_e2e::{binary, run, wait_gone, Device, Hub};
+use std::time::Duration;
 
 #[tokio::test]
 #[ignore = "needs Xvfb, tauri-driver, the built app and hub: run through ./dev test"]

@@ -3,7 +3,7 @@
 //! practice records them. A count holds no personal data.
 
 use super::person::{code as parse_code, optional_text, MAX_NAME_CHARS};
-use super::request::{count_of, Vulnerable, VulnerableDraft, VulnerableGroup};
+use super::request::{count_of, required_count, vulnerable_groups, Vulnerable, VulnerableDraft};
 use super::validation::{FieldError, Rule};
 use super::{time, vocabulary, Country, People};
 use chrono::NaiveTime;
@@ -244,17 +244,7 @@ impl FlowDraft {
                     format!("{field}: the country code is required"),
                 ));
             }
-            let c = match n.count {
-                None => {
-                    errors.push(FieldError::new(
-                        &field,
-                        Rule::Required,
-                        format!("{field}: how many people is required"),
-                    ));
-                    None
-                }
-                Some(v) => count_of(v, &field, &mut errors),
-            };
+            let c = required_count(n.count, &field, &mut errors);
             if let (Some(code), Some(c)) = (code, c) {
                 if nationalities.iter().any(|x| x.code == code) {
                     errors.push(FieldError::new(
@@ -283,48 +273,7 @@ impl FlowDraft {
             }
         }
 
-        let mut vulnerable: Vec<Vulnerable> = Vec::new();
-        for (i, v) in self.vulnerable.iter().enumerate() {
-            let field = format!("vulnerable.{i}");
-            let group = parse_code(
-                &v.group,
-                &field,
-                VulnerableGroup::parse,
-                VulnerableGroup::slugs,
-                &mut errors,
-            );
-            let n = match v.count {
-                None => {
-                    errors.push(FieldError::new(
-                        &field,
-                        Rule::Required,
-                        format!("{field}: how many people is required"),
-                    ));
-                    None
-                }
-                Some(n) => count_of(n, &field, &mut errors),
-            };
-            if let (Some(group), Some(n)) = (group, n) {
-                if let Some(total) = total.filter(|t| n > *t) {
-                    errors.push(
-                        FieldError::new(
-                            &field,
-                            Rule::BreakdownExceedsTotal,
-                            format!("{n} people in group {group}, more than the total of {total}"),
-                        )
-                        .with_limit(u64::from(total)),
-                    );
-                } else if vulnerable.iter().any(|x| x.group == group) {
-                    errors.push(FieldError::new(
-                        &field,
-                        Rule::Duplicate,
-                        format!("group {group} is listed twice"),
-                    ));
-                } else if n > 0 {
-                    vulnerable.push(Vulnerable { group, count: n });
-                }
-            }
-        }
+        let vulnerable = vulnerable_groups(&self.vulnerable, total, &mut errors);
 
         if let (Some(s), Some(e)) = (start, end) {
             if e <= s {

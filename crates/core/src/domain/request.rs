@@ -310,6 +310,67 @@ impl People {
     }
 }
 
+/// The vulnerable groups of a request or a count: each a known group, a
+/// whole count within `total`, listed once.
+pub(crate) fn vulnerable_groups(
+    raw: &[VulnerableDraft],
+    total: Option<u32>,
+    errors: &mut Vec<FieldError>,
+) -> Vec<Vulnerable> {
+    let mut vulnerable: Vec<Vulnerable> = Vec::new();
+    for (i, v) in raw.iter().enumerate() {
+        let field = format!("vulnerable.{i}");
+        let group = parse_code(
+            &v.group,
+            &field,
+            VulnerableGroup::parse,
+            VulnerableGroup::slugs,
+            errors,
+        );
+        let n = required_count(v.count, &field, errors);
+        if let (Some(group), Some(n)) = (group, n) {
+            if let Some(total) = total.filter(|t| n > *t) {
+                errors.push(
+                    FieldError::new(
+                        &field,
+                        Rule::BreakdownExceedsTotal,
+                        format!("{n} people in group {group}, more than the total of {total}"),
+                    )
+                    .with_limit(u64::from(total)),
+                );
+            } else if vulnerable.iter().any(|x| x.group == group) {
+                errors.push(FieldError::new(
+                    &field,
+                    Rule::Duplicate,
+                    format!("group {group} is listed twice"),
+                ));
+            } else if n > 0 {
+                vulnerable.push(Vulnerable { group, count: n });
+            }
+        }
+    }
+    vulnerable
+}
+
+/// A count that must be given (for a list entry such as a group).
+pub(crate) fn required_count(
+    raw: Option<f64>,
+    field: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<u32> {
+    match raw {
+        None => {
+            errors.push(FieldError::new(
+                field,
+                Rule::Required,
+                format!("{field}: how many people is required"),
+            ));
+            None
+        }
+        Some(n) => count_of(n, field, errors),
+    }
+}
+
 /// The sum of the parts recorded; none when none was.
 fn sum_known(parts: &[Option<u32>]) -> Option<u32> {
     if parts.iter().all(Option::is_none) {
@@ -432,48 +493,7 @@ impl RequestDraft {
             age60_plus,
         });
 
-        let mut vulnerable: Vec<Vulnerable> = Vec::new();
-        for (i, v) in self.vulnerable.iter().enumerate() {
-            let field = format!("vulnerable.{i}");
-            let group = parse_code(
-                &v.group,
-                &field,
-                VulnerableGroup::parse,
-                VulnerableGroup::slugs,
-                &mut errors,
-            );
-            let n = match v.count {
-                None => {
-                    errors.push(FieldError::new(
-                        &field,
-                        Rule::Required,
-                        format!("{field}: how many people is required"),
-                    ));
-                    None
-                }
-                Some(n) => count_of(n, &field, &mut errors),
-            };
-            if let (Some(group), Some(n)) = (group, n) {
-                if let Some(total) = total.filter(|t| n > *t) {
-                    errors.push(
-                        FieldError::new(
-                            &field,
-                            Rule::BreakdownExceedsTotal,
-                            format!("{n} people in group {group}, more than the total of {total}"),
-                        )
-                        .with_limit(u64::from(total)),
-                    );
-                } else if vulnerable.iter().any(|x| x.group == group) {
-                    errors.push(FieldError::new(
-                        &field,
-                        Rule::Duplicate,
-                        format!("group {group} is listed twice"),
-                    ));
-                } else if n > 0 {
-                    vulnerable.push(Vulnerable { group, count: n });
-                }
-            }
-        }
+        let vulnerable = vulnerable_groups(&self.vulnerable, total, &mut errors);
         let items = validate_items(&self.items, &mut errors);
         let needed_by =
             country.and_then(|c| deadline(&self.needed_by, "needed_by", c, &mut errors));
