@@ -234,6 +234,7 @@ async fn a_regional_director_sees_the_demo_surge_and_changes_the_corridor() {
     s.click("#corridor-legs tbody tr:last-child button").await;
     s.click("#corridor-save").await;
     s.wait_for_text("#corridor-rule", "over 3×").await;
+    s.wait_for("#corridor-saved").await;
     s.screenshot("corridor-editor").await;
     s.quit().await;
 }

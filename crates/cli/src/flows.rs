@@ -85,7 +85,7 @@ pub enum SiteCommand {
         id: String,
         #[arg(long)]
         name: String,
-        /// border-crossing, shelter, reception-centre, flow-monitoring-point or other
+        /// border-crossing, shelter, reception-centre, transit-hub, flow-monitoring-point or other
         #[arg(long)]
         kind: String,
         #[arg(long)]

@@ -298,7 +298,7 @@ export type Org = {
  */
 id: string, name: string, kind: OrgKind, country: Country | null, };
 
-export type SiteKind = "border-crossing" | "shelter" | "reception-centre" | "flow-monitoring-point" | "other";
+export type SiteKind = "border-crossing" | "shelter" | "reception-centre" | "transit-hub" | "flow-monitoring-point" | "other";
 
 export type Site = { id: string, name: string, kind: SiteKind, country: Country, 
 /**

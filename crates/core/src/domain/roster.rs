@@ -26,6 +26,7 @@ vocabulary! {
         BorderCrossing => "border-crossing", "Border crossing", "Paso fronterizo";
         Shelter => "shelter", "Shelter", "Albergue";
         ReceptionCentre => "reception-centre", "Reception centre", "Estación de recepción";
+        TransitHub => "transit-hub", "Transit hub", "Centro de tránsito";
         FlowMonitoringPoint => "flow-monitoring-point", "Flow monitoring point", "Punto de monitoreo de flujos";
         Other => "other", "Other", "Otro";
     }
