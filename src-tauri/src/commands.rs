@@ -3,7 +3,6 @@
 
 use crate::AppState;
 use relevo_core::api::{ApiError, ErrorCode};
-use relevo_core::domain::roster::Site;
 use relevo_core::domain::{
     Corridor, Country, CrisisDraft, FlowDraft, IdentityDraft, RequestDraft, TaskDraft,
 };
@@ -64,7 +63,6 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         review_export,
         default_export_path,
         verify_log,
-        flow_points,
         log_flow,
         list_flows,
         alerts,
@@ -635,11 +633,6 @@ async fn verify_log(state: State<'_, AppState>) -> Reply<VerifyReport> {
 }
 
 #[tauri::command]
-async fn flow_points(state: State<'_, AppState>) -> Reply<Vec<Site>> {
-    with_store(&state, |s| s.flow_points())
-}
-
-#[tauri::command]
 async fn log_flow(state: State<'_, AppState>, draft: Value) -> Reply<Logged> {
     let draft: FlowDraft = parse("flow count", draft)?;
     with_store(&state, |s| s.log_flow(&draft))
@@ -704,11 +697,7 @@ async fn tasks_from_alert(
 
 #[tauri::command]
 async fn corridor_picture(state: State<'_, AppState>) -> Reply<CorridorPicture> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    with_store(&state, |s| s.corridor_picture(current(s)?, now))
+    with_store(&state, |s| s.corridor_picture(current(s)?, now_ms()))
 }
 
 #[tauri::command]

@@ -33,7 +33,8 @@ fn tauri_driver() -> PathBuf {
     }
 }
 
-fn free_port() -> u16 {
+/// A loopback port nothing listens on now.
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -431,4 +432,25 @@ pub async fn wait_gone(s: &Session, css: &str, within: Duration) {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// A one-time invitation code from the hub's database (`org` may be empty).
+pub fn invite(db: &Path, name: &str, role: &str, country: &str, org: &str) -> String {
+    let db = db.to_str().expect("path");
+    let mut args = vec![
+        "invite",
+        "--db",
+        db,
+        "--name",
+        name,
+        "--role",
+        role,
+        "--country",
+        country,
+        "--quiet",
+    ];
+    if !org.is_empty() {
+        args.extend(["--org", org]);
+    }
+    run(&binary("relevo-hub"), &args).trim().to_owned()
 }

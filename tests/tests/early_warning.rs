@@ -6,29 +6,8 @@
 //!
 //! Ignored in a plain `cargo test`; `./dev test` runs it under Xvfb.
 
-use relevo_e2e::{binary, run, wait_gone, Device, Hub};
-use std::path::Path;
+use relevo_e2e::{binary, free_port, invite, run, wait_gone, Device, Hub};
 use std::time::{Duration, Instant};
-
-fn invite(hub_bin: &Path, db: &Path, name: &str, role: &str, country: &str) -> String {
-    run(
-        hub_bin,
-        &[
-            "invite",
-            "--db",
-            db.to_str().expect("path"),
-            "--name",
-            name,
-            "--role",
-            role,
-            "--country",
-            country,
-            "--quiet",
-        ],
-    )
-    .trim()
-    .to_owned()
-}
 
 /// RFC 3339, `hours` before now.
 fn hours_ago(hours: i64) -> String {
@@ -42,19 +21,14 @@ fn hours_ago(hours: i64) -> String {
 async fn the_alert_banner_appears_after_sync_and_tasks_are_made_in_one_step() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("hub.db");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
-    let hub_bin = binary("relevo-hub");
     let cli = binary("relevo");
     let _hub = Hub::start(&db, port);
 
     let director = dir.path().join("director");
     let director = director.to_str().expect("path");
-    let code = invite(&hub_bin, &db, "Rosa Pérez", "regional-director", "PA");
+    let code = invite(&db, "Rosa Pérez", "regional-director", "PA", "");
     run(
         &cli,
         &[
@@ -85,7 +59,7 @@ async fn the_alert_banner_appears_after_sync_and_tasks_are_made_in_one_step() {
     // At the border post in Honduras, offline: a week, then the surge.
     let field = dir.path().join("field");
     let field = field.to_str().expect("path");
-    let code = invite(&hub_bin, &db, "Luis Mejía", "field-coordinator", "HN");
+    let code = invite(&db, "Luis Mejía", "field-coordinator", "HN", "");
     run(
         &cli,
         &["--data-dir", field, "enrol", "--hub", &url, "--code", &code],
@@ -127,7 +101,7 @@ async fn the_alert_banner_appears_after_sync_and_tasks_are_made_in_one_step() {
     run(&cli, &["--data-dir", field, "sync"]);
 
     // The Guatemalan director joins; the first sync brings the alert.
-    let code = invite(&hub_bin, &db, "Julio Ramírez", "national-director", "GT");
+    let code = invite(&db, "Julio Ramírez", "national-director", "GT", "");
     let device = Device::new();
     let s = device.launch_with_locale("es_GT.UTF-8").await;
     s.wait_for("#setup-title").await;

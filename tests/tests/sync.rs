@@ -5,7 +5,7 @@
 //!
 //! Ignored in a plain `cargo test`; `./dev test` runs it under Xvfb.
 
-use relevo_e2e::{binary, run, wait_gone, Device, Hub};
+use relevo_e2e::{binary, free_port, invite, run, wait_gone, Device, Hub};
 use std::time::Duration;
 
 #[tokio::test]
@@ -13,34 +13,15 @@ use std::time::Duration;
 async fn a_request_logged_while_the_hub_is_down_goes_up_on_its_own_when_it_returns() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("hub.db");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
-    let hub_bin = binary("relevo-hub");
     let cli = binary("relevo");
     let hub = Hub::start(&db, port);
 
     // A regional director opens the crisis from the command line.
     let director = dir.path().join("director");
     let director = director.to_str().expect("path");
-    let code = run(
-        &hub_bin,
-        &[
-            "invite",
-            "--db",
-            db.to_str().expect("path"),
-            "--name",
-            "Rosa Pérez",
-            "--role",
-            "regional-director",
-            "--country",
-            "PA",
-            "--quiet",
-        ],
-    );
+    let code = invite(&db, "Rosa Pérez", "regional-director", "PA", "");
     run(
         &cli,
         &[
@@ -50,7 +31,7 @@ async fn a_request_logged_while_the_hub_is_down_goes_up_on_its_own_when_it_retur
             "--hub",
             &url,
             "--code",
-            code.trim(),
+            &code,
         ],
     );
     run(
@@ -69,29 +50,13 @@ async fn a_request_logged_while_the_hub_is_down_goes_up_on_its_own_when_it_retur
     run(&cli, &["--data-dir", director, "sync"]);
 
     // The field coordinator joins from the first-run screen.
-    let code = run(
-        &hub_bin,
-        &[
-            "invite",
-            "--db",
-            db.to_str().expect("path"),
-            "--name",
-            "Ana López",
-            "--role",
-            "field-coordinator",
-            "--country",
-            "GT",
-            "--org",
-            "OIM",
-            "--quiet",
-        ],
-    );
+    let code = invite(&db, "Ana López", "field-coordinator", "GT", "OIM");
     let device = Device::new();
     let s = device.launch().await;
     s.wait_for("#setup-title").await;
     s.click("#setup-join").await;
     s.type_into("#enrol-url", &url).await;
-    s.type_into("#enrol-code", code.trim()).await;
+    s.type_into("#enrol-code", &code).await;
     s.click("#enrol-submit").await;
     // The grant names her; the crisis arrives by sync.
     let who = s.wait_for_text("#who", "Ana López").await;

@@ -1,7 +1,7 @@
 //! `relevo flow`, `relevo alerts` and `relevo corridor`: the movement and
 //! its early warnings.
 
-use crate::{print_json, vulnerable, when};
+use crate::{parse_filter, print_json, vulnerable, when};
 use clap::{Args, Subcommand};
 use relevo_core::domain::{Corridor, Country, FlowDraft, NationalityDraft};
 use relevo_store::{AlertView, Error, FlowFilter, Store};
@@ -178,16 +178,9 @@ pub enum CorridorCommand {
     Set { file: PathBuf },
 }
 
+/// A country given on the command line, if any.
 fn country(text: Option<String>) -> Result<Option<Country>, Error> {
-    text.map(|c| {
-        Country::parse(&c).ok_or_else(|| {
-            Error::Invalid(format!(
-                "'{c}' is not a known country; use one of: {}",
-                Country::slugs()
-            ))
-        })
-    })
-    .transpose()
+    parse_filter(text, Country::parse, "country", Country::slugs)
 }
 
 fn nationality(text: &str) -> NationalityDraft {
@@ -318,7 +311,7 @@ pub fn flow(store: &mut Store, cmd: FlowCommand) -> Result<(), Error> {
             }
         }
         FlowCommand::Points { json } => {
-            let points = store.flow_points()?;
+            let points = store.sites()?;
             if json {
                 print_json(&points);
             } else {

@@ -216,11 +216,7 @@ fn hours(s: &Stat) -> String {
 
 pub fn measures(store: &Store, json: bool) -> Result<(), Error> {
     let crisis = current(store)?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    let m = store.measures(crisis, now)?;
+    let m = store.measures(crisis, crate::now_ms())?;
     if json {
         print_json(&m);
         return Ok(());

@@ -448,6 +448,9 @@ pub fn flow_columns() -> Vec<(&'static str, &'static str)> {
     cols
 }
 
+/// The columns of [`flow_columns`] that hold numbers (people and groups).
+const FLOW_NUMBERS: std::ops::RangeInclusive<usize> = 11..=22;
+
 /// One count as a row of [`flow_columns`].
 pub fn flow_row(review: &Review, f: &relevo_store::FlowView) -> Vec<String> {
     let c = &f.count;
@@ -846,7 +849,7 @@ fn xlsx(review: &Review, progress: Progress<'_>) -> Result<Vec<u8>> {
             let row = i as u32 + 2;
             for (c, v) in flow_row(review, f).iter().enumerate() {
                 match v.parse::<f64>() {
-                    Ok(n) if (11..=22).contains(&c) => sheet.write(row, c as u16, n),
+                    Ok(n) if FLOW_NUMBERS.contains(&c) => sheet.write(row, c as u16, n),
                     _ => sheet.write(row, c as u16, v.as_str()),
                 }
                 .map_err(xlsx_error)?;

@@ -11,30 +11,14 @@
 use relevo_core::domain::{Country, IdentityDraft, Priority, Sector, TaskStatus};
 use relevo_store::{Scale, Store, TaskFilter};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+mod timing;
+use timing::time;
 
 /// Bump when the generator or the schema changes, so a stale data set is
 /// rebuilt rather than measured.
 const DATA_VERSION: u32 = 3;
-
-fn median(mut runs: Vec<Duration>) -> Duration {
-    runs.sort();
-    runs[runs.len() / 2]
-}
-
-fn time<T>(n: usize, mut f: impl FnMut() -> T) -> Duration {
-    // One warm-up run, then the median of n.
-    std::hint::black_box(f());
-    median(
-        (0..n)
-            .map(|_| {
-                let t = Instant::now();
-                std::hint::black_box(f());
-                t.elapsed()
-            })
-            .collect(),
-    )
-}
 
 fn data_set(scale: f64) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));

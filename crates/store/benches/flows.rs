@@ -14,27 +14,12 @@ use relevo_core::domain::{Corridor, Direction, FlowCount, IdentityDraft, People}
 use relevo_store::Store;
 use std::time::{Duration, Instant};
 
+mod timing;
+use timing::time;
+
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
 const POINTS: usize = 60;
-
-fn median(mut runs: Vec<Duration>) -> Duration {
-    runs.sort();
-    runs[runs.len() / 2]
-}
-
-fn time<T>(n: usize, mut f: impl FnMut() -> T) -> Duration {
-    std::hint::black_box(f());
-    median(
-        (0..n)
-            .map(|_| {
-                let t = Instant::now();
-                std::hint::black_box(f());
-                t.elapsed()
-            })
-            .collect(),
-    )
-}
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
@@ -65,7 +50,7 @@ fn main() {
         .expect("crisis")
         .id;
     let mut points: Vec<(String, relevo_core::domain::Country)> = store
-        .flow_points()
+        .sites()
         .expect("points")
         .into_iter()
         .map(|s| (s.id, s.country))

@@ -221,17 +221,18 @@ impl Store {
         }
     }
 
-    /// The sites counts can be logged at: every site on the roster.
-    pub fn flow_points(&self) -> Result<Vec<Site>> {
-        Ok(self.roster()?.sites)
-    }
-
+    /// Counts can name any site on the roster.
     fn sites_by_id(&self) -> Result<HashMap<String, Site>> {
         Ok(self
-            .flow_points()?
+            .sites()?
             .into_iter()
             .map(|s| (s.id.clone(), s))
             .collect())
+    }
+
+    /// Site id → name, to show points by name.
+    fn site_names(&self) -> Result<HashMap<String, String>> {
+        Ok(self.sites()?.into_iter().map(|s| (s.id, s.name)).collect())
     }
 
     /// Sets the corridor and the surge rule (regional directors). Every
@@ -516,11 +517,7 @@ impl Store {
         args: &[rusqlite::types::Value],
         limit: u32,
     ) -> Result<Vec<FlowView>> {
-        let names: HashMap<String, String> = self
-            .flow_points()?
-            .into_iter()
-            .map(|s| (s.id, s.name))
-            .collect();
+        let names = self.site_names()?;
         let on_hub = self.on_hub_test()?;
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT f.id, f.reference, f.body, p.name, f.hlc_wall, f.device, f.seq
@@ -567,9 +564,11 @@ impl Store {
                 |r| r.get(0),
             )?
             .collect::<rusqlite::Result<_>>()?;
+        let names = self.site_names()?;
+        let me = self.identity()?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Some(a) = self.alert_view(entity_id(&id)?)? {
+            if let Some(a) = self.alert_view_with(entity_id(&id)?, &names, me.as_ref())? {
                 out.push(a);
             }
         }
@@ -620,6 +619,15 @@ impl Store {
 
     /// One alert as the screens show it.
     pub fn alert_view(&self, id: EntityId) -> Result<Option<AlertView>> {
+        self.alert_view_with(id, &self.site_names()?, self.identity()?.as_ref())
+    }
+
+    fn alert_view_with(
+        &self,
+        id: EntityId,
+        names: &HashMap<String, String>,
+        me: Option<&crate::IdentityView>,
+    ) -> Result<Option<AlertView>> {
         let row: Option<(String, Option<String>, i64)> = self
             .conn
             .query_row(
@@ -634,11 +642,6 @@ impl Store {
         };
         let a: AlertRaised = serde_json::from_str(&body)
             .map_err(|e| damaged(&format!("a stored alert is unreadable: {e}")))?;
-        let names: HashMap<String, String> = self
-            .flow_points()?
-            .into_iter()
-            .map(|s| (s.id, s.name))
-            .collect();
         let name = |p: &str| names.get(p).cloned().unwrap_or_else(|| p.to_owned());
         let mut acks = Vec::new();
         {
@@ -676,8 +679,7 @@ impl Store {
             }
         }
         let concerns = a.concerns();
-        let me = self.identity()?;
-        let (mine, awaiting_me) = match &me {
+        let (mine, awaiting_me) = match me {
             Some(me) if me.role == Role::RegionalDirector => {
                 (true, !acks.iter().any(|k| k.country.is_none()))
             }

@@ -960,6 +960,38 @@ impl Store {
         Ok(out)
     }
 
+    /// The built-in sites and those administrators added; an administrator's
+    /// entry for a built-in id replaces the built-in one.
+    pub fn sites(&self) -> Result<Vec<Site>> {
+        let mut sites = builtin_sites();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, name, kind, country, pcode, lat, lon, adm1 FROM sites ORDER BY name",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let site = Site {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                kind: parse_slug(
+                    &r.get::<_, String>(2)?,
+                    relevo_core::domain::SiteKind::parse,
+                )?,
+                country: parse_slug(&r.get::<_, String>(3)?, Country::parse)?,
+                pcode: r.get(4)?,
+                adm1: r.get(7)?,
+                lat: r.get(5)?,
+                lon: r.get(6)?,
+            };
+            // An administrator's entry for a built-in site (to add its
+            // P-code, say) replaces the built-in one.
+            match sites.iter_mut().find(|s| s.id == site.id) {
+                Some(builtin) => *builtin = site,
+                None => sites.push(site),
+            }
+        }
+        Ok(sites)
+    }
+
     /// People, organisations and sites on the roster.
     pub fn roster(&self) -> Result<Roster> {
         let mut people = Vec::new();
@@ -979,38 +1011,10 @@ impl Store {
                 });
             }
         }
-        let mut sites = builtin_sites();
-        {
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT id, name, kind, country, pcode, lat, lon, adm1 FROM sites ORDER BY name",
-            )?;
-            let mut rows = stmt.query([])?;
-            while let Some(r) = rows.next()? {
-                let site = Site {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    kind: parse_slug(
-                        &r.get::<_, String>(2)?,
-                        relevo_core::domain::SiteKind::parse,
-                    )?,
-                    country: parse_slug(&r.get::<_, String>(3)?, Country::parse)?,
-                    pcode: r.get(4)?,
-                    adm1: r.get(7)?,
-                    lat: r.get(5)?,
-                    lon: r.get(6)?,
-                };
-                // An administrator's entry for a built-in site (to add its
-                // P-code, say) replaces the built-in one.
-                match sites.iter_mut().find(|s| s.id == site.id) {
-                    Some(builtin) => *builtin = site,
-                    None => sites.push(site),
-                }
-            }
-        }
         Ok(Roster {
             people,
             orgs: self.orgs()?,
-            sites,
+            sites: self.sites()?,
         })
     }
 }

@@ -465,7 +465,7 @@ fn an_administrator_adds_a_monitoring_point_that_counts_can_name() {
     assert_eq!(fields, ["id", "lat"], "{e:?}");
     assert_eq!(admin.op_count().expect("ops"), before, "nothing written");
     admin.add_site(&draft).expect("site");
-    let points = admin.flow_points().expect("points");
+    let points = admin.sites().expect("points");
     let site = points
         .iter()
         .find(|s| s.id == "gt-casa-migrante-tecun")
@@ -484,7 +484,7 @@ fn an_administrator_adds_a_monitoring_point_that_counts_can_name() {
             lon: Some(-92.14),
         })
         .expect("correct");
-    let points = admin.flow_points().expect("points");
+    let points = admin.sites().expect("points");
     assert_eq!(points.iter().filter(|s| s.id == "gt-tecun-uman").count(), 1);
     assert_eq!(
         points

@@ -40,7 +40,6 @@ import type {
   FlowFilter,
   FlowView,
   Logged,
-  Site,
 } from './bindings';
 
 export type ExportFormat = 'csv' | '5w' | 'flows' | 'xlsx' | 'json' | 'report';
@@ -131,7 +130,6 @@ export const api = {
     call<ConflictView[]>('resolve_conflict', { reference, field, choose }),
   holdings: () => call<Holding[]>('holdings'),
   roster: () => call<Roster>('roster'),
-  flowPoints: () => call<Site[]>('flow_points'),
   logFlow: (draft: FlowDraft) => call<Logged>('log_flow', { draft }),
   listFlows: (filter: FlowFilter) => call<FlowView[]>('list_flows', { filter }),
   alerts: () => call<AlertView[]>('alerts'),

@@ -4,6 +4,10 @@ import type { Holder, RequestStatus, TaskScope, TaskStatus } from './bindings';
 import { i18n } from './i18n.svelte';
 import { nav } from './nav.svelte';
 
+/** An emptied number box binds as null or NaN; drafts want null. */
+export const numberOrNull = (n: number | null | undefined): number | null =>
+  typeof n === 'number' && Number.isFinite(n) ? n : null;
+
 export function holderName(h: Holder | null): string {
   if (!h) return i18n.t('conflicts.nobody');
   const person = h.person ? (nav.roster.people.find((p) => p.id === h.person)?.name ?? h.person) : null;

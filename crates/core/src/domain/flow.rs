@@ -2,7 +2,7 @@
 //! crossing, a transit hub, a shelter) in a time window, as flow monitoring
 //! practice records them. A count holds no personal data.
 
-use super::person::{code as parse_code, optional_text, MAX_NAME_CHARS};
+use super::person::{code as parse_code, optional_text};
 use super::request::{count_of, required_count, vulnerable_groups, Vulnerable, VulnerableDraft};
 use super::validation::{FieldError, Rule};
 use super::{time, vocabulary, Country, People};
@@ -397,9 +397,6 @@ impl FlowCount {
         }
     }
 }
-
-/// The longest a point id or name may be.
-pub const MAX_POINT_CHARS: usize = MAX_NAME_CHARS;
 
 #[cfg(test)]
 mod tests {
