@@ -104,11 +104,11 @@ class I18n {
   };
 
   number = (n: number): string => new Intl.NumberFormat(this.lang).format(n);
-  /** In the viewer's time zone, with the zone named: the region spans
-   * UTC-6 to UTC-4, and a time without its zone misleads. */
-  /** A date alone, in the viewer's zone. */
+  /** A day and time, in the viewer's zone, for compact lists. */
   date = (ms: number): string =>
     new Intl.DateTimeFormat(this.lang, { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' }).format(ms);
+  /** In the viewer's time zone, with the zone named: the region spans
+   * UTC-6 to UTC-4, and a time without its zone misleads. */
   dateTime = (ms: number): string =>
     new Intl.DateTimeFormat(this.lang, {
       year: 'numeric',
