@@ -88,6 +88,18 @@ fn parse<T: serde::de::DeserializeOwned>(what: &str, value: serde_json::Value) -
     })
 }
 
+/// An argument the UI may leave out (null): then its default.
+fn parse_or_default<T: serde::de::DeserializeOwned + Default>(
+    what: &str,
+    value: serde_json::Value,
+) -> Reply<T> {
+    if value.is_null() {
+        Ok(T::default())
+    } else {
+        parse(what, value)
+    }
+}
+
 /// The store, locked, or why it is unavailable.
 fn locked(state: &AppState) -> Reply<std::sync::MutexGuard<'_, Result<Store, ApiError>>> {
     state.store.lock().map_err(|_| {
@@ -175,11 +187,7 @@ fn text(what: &str, value: Value) -> Reply<String> {
 
 #[tauri::command]
 async fn list_requests(state: State<'_, AppState>, filter: Value) -> Reply<Vec<RequestView>> {
-    let filter: RequestFilter = if filter.is_null() {
-        RequestFilter::default()
-    } else {
-        parse("request filter", filter)?
-    };
+    let filter: RequestFilter = parse_or_default("request filter", filter)?;
     with_store(&state, |s| {
         s.find_requests(current(s)?, &filter, LIST_LIMIT)
     })
@@ -256,11 +264,7 @@ async fn add_note(
 
 #[tauri::command]
 async fn board(state: State<'_, AppState>, filter: Value) -> Reply<Board> {
-    let filter: TaskFilter = if filter.is_null() {
-        TaskFilter::default()
-    } else {
-        parse("board filter", filter)?
-    };
+    let filter: TaskFilter = parse_or_default("board filter", filter)?;
     with_store(&state, |s| s.board(current(s)?, &filter))
 }
 
@@ -498,17 +502,10 @@ fn with_store_sync<T>(
     f(store).map_err(sync_error)
 }
 
-fn basis(value: Value) -> Reply<Basis> {
-    if value.is_null() {
-        return Ok(Basis::Made);
-    }
-    parse("time basis (made or received)", value)
-}
-
 /// When the current crisis began and when its latest op was made.
 #[tauri::command]
 async fn review_span(state: State<'_, AppState>, basis: Value) -> Reply<Span> {
-    let basis = self::basis(basis)?;
+    let basis = parse_or_default::<Basis>("time basis (made or received)", basis)?;
     with_store(&state, |s| s.span(current(s)?, basis))
 }
 
@@ -516,17 +513,13 @@ async fn review_span(state: State<'_, AppState>, basis: Value) -> Reply<Span> {
 #[tauri::command]
 async fn review_as_of(state: State<'_, AppState>, at: Value, basis: Value) -> Reply<AsOfView> {
     let at: u64 = parse("moment (ms since 1970)", at)?;
-    let basis = self::basis(basis)?;
+    let basis = parse_or_default::<Basis>("time basis (made or received)", basis)?;
     with_store(&state, |s| s.as_of_view(current(s)?, at, basis))
 }
 
 #[tauri::command]
 async fn review_timeline(state: State<'_, AppState>, filter: Value) -> Reply<Vec<Event>> {
-    let filter: TimelineFilter = if filter.is_null() {
-        TimelineFilter::default()
-    } else {
-        parse("timeline filter", filter)?
-    };
+    let filter: TimelineFilter = parse_or_default("timeline filter", filter)?;
     with_store(&state, |s| s.timeline(current(s)?, &filter))
 }
 
@@ -640,11 +633,7 @@ async fn log_flow(state: State<'_, AppState>, draft: Value) -> Reply<Logged> {
 
 #[tauri::command]
 async fn list_flows(state: State<'_, AppState>, filter: Value) -> Reply<Vec<FlowView>> {
-    let filter: FlowFilter = if filter.is_null() {
-        FlowFilter::default()
-    } else {
-        parse("flow filter", filter)?
-    };
+    let filter: FlowFilter = parse_or_default("flow filter", filter)?;
     with_store(&state, |s| s.flows(current(s)?, &filter))
 }
 
@@ -681,11 +670,8 @@ async fn tasks_from_alert(
     lang: Value,
 ) -> Reply<AlertView> {
     let alert = text("alert", alert)?;
-    let country: Option<Country> = if country.is_null() {
-        None
-    } else {
-        Some(parse("country", country)?)
-    };
+    // Null (a regional director's choice left to the corridor) is None.
+    let country: Option<Country> = parse("country", country)?;
     let lang = text("language", lang)?;
     with_store(&state, |s| {
         s.tasks_from_alert(&alert, country, &lang)?;

@@ -454,3 +454,43 @@ pub fn invite(db: &Path, name: &str, role: &str, country: &str, org: &str) -> St
     }
     run(&binary("relevo-hub"), &args).trim().to_owned()
 }
+
+/// A device driven by the `relevo` command line, enrolled with the hub at
+/// `url` (whose database is `db`) in a folder `name` under `dir`; its data
+/// folder.
+pub fn enrolled_cli(
+    dir: &Path,
+    db: &Path,
+    url: &str,
+    name: &str,
+    role: &str,
+    country: &str,
+) -> String {
+    let data = dir.join(name);
+    let data = data.to_str().expect("path").to_owned();
+    let code = invite(db, name, role, country, "");
+    run(
+        &binary("relevo"),
+        &["--data-dir", &data, "enrol", "--hub", url, "--code", &code],
+    );
+    data
+}
+
+/// Opens a crisis on a command-line device and sends it to the hub.
+pub fn open_crisis(data: &str, name: &str, countries: &str) {
+    let cli = binary("relevo");
+    run(
+        &cli,
+        &[
+            "--data-dir",
+            data,
+            "crisis",
+            "open",
+            "--name",
+            name,
+            "--countries",
+            countries,
+        ],
+    );
+    run(&cli, &["--data-dir", data, "sync"]);
+}

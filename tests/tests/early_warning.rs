@@ -6,7 +6,9 @@
 //!
 //! Ignored in a plain `cargo test`; `./dev test` runs it under Xvfb.
 
-use relevo_e2e::{binary, free_port, invite, run, wait_gone, Device, Hub};
+use relevo_e2e::{
+    binary, enrolled_cli, free_port, invite, open_crisis, run, wait_gone, Device, Hub,
+};
 use std::time::{Duration, Instant};
 
 /// RFC 3339, `hours` before now.
@@ -26,44 +28,27 @@ async fn the_alert_banner_appears_after_sync_and_tasks_are_made_in_one_step() {
     let cli = binary("relevo");
     let _hub = Hub::start(&db, port);
 
-    let director = dir.path().join("director");
-    let director = director.to_str().expect("path");
-    let code = invite(&db, "Rosa Pérez", "regional-director", "PA", "");
-    run(
-        &cli,
-        &[
-            "--data-dir",
-            director,
-            "enrol",
-            "--hub",
-            &url,
-            "--code",
-            &code,
-        ],
+    let director = enrolled_cli(
+        dir.path(),
+        &db,
+        &url,
+        "Rosa Pérez",
+        "regional-director",
+        "PA",
     );
-    run(
-        &cli,
-        &[
-            "--data-dir",
-            director,
-            "crisis",
-            "open",
-            "--name",
-            "Corredor norte",
-            "--countries",
-            "HN,GT,MX",
-        ],
-    );
-    run(&cli, &["--data-dir", director, "sync"]);
+    let director = director.as_str();
+    open_crisis(director, "Corredor norte", "HN,GT,MX");
 
     // At the border post in Honduras, offline: a week, then the surge.
-    let field = dir.path().join("field");
-    let field = field.to_str().expect("path");
-    let code = invite(&db, "Luis Mejía", "field-coordinator", "HN", "");
-    run(
-        &cli,
-        &["--data-dir", field, "enrol", "--hub", &url, "--code", &code],
+    let field = enrolled_cli(
+        dir.path(),
+        &db,
+        &url,
+        "Luis Mejía",
+        "field-coordinator",
+        "HN",
     );
+    let field = field.as_str();
     run(&cli, &["--data-dir", field, "sync"]);
     let count = |end: i64, people: &str| {
         let (start, end) = (hours_ago(end + 4), hours_ago(end));

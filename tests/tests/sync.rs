@@ -5,7 +5,9 @@
 //!
 //! Ignored in a plain `cargo test`; `./dev test` runs it under Xvfb.
 
-use relevo_e2e::{binary, free_port, invite, run, wait_gone, Device, Hub};
+use relevo_e2e::{
+    binary, enrolled_cli, free_port, invite, open_crisis, run, wait_gone, Device, Hub,
+};
 use std::time::Duration;
 
 #[tokio::test]
@@ -19,35 +21,16 @@ async fn a_request_logged_while_the_hub_is_down_goes_up_on_its_own_when_it_retur
     let hub = Hub::start(&db, port);
 
     // A regional director opens the crisis from the command line.
-    let director = dir.path().join("director");
-    let director = director.to_str().expect("path");
-    let code = invite(&db, "Rosa Pérez", "regional-director", "PA", "");
-    run(
-        &cli,
-        &[
-            "--data-dir",
-            director,
-            "enrol",
-            "--hub",
-            &url,
-            "--code",
-            &code,
-        ],
+    let director = enrolled_cli(
+        dir.path(),
+        &db,
+        &url,
+        "Rosa Pérez",
+        "regional-director",
+        "PA",
     );
-    run(
-        &cli,
-        &[
-            "--data-dir",
-            director,
-            "crisis",
-            "open",
-            "--name",
-            "Flujo mixto",
-            "--countries",
-            "GT,HN",
-        ],
-    );
-    run(&cli, &["--data-dir", director, "sync"]);
+    let director = director.as_str();
+    open_crisis(director, "Flujo mixto", "GT,HN");
 
     // The field coordinator joins from the first-run screen.
     let code = invite(&db, "Ana López", "field-coordinator", "GT", "OIM");

@@ -19,12 +19,13 @@ fn current(store: &mut Store) -> relevo_core::EntityId {
     crisis
 }
 
-#[test]
-fn devices_keep_hub_receipts_and_signed_heads_that_verify() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let hub = HubProcess::start(dir.path());
-    let mut field = enrolled(dir.path(), "Ana López", &hub, "field-coordinator", "GT");
-    let mut director = enrolled(dir.path(), "Rosa Pérez", &hub, "regional-director", "PA");
+/// A hub; a regional director ("Rosa Pérez") who opened a crisis; a field
+/// coordinator in GT ("Ana López") who logged three shelters' requests,
+/// Albergue 0 to 2 with 40 to 42 people, not yet synced.
+fn three_requests(dir: &std::path::Path) -> (HubProcess, Store, Store, relevo_core::EntityId) {
+    let hub = HubProcess::start(dir);
+    let mut field = enrolled(dir, "Ana López", &hub, "field-coordinator", "GT");
+    let mut director = enrolled(dir, "Rosa Pérez", &hub, "regional-director", "PA");
     director.open_crisis(&crisis()).expect("crisis");
     sync(&mut director);
     sync(&mut field);
@@ -34,6 +35,13 @@ fn devices_keep_hub_receipts_and_signed_heads_that_verify() {
             .add_request(&request("GT", &format!("Albergue {n}"), 40.0 + n as f64))
             .expect("request");
     }
+    (hub, field, director, crisis)
+}
+
+#[test]
+fn devices_keep_hub_receipts_and_signed_heads_that_verify() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_hub, mut field, mut director, crisis) = three_requests(dir.path());
     let before = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
@@ -115,18 +123,7 @@ fn an_alternative_history_signed_with_a_cloned_key_is_caught_by_the_hub_heads() 
     use relevo_core::{hlc::Hlc, EntityId};
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let hub = HubProcess::start(dir.path());
-    let mut field = enrolled(dir.path(), "Ana López", &hub, "field-coordinator", "GT");
-    let mut director = enrolled(dir.path(), "Rosa Pérez", &hub, "regional-director", "PA");
-    director.open_crisis(&crisis()).expect("crisis");
-    sync(&mut director);
-    sync(&mut field);
-    current(&mut field);
-    for n in 0..3 {
-        field
-            .add_request(&request("GT", &format!("Albergue {n}"), 40.0 + n as f64))
-            .expect("request");
-    }
+    let (_hub, mut field, mut director, _) = three_requests(dir.path());
     sync(&mut field);
     sync(&mut director);
     assert!(director.verify().expect("verify").intact());
