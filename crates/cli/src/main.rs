@@ -4,6 +4,19 @@
 //! with exit status 1 (2 for a command line clap cannot parse); verification
 //! failures exit 1 after naming the first bad op of each device.
 
+// Every line printed goes through `out`, which shows control characters and
+// bidirectional overrides in people's text as escapes instead of handing
+// them to the terminal.
+macro_rules! println {
+    () => { $crate::out::line("") };
+    ($($arg:tt)*) => { $crate::out::line(&format!($($arg)*)) };
+}
+macro_rules! eprintln {
+    ($($arg:tt)*) => { $crate::out::error_line(&format!($($arg)*)) };
+}
+
+mod out;
+
 use chrono::{Local, TimeZone};
 use clap::{Args, Parser, Subcommand};
 use relevo_core::domain::{
@@ -111,6 +124,29 @@ enum Command {
     Bundle(BundleCommand),
     /// Sync state: the hub, the last sync, ops not yet on the hub, the version vector
     Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ops that wait here (for earlier ops of their device, ops they name,
+    /// their device's grant or their time), each with what it waits for
+    Waiting {
+        /// Drop them instead (all, or only --device's): they are not refused,
+        /// and come back if a device sends them again
+        #[arg(long)]
+        drop: bool,
+        /// Only this device's (64 hex digits)
+        #[arg(long)]
+        device: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ops quarantined as forks (another history of a device)
+    Forks {
+        /// Drop them instead (all, or only --device's), once looked at
+        #[arg(long)]
+        drop: bool,
+        #[arg(long)]
+        device: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -1035,7 +1071,9 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Enrol { .. }
         | Command::Sync { .. }
         | Command::Bundle(_)
-        | Command::Status { .. } => {
+        | Command::Status { .. }
+        | Command::Waiting { .. }
+        | Command::Forks { .. } => {
             return Ok(net::run(&mut store, cli.command).unwrap_or_else(|e| {
                 eprintln!("error: {e}");
                 ExitCode::FAILURE

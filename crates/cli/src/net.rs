@@ -86,6 +86,24 @@ pub(crate) fn run(store: &mut Store, command: Command) -> Result<ExitCode, SyncE
                 report.rounds,
                 store.not_on_hub()?
             );
+            if report.waiting_there > 0 {
+                println!(
+                    "{} op(s) sent wait on the hub for ops they name or for their time.",
+                    report.waiting_there
+                );
+            }
+            if report.pending > 0 {
+                println!(
+                    "{} op(s) received wait here for ops they name or for their time: see `relevo waiting`.",
+                    report.pending
+                );
+            }
+            if report.unmoved > 0 {
+                println!(
+                    "{} op(s) could not move in this session; the next sync tries again.",
+                    report.unmoved
+                );
+            }
             if report.forked > 0 {
                 println!(
                     "{} op(s) quarantined as forks: see `relevo status`.",
@@ -138,7 +156,10 @@ pub(crate) fn run(store: &mut Store, command: Command) -> Result<ExitCode, SyncE
                 );
                 println!("Not on the hub: {} op(s) of this device", s.not_on_hub);
                 if s.pending > 0 {
-                    println!("Waiting for earlier ops: {}", s.pending);
+                    println!(
+                        "Waiting for ops they name or their time: {} (see `relevo waiting`)",
+                        s.pending
+                    );
                 }
                 if !s.forks.is_empty() {
                     println!("Quarantined forks: {}", s.forks.len());
@@ -159,7 +180,79 @@ pub(crate) fn run(store: &mut Store, command: Command) -> Result<ExitCode, SyncE
                 }
             }
         }
+        Command::Waiting { drop, device, json } => {
+            let device = device.as_deref().map(parse_device).transpose()?;
+            if drop {
+                let n = store.drop_waiting(device)?;
+                println!("Dropped {n} waiting op(s).");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let mut list = store.waiting(u64::MAX)?;
+            if let Some(d) = device {
+                list.retain(|w| w.device == d.to_string());
+            }
+            if json {
+                print_json(&list);
+            } else if list.is_empty() {
+                println!("No op is waiting.");
+            } else {
+                for w in &list {
+                    println!(
+                        "{}#{}  {:<16} {}  waits for {}",
+                        w.tag,
+                        w.seq,
+                        w.kind,
+                        w.author.as_deref().unwrap_or("unknown person"),
+                        w.why
+                    );
+                }
+                println!(
+                    "{} op(s) waiting; `relevo waiting --drop [--device ID]` drops them.",
+                    list.len()
+                );
+            }
+        }
+        Command::Forks { drop, device, json } => {
+            let device = device.as_deref().map(parse_device).transpose()?;
+            if drop {
+                let n = store.drop_forks(device)?;
+                println!("Dropped {n} quarantined fork(s).");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let mut list = store.forks()?;
+            if let Some(d) = device {
+                list.retain(|f| f.device == d.to_string());
+            }
+            if json {
+                print_json(&list);
+            } else if list.is_empty() {
+                println!("No fork is quarantined.");
+            } else {
+                for f in &list {
+                    println!(
+                        "{}#{}  {:<16} {}  {}",
+                        f.tag,
+                        f.seq,
+                        f.kind,
+                        f.author.as_deref().unwrap_or("unknown person"),
+                        f.reason
+                    );
+                }
+                println!(
+                    "{} fork(s) quarantined; `relevo forks --drop [--device ID]` drops them.",
+                    list.len()
+                );
+            }
+        }
         _ => unreachable!("only network commands are routed here"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn parse_device(text: &str) -> Result<relevo_core::DeviceId, SyncError> {
+    text.parse().map_err(|_| {
+        SyncError::Store(relevo_store::Error::Invalid(format!(
+            "'{text}' is not a device id (64 hex digits)"
+        )))
+    })
 }

@@ -134,8 +134,7 @@ pub fn timeline(store: &Store, a: TimelineArgs) -> Result<(), Error> {
             .as_ref()
             .map(|r| format!("  [REFUSED: {r}]"))
             .unwrap_or_default();
-        let _ = writeln!(
-            out,
+        let line = format!(
             "{} {mark} {:<22} {}#{:<4} {}{refused}",
             format_ms(e.made_at_ms),
             who,
@@ -143,6 +142,7 @@ pub fn timeline(store: &Store, a: TimelineArgs) -> Result<(), Error> {
             e.seq,
             e.summary
         );
+        let _ = writeln!(out, "{}", crate::out::clean(&line));
     }
     let _ = writeln!(out, "{} events", events.len());
     Ok(())

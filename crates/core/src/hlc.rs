@@ -65,8 +65,9 @@ impl Clock {
             Hlc::new(wall_ms, 0)
         } else if self.last.counter == u32::MAX {
             // Four billion events in one millisecond cannot happen in practice;
-            // moving the wall part on keeps the clock monotonic if it ever does.
-            Hlc::new(self.last.wall_ms + 1, 0)
+            // moving the wall part on keeps the clock monotonic if it ever does
+            // (and at the end of time it stands still rather than wrap).
+            Hlc::new(self.last.wall_ms.saturating_add(1), 0)
         } else {
             Hlc::new(self.last.wall_ms, self.last.counter + 1)
         };
@@ -81,6 +82,19 @@ impl Clock {
             self.last = remote;
         }
     }
+}
+
+/// How far ahead of a receiver's wall clock a received op may be stamped and
+/// still be taken in now (one hour: laptops in the field drift by minutes,
+/// and a clock set to the wrong zone is off by hours). An op stamped later
+/// waits, unapplied and uncounted, until the receiver's clock comes within
+/// this distance: it never drags a clock forward. Whether the op is accepted
+/// does not depend on it; only when.
+pub const MAX_DRIFT_MS: u64 = 3_600_000;
+
+/// Is an op stamped `hlc` due on a receiver whose wall clock reads `now_ms`?
+pub fn is_due(hlc: Hlc, now_ms: u64) -> bool {
+    hlc.wall_ms <= now_ms.saturating_add(MAX_DRIFT_MS)
 }
 
 #[cfg(test)]
@@ -128,6 +142,20 @@ mod tests {
     fn counter_overflow_moves_the_wall_part() {
         let mut c = Clock::starting_after(Hlc::new(7, u32::MAX));
         assert_eq!(c.tick(0), Hlc::new(8, 0));
+    }
+
+    #[test]
+    fn the_end_of_time_stands_still_rather_than_wrap() {
+        let mut c = Clock::starting_after(Hlc::new(u64::MAX, u32::MAX));
+        assert_eq!(c.tick(0), Hlc::new(u64::MAX, 0));
+    }
+
+    #[test]
+    fn an_op_more_than_the_drift_ahead_is_not_due() {
+        let now = 1_800_000_000_000;
+        assert!(is_due(Hlc::new(now + MAX_DRIFT_MS, 9), now));
+        assert!(!is_due(Hlc::new(now + MAX_DRIFT_MS + 1, 0), now));
+        assert!(is_due(Hlc::new(u64::MAX, 0), u64::MAX));
     }
 
     #[test]

@@ -24,6 +24,12 @@ pub const MAX_KIND_LEN: usize = 64;
 /// Largest payload accepted in an op (1 MiB): a request with a long
 /// description is a few kilobytes.
 pub const MAX_PAYLOAD_LEN: usize = 1 << 20;
+/// Highest sequence number an op may carry: stores keep it as a signed
+/// 64-bit integer, and no device makes 2^63 ops.
+pub const MAX_SEQ: u64 = i64::MAX as u64;
+/// Latest wall time an op may carry (the last millisecond of the year
+/// 9999): anything later is not a clock reading but an attack on clocks.
+pub const MAX_WALL_MS: u64 = 253_402_300_799_999;
 
 /// SHA-256 of an op's canonical bytes; the next op of the same device names it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -199,6 +205,10 @@ pub enum OpFault {
     PayloadTooLarge,
     #[error("the first op of a device must not name a predecessor")]
     GenesisWithPrev,
+    #[error("sequence number {0} is beyond any device's reach")]
+    SeqTooLarge(u64),
+    #[error("its clock reads {0} ms since 1970, after the year 9999")]
+    ClockTooLarge(u64),
     #[error(transparent)]
     Signature(#[from] SignatureError),
 }
@@ -209,6 +219,12 @@ impl UnsignedOp {
     pub fn check_shape(&self) -> Result<(), OpFault> {
         if self.seq == 0 {
             return Err(OpFault::ZeroSeq);
+        }
+        if self.seq > MAX_SEQ {
+            return Err(OpFault::SeqTooLarge(self.seq));
+        }
+        if self.hlc.wall_ms > MAX_WALL_MS {
+            return Err(OpFault::ClockTooLarge(self.hlc.wall_ms));
         }
         if self.kind.is_empty() || self.kind.len() > MAX_KIND_LEN {
             return Err(OpFault::BadKind);
@@ -382,5 +398,13 @@ mod tests {
         let mut p = sample(1, OpHash::GENESIS);
         p.payload = vec![b' '; MAX_PAYLOAD_LEN + 1];
         assert_eq!(p.check_shape(), Err(OpFault::PayloadTooLarge));
+        let mut s = sample(2, OpHash([1; 32]));
+        s.seq = u64::MAX;
+        assert_eq!(s.check_shape(), Err(OpFault::SeqTooLarge(u64::MAX)));
+        s.seq = MAX_SEQ;
+        assert_eq!(s.check_shape(), Ok(()));
+        let mut c = sample(1, OpHash::GENESIS);
+        c.hlc = Hlc::new(u64::MAX, u32::MAX);
+        assert_eq!(c.check_shape(), Err(OpFault::ClockTooLarge(u64::MAX)));
     }
 }

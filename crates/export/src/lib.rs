@@ -239,6 +239,14 @@ fn atomic(
     if path.is_dir() {
         return Err(fail("it is a folder".into()));
     }
+    if path
+        .symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_symlink())
+    {
+        return Err(fail(
+            "it is a symbolic link, and Relevo does not write through links: give the path of a regular file".into(),
+        ));
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
         _ => PathBuf::from("."),

@@ -9,25 +9,47 @@
 //!
 //! [`Hub`] is the whole behaviour without HTTP, so tests can drive it in
 //! process through exactly the bytes a device would send; [`router`] puts
-//! it behind axum with the size limit in front of every body.
+//! it behind axum. Nothing from outside is trusted before it is checked: a
+//! sync request is authenticated before its body is read, bodies are read
+//! within a size cap and at a minimum rate, enrolment and failed
+//! authentication are rate-limited per address, and a failure on the hub's
+//! side is answered without its internal message (which goes to the log).
+//! [`serve`] accepts the connections with caps and timeouts.
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+pub mod serve;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use http_body_util::BodyExt;
 use relevo_core::DeviceId;
 use relevo_store::{AuthFailure, Store};
 use relevo_sync::http::{
     encode_enrolled, EnrolRequest, ErrorBody, Health, ENROL, HEALTH, MAX_BODY, SYNC,
 };
 use relevo_sync::{Request, PAGE};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// The largest enrolment body: a code and two ids in JSON.
+pub const MAX_ENROL_BODY: usize = 16 << 10;
+
+/// A body must keep arriving at this rate (bytes per second) once
+/// [`BODY_GRACE`] has passed: 1 KiB/s, slower than any link Relevo is used
+/// on, faster than a client that holds a connection open on purpose.
+pub const MIN_BODY_RATE: u64 = 1024;
+
+/// Time a body has before the minimum rate applies.
+pub const BODY_GRACE: Duration = Duration::from_secs(20);
 
 /// Limits a hub applies.
 #[derive(Debug, Clone, Copy)]
@@ -63,6 +85,14 @@ pub enum HubError {
     Enrolment(String),
     #[error("too many requests from this device: slow down")]
     RateLimited,
+    #[error("too many attempts from this address: wait a minute and try again")]
+    AddressLimited,
+    #[error("the request body is larger than the {0} bytes the hub takes")]
+    TooLarge(usize),
+    #[error("the request body arrived too slowly (under {MIN_BODY_RATE} bytes a second)")]
+    SlowBody,
+    /// A failure on the hub's side; the detail goes to the hub's log, never
+    /// to the client.
     #[error("the hub failed: {0}")]
     Internal(String),
 }
@@ -74,7 +104,9 @@ impl HubError {
             HubError::Revoked => StatusCode::FORBIDDEN,
             HubError::BadRequest(_) => StatusCode::BAD_REQUEST,
             HubError::Enrolment(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            HubError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            HubError::RateLimited | HubError::AddressLimited => StatusCode::TOO_MANY_REQUESTS,
+            HubError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            HubError::SlowBody => StatusCode::REQUEST_TIMEOUT,
             HubError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -92,15 +124,23 @@ impl From<relevo_store::Error> for HubError {
     }
 }
 
+/// Numbers internal failures, so that a person reporting one can point at
+/// its line in the hub's log.
+static INCIDENTS: AtomicU64 = AtomicU64::new(1);
+
 impl IntoResponse for HubError {
     fn into_response(self) -> Response {
-        (
-            self.status(),
-            Json(ErrorBody {
-                error: self.to_string(),
-            }),
-        )
-            .into_response()
+        let error = match &self {
+            HubError::Internal(detail) => {
+                let incident = INCIDENTS.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(incident, %detail, "request failed on the hub's side");
+                format!(
+                    "the hub failed on its side (incident {incident} in the hub's log): try again later; if it persists, tell the hub's administrator"
+                )
+            }
+            other => other.to_string(),
+        };
+        (self.status(), Json(ErrorBody { error })).into_response()
     }
 }
 
@@ -197,6 +237,11 @@ impl Hub {
     /// `POST /v1/sync`: one page each way, as the device holding `token`.
     pub fn sync(&self, token: Option<&str>, body: &[u8]) -> Result<Vec<u8>, HubError> {
         let device = self.authenticate(token)?;
+        self.sync_as(device, body)
+    }
+
+    /// One page each way, as an authenticated device.
+    pub fn sync_as(&self, device: DeviceId, body: &[u8]) -> Result<Vec<u8>, HubError> {
         if self.limiter.check_key(&device).is_err() {
             return Err(HubError::RateLimited);
         }
@@ -229,7 +274,8 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
         .map(|t| t.trim().to_owned())
 }
 
-/// Runs blocking hub work off the async threads; a panic becomes a 500.
+/// Runs blocking hub work off the async threads; a panic becomes a 500
+/// whose detail stays in the log.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, HubError> + Send + 'static,
 ) -> Result<T, HubError> {
@@ -242,38 +288,189 @@ fn binary(bytes: Vec<u8>) -> Response {
     ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
 }
 
-async fn health(State(hub): State<Arc<Hub>>) -> Result<Json<Health>, HubError> {
-    let h = hub.clone();
+/// Reads a request body of at most `limit` bytes. A body declared longer
+/// is refused before any of it is read; one that keeps coming past the
+/// limit is cut off there; one that arrives slower than [`MIN_BODY_RATE`]
+/// (after `grace`) is dropped.
+pub async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    grace: Duration,
+) -> Result<Bytes, HubError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(HubError::TooLarge(limit));
+    }
+    let start = tokio::time::Instant::now();
+    let mut body = body;
+    let mut buf = Vec::with_capacity(declared.unwrap_or(0).min(limit as u64) as usize);
+    loop {
+        let deadline =
+            start + grace + Duration::from_millis(buf.len() as u64 * 1000 / MIN_BODY_RATE);
+        match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) => return Err(HubError::SlowBody),
+            Ok(None) => return Ok(Bytes::from(buf)),
+            Ok(Some(Err(e))) => {
+                return Err(HubError::BadRequest(format!(
+                    "the request body could not be read: {e}"
+                )))
+            }
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    if buf.len() + data.len() > limit {
+                        return Err(HubError::TooLarge(limit));
+                    }
+                    buf.extend_from_slice(&data);
+                }
+            }
+        }
+    }
+}
+
+/// Limits of the HTTP API: per address, and on bodies.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    /// Time a body has before [`MIN_BODY_RATE`] applies.
+    pub body_grace: Duration,
+    /// Enrolment attempts per minute from one address.
+    pub enrol_per_minute: NonZeroU32,
+    /// Failed authentications per minute from one address before it is
+    /// refused for a while.
+    pub failures_per_minute: NonZeroU32,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            body_grace: BODY_GRACE,
+            enrol_per_minute: NonZeroU32::new(10).expect("non-zero"),
+            failures_per_minute: NonZeroU32::new(30).expect("non-zero"),
+        }
+    }
+}
+
+/// The HTTP side of a hub: the hub and its per-address limits.
+struct Web {
+    hub: Arc<Hub>,
+    body_grace: Duration,
+    enrol: DefaultKeyedRateLimiter<IpAddr>,
+    failures: DefaultKeyedRateLimiter<IpAddr>,
+    /// Addresses refused until a moment, after too many failures.
+    blocked: Mutex<HashMap<IpAddr, Instant>>,
+}
+
+/// How long an address that failed authentication too often is refused.
+const BLOCKED_FOR: Duration = Duration::from_secs(60);
+
+impl Web {
+    fn is_blocked(&self, ip: IpAddr) -> bool {
+        let mut blocked = self.blocked.lock().unwrap_or_else(|p| p.into_inner());
+        match blocked.get(&ip) {
+            Some(until) if *until > Instant::now() => true,
+            Some(_) => {
+                blocked.remove(&ip);
+                false
+            }
+            None => false,
+        }
+    }
+
+    fn failed(&self, ip: IpAddr) {
+        if self.failures.check_key(&ip).is_err() {
+            let mut blocked = self.blocked.lock().unwrap_or_else(|p| p.into_inner());
+            if blocked.len() > 100_000 {
+                let now = Instant::now();
+                blocked.retain(|_, until| *until > now);
+            }
+            blocked.insert(ip, Instant::now() + BLOCKED_FOR);
+            tracing::warn!(%ip, "address refused for a minute: too many failed authentications");
+        }
+        self.failures.retain_recent();
+    }
+}
+
+fn peer(headers: &axum::http::Extensions) -> Option<IpAddr> {
+    headers
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(a)| a.ip())
+}
+
+async fn health(State(web): State<Arc<Web>>) -> Result<Json<Health>, HubError> {
+    let h = web.hub.clone();
     Ok(Json(blocking(move || h.health()).await?))
 }
 
-async fn enrol(State(hub): State<Arc<Hub>>, body: Bytes) -> Result<Response, HubError> {
+async fn enrol(
+    State(web): State<Arc<Web>>,
+    request: axum::extract::Request,
+) -> Result<Response, HubError> {
+    let (parts, body) = request.into_parts();
+    if let Some(ip) = peer(&parts.extensions) {
+        if web.enrol.check_key(&ip).is_err() {
+            tracing::warn!(%ip, "enrolment refused: too many attempts from this address");
+            return Err(HubError::AddressLimited);
+        }
+        web.enrol.retain_recent();
+    }
+    let body = read_body(&parts.headers, body, MAX_ENROL_BODY, web.body_grace).await?;
+    let hub = web.hub.clone();
     let answer = blocking(move || hub.enrol(&body)).await?;
     Ok(binary(answer))
 }
 
 async fn sync(
-    State(hub): State<Arc<Hub>>,
-    headers: HeaderMap,
-    body: Bytes,
+    State(web): State<Arc<Web>>,
+    request: axum::extract::Request,
 ) -> Result<Response, HubError> {
-    let token = bearer(&headers);
-    let answer = blocking(move || hub.sync(token.as_deref(), &body)).await;
+    let (parts, body) = request.into_parts();
+    let ip = peer(&parts.extensions);
+    if ip.is_some_and(|ip| web.is_blocked(ip)) {
+        return Err(HubError::AddressLimited);
+    }
+    // Who is asking, before a byte of the body is read.
+    let token = bearer(&parts.headers);
+    let hub = web.hub.clone();
+    let device = match blocking(move || hub.authenticate(token.as_deref())).await {
+        Ok(device) => device,
+        Err(e) => {
+            if let Some(ip) = ip {
+                web.failed(ip);
+            }
+            tracing::info!(status = e.status().as_u16(), error = %e, "sync refused");
+            return Err(e);
+        }
+    };
+    let body = read_body(&parts.headers, body, MAX_BODY, web.body_grace).await?;
+    let hub = web.hub.clone();
+    let answer = blocking(move || hub.sync_as(device, &body)).await;
     if let Err(e) = &answer {
         tracing::info!(status = e.status().as_u16(), error = %e, "sync refused");
     }
     Ok(binary(answer?))
 }
 
-/// The hub's HTTP API. A body declared longer than [`MAX_BODY`] is refused
-/// with 413 before any of it is read; one that turns out longer (chunked, or
-/// a false length) is cut off at the limit.
+/// The hub's HTTP API, with the default per-address limits.
 pub fn router(hub: Arc<Hub>) -> Router {
+    router_with(hub, HttpLimits::default())
+}
+
+/// The hub's HTTP API. Per-address limits apply where the request carries
+/// its peer's address ([`serve::serve`] adds it).
+pub fn router_with(hub: Arc<Hub>, limits: HttpLimits) -> Router {
+    let web = Arc::new(Web {
+        hub,
+        body_grace: limits.body_grace,
+        enrol: RateLimiter::keyed(Quota::per_minute(limits.enrol_per_minute)),
+        failures: RateLimiter::keyed(Quota::per_minute(limits.failures_per_minute)),
+        blocked: Mutex::new(HashMap::new()),
+    });
     Router::new()
         .route(HEALTH, get(health))
         .route(ENROL, post(enrol))
         .route(SYNC, post(sync))
-        .layer(DefaultBodyLimit::disable())
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
-        .with_state(hub)
+        .with_state(web)
 }

@@ -3,7 +3,8 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use relevo_core::domain::IdentityDraft;
-use relevo_hub::{open_store, Hub, Limits};
+use relevo_hub::serve::{raise_file_limit, ServerLimits};
+use relevo_hub::{open_store, HttpLimits, Hub, Limits};
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
@@ -38,6 +39,50 @@ enum Command {
         /// Requests a device may make at once after a quiet spell.
         #[arg(long, default_value_t = 40)]
         burst: u32,
+        /// Connections open at once (default: what the open-file limit allows, at most 16384).
+        #[arg(long)]
+        max_connections: Option<usize>,
+        /// Connections open at once from one address.
+        #[arg(long, default_value_t = 64)]
+        per_address: usize,
+        /// Enrolment attempts per minute from one address.
+        #[arg(long, default_value_t = 10)]
+        enrol_per_minute: u32,
+        /// Failed authentications per minute from one address before it is refused for a minute.
+        #[arg(long, default_value_t = 30)]
+        failures_per_minute: u32,
+        /// Seconds a client has to send a request's headers (and that an idle connection is kept).
+        #[arg(long, default_value_t = 20)]
+        header_timeout: u64,
+        /// Seconds a request body has before it must arrive at 1 KiB a second or more.
+        #[arg(long, default_value_t = 20)]
+        body_grace: u64,
+    },
+    /// Lists ops that wait (for earlier ops of their device, the ops they
+    /// name, their grant or their time), each with what it waits for.
+    Waiting {
+        #[arg(long, env = "RELEVO_HUB_DB")]
+        db: PathBuf,
+        /// Drop them instead (all, or only --device's).
+        #[arg(long)]
+        drop: bool,
+        /// Only this device's (64 hex digits).
+        #[arg(long)]
+        device: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lists ops quarantined as forks (another history of a device).
+    Forks {
+        #[arg(long, env = "RELEVO_HUB_DB")]
+        db: PathBuf,
+        /// Drop them instead (all, or only --device's).
+        #[arg(long)]
+        drop: bool,
+        #[arg(long)]
+        device: Option<String>,
+        #[arg(long)]
+        json: bool,
     },
     /// Prints a one-time invitation code for a person, role and country.
     Invite {
@@ -95,7 +140,36 @@ fn run(cli: Cli) -> Result<()> {
             name,
             rate,
             burst,
+            max_connections,
+            per_address,
+            enrol_per_minute,
+            failures_per_minute,
+            header_timeout,
+            body_grace,
         } => {
+            let files = raise_file_limit();
+            let mut server = ServerLimits::for_file_limit(files);
+            if let Some(n) = max_connections {
+                if n == 0 || n as u64 + 16 > files {
+                    bail!("--max-connections must be between 1 and {} (the open-file limit is {files})", files.saturating_sub(16));
+                }
+                server.max_connections = n;
+            }
+            if per_address == 0 {
+                bail!("--per-address must be 1 or more");
+            }
+            server.per_address = per_address.min(server.max_connections);
+            if header_timeout == 0 || body_grace == 0 {
+                bail!("--header-timeout and --body-grace must be 1 second or more");
+            }
+            server.header_timeout = std::time::Duration::from_secs(header_timeout);
+            let address = HttpLimits {
+                body_grace: std::time::Duration::from_secs(body_grace),
+                enrol_per_minute: NonZeroU32::new(enrol_per_minute)
+                    .context("--enrol-per-minute must be 1 or more")?,
+                failures_per_minute: NonZeroU32::new(failures_per_minute)
+                    .context("--failures-per-minute must be 1 or more")?,
+            };
             let store =
                 open_store(&db, &name).with_context(|| format!("opening {}", db.display()))?;
             let limits = Limits {
@@ -109,12 +183,23 @@ fn run(cli: Cli) -> Result<()> {
                 let listener = tokio::net::TcpListener::bind(listen)
                     .await
                     .with_context(|| format!("listening on {listen}"))?;
-                tracing::info!(%listen, hub = %hub.id(), db = %db.display(), "relevo-hub serving");
-                axum::serve(listener, relevo_hub::router(hub))
-                    .with_graceful_shutdown(async {
-                        let _ = tokio::signal::ctrl_c().await;
-                    })
-                    .await?;
+                tracing::info!(
+                    %listen,
+                    hub = %hub.id(),
+                    db = %db.display(),
+                    open_files = files,
+                    max_connections = server.max_connections,
+                    per_address = server.per_address,
+                    "relevo-hub serving"
+                );
+                relevo_hub::serve::serve(
+                    listener,
+                    relevo_hub::router_with(hub, address),
+                    server,
+                    stop_signal(),
+                )
+                .await?;
+                tracing::info!("relevo-hub stopped");
                 anyhow::Ok(())
             })
         }
@@ -144,6 +229,81 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Waiting {
+            db,
+            drop,
+            device,
+            json,
+        } => {
+            let mut store = open_existing(&db)?;
+            let device = device.as_deref().map(parse_device).transpose()?;
+            if drop {
+                let n = store.drop_waiting(device)?;
+                println!("Dropped {n} waiting op(s).");
+                return Ok(());
+            }
+            let mut list = store.waiting(u64::MAX)?;
+            if let Some(d) = device {
+                list.retain(|w| w.device == d.to_string());
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else if list.is_empty() {
+                println!("No op is waiting.");
+            } else {
+                for w in &list {
+                    println!(
+                        "{}#{}  {}  {}  waits for {}",
+                        w.tag,
+                        w.seq,
+                        w.kind,
+                        w.author.as_deref().unwrap_or("?"),
+                        w.why
+                    );
+                }
+                println!(
+                    "{} op(s) waiting; drop them with `relevo-hub waiting --drop [--device ID]`.",
+                    list.len()
+                );
+            }
+            Ok(())
+        }
+        Command::Forks {
+            db,
+            drop,
+            device,
+            json,
+        } => {
+            let mut store = open_existing(&db)?;
+            let device = device.as_deref().map(parse_device).transpose()?;
+            if drop {
+                let n = store.drop_forks(device)?;
+                println!("Dropped {n} quarantined fork(s).");
+                return Ok(());
+            }
+            let mut list = store.forks()?;
+            if let Some(d) = device {
+                list.retain(|f| f.device == d.to_string());
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else if list.is_empty() {
+                println!("No fork is quarantined.");
+            } else {
+                for f in &list {
+                    println!(
+                        "{}#{}  {}  {}  {}",
+                        f.tag,
+                        f.seq,
+                        f.kind,
+                        f.author.as_deref().unwrap_or("?"),
+                        f.reason
+                    );
+                }
+                println!("{} fork(s) quarantined; drop them with `relevo-hub forks --drop [--device ID]`.", list.len());
+            }
+            Ok(())
+        }
         Command::Revoke { db, device, reason } => {
             let mut store = open_store(&db, "Relevo hub")?;
             let Ok(id) = device.parse() else {
@@ -154,4 +314,42 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Ends when the process is asked to stop (Ctrl-C or SIGTERM).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async {
+                match term.as_mut() {
+                    Some(t) => { t.recv().await; }
+                    None => std::future::pending::<()>().await,
+                }
+            } => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// A hub database that must already exist.
+fn open_existing(db: &std::path::Path) -> Result<relevo_store::Store> {
+    if !db.exists() {
+        bail!(
+            "{} does not exist: give the hub's database (`--db`)",
+            db.display()
+        );
+    }
+    Ok(open_store(db, "Relevo hub")?)
+}
+
+fn parse_device(text: &str) -> Result<relevo_core::DeviceId> {
+    text.parse()
+        .map_err(|_| anyhow::anyhow!("'{text}' is not a device id (64 hex digits)"))
 }

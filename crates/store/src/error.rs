@@ -67,6 +67,9 @@ pub enum Error {
     #[error("op {label} was refused: its device was revoked by the hub")]
     Revoked { label: String },
 
+    #[error("op {label} was not kept: {count} ops of its device already wait for ops they name or for their time, the most one device may have waiting; an administrator can list them (`relevo waiting`) and drop them")]
+    TooManyWaiting { label: String, count: u64 },
+
     #[error("{0}")]
     Enrolment(String),
 
@@ -110,6 +113,7 @@ impl Error {
             Error::BadOp { .. }
             | Error::NotEnrolled { .. }
             | Error::Revoked { .. }
+            | Error::TooManyWaiting { .. }
             | Error::Enrolment(_) => ErrorCode::Validation,
             Error::Sqlite(_) | Error::Io(_) => ErrorCode::Storage,
         }

@@ -32,10 +32,13 @@ pub use flows::{
     PointFlow, SegmentFlow, SurgeDay,
 };
 pub use heads::HeadsReport;
-pub use log::{DeviceReport, Ingest, VerifyReport};
+pub use log::{
+    DeviceReport, Ingest, VerifyReport, Waits, MAX_FORKS, MAX_FORK_BYTES, MAX_WAITING_BYTES,
+    MAX_WAITING_OPS,
+};
 pub use net::{
     new_device_identity, AuthFailure, Enrolled, Enrolment, ForkView, Range, SyncState, SyncStatus,
-    Vector, INVITE_TTL_MS,
+    Vector, WaitingView, INVITE_TTL_MS,
 };
 pub use queries::{CrisisView, IdentityView, LogEntry, RequestView, Snapshot};
 pub use review::{

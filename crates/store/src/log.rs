@@ -10,6 +10,8 @@ use crate::project;
 use crate::{now_ms, Local, Store};
 use rand_core::OsRng;
 use relevo_core::domain::{Country, Role};
+use relevo_core::hlc::is_due;
+use relevo_core::op::MAX_SEQ;
 use relevo_core::op::{verify_batch, OpFault};
 use relevo_core::payload::{Payload, PersonDeclared, PERSON_DECLARE};
 use relevo_core::permissions::Actor;
@@ -23,6 +25,18 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
+
+/// Ops of one device that may wait at once (for earlier ops of its device,
+/// the ops they name, its grant or their time): a device that sends ops
+/// naming what never comes fills its own allowance, not the store.
+pub const MAX_WAITING_OPS: u64 = 10_000;
+/// Bytes of payload of one device's waiting ops.
+pub const MAX_WAITING_BYTES: u64 = 16 << 20;
+/// Forks kept in quarantine per device: enough evidence for a director;
+/// more are counted as forks but not stored.
+pub const MAX_FORKS: u64 = 32;
+/// Bytes of payload kept in quarantine per device.
+pub const MAX_FORK_BYTES: u64 = 4 << 20;
 
 /// What happened to an op offered to [`Store::ingest`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +129,8 @@ pub(crate) struct Seen {
     heads: HashMap<DeviceId, (u64, OpHash)>,
     grants: HashMap<DeviceId, Option<Grant>>,
     waiting: Option<bool>,
+    /// Per device: how many of its ops wait, and their payload bytes.
+    load: HashMap<DeviceId, (u64, u64)>,
 }
 
 impl Seen {
@@ -134,6 +150,18 @@ impl Seen {
         let g = grant(tx, device)?;
         self.grants.insert(*device, g.clone());
         Ok(g)
+    }
+
+    fn load(&mut self, tx: &Connection, device: &DeviceId) -> Result<&mut (u64, u64)> {
+        if !self.load.contains_key(device) {
+            let (n, bytes): (i64, i64) = tx
+                .prepare_cached(
+                    "SELECT count(*), COALESCE(sum(length(payload)), 0) FROM pending_ops WHERE device = ?1",
+                )?
+                .query_row([device.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            self.load.insert(*device, (n as u64, bytes as u64));
+        }
+        Ok(self.load.get_mut(device).expect("inserted above"))
     }
 
     fn waiting(&mut self, tx: &Connection) -> Result<bool> {
@@ -374,6 +402,13 @@ fn apply_decoded(
         if payload.is_hub_kind() {
             // A grant or revocation changes how later ops are judged.
             seen.grants.clear();
+        }
+        if let Payload::DeviceRevoke(r) = &payload {
+            // What a revoked device sent past its revocation will never be
+            // taken in: it stops waiting.
+            tx.prepare_cached("DELETE FROM pending_ops WHERE device = ?1 AND seq > ?2")?
+                .execute(params![r.device.as_bytes(), r.upto.min(MAX_SEQ) as i64])?;
+            seen.load.remove(&r.device);
         }
         project::project(tx, op, &payload)?;
     }
@@ -617,6 +652,12 @@ impl Store {
         let mut seen = Seen::default();
         let mut outcomes = Vec::with_capacity(ops.len());
         let clock = &mut self.clock;
+        // Ops that waited for their time, or for what arrived since, go
+        // first.
+        if seen.waiting(&tx)? {
+            drain_pending(&tx, &mut seen, clock, net)?;
+            seen.waiting = None;
+        }
         // Later chunks are checked on other cores while this thread stores
         // the ones already checked.
         verify_ahead(ops, |first, verdicts| {
@@ -799,8 +840,18 @@ fn verify_ahead(
     })
 }
 
-/// Puts an op that contradicts its device's history in quarantine.
+/// Puts an op that contradicts its device's history in quarantine, unless
+/// its device has used up its quarantine allowance ([`MAX_FORKS`],
+/// [`MAX_FORK_BYTES`]): then it is only counted as a fork.
 fn quarantine(tx: &Transaction, op: &Op, reason: &str) -> Result<()> {
+    let (n, bytes): (i64, i64) = tx
+        .prepare_cached(
+            "SELECT count(*), COALESCE(sum(length(payload)), 0) FROM forks WHERE device = ?1",
+        )?
+        .query_row([op.body.device.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    if n as u64 >= MAX_FORKS || bytes as u64 + op.body.payload.len() as u64 > MAX_FORK_BYTES {
+        return Ok(());
+    }
     let mut values = op_values(op);
     values.extend([
         Value::Blob(op.hash().0.to_vec()),
@@ -873,11 +924,21 @@ fn ingest_verified(
         return Ok(Ingest::Forked);
     }
     let standing = standing(tx, seen, op, net)?;
-    clock.observe(op.body.hlc);
     let decoded = decode(op);
-    if op.body.seq > have + 1 || !standing || !deps_held(tx, seen, &decoded)? {
-        // Earlier ops of its device, ops it names or its device's grant are
-        // still missing.
+    let due = is_due(op.body.hlc, now_ms());
+    if op.body.seq > have + 1 || !standing || !due || !deps_held(tx, seen, &decoded)? {
+        // Earlier ops of its device, ops it names, its device's grant or
+        // its time have not come yet. It waits, within its device's
+        // allowance, and moves no clock.
+        let load = seen.load(tx, device)?;
+        let size = op.body.payload.len() as u64;
+        if load.0 >= MAX_WAITING_OPS || load.1 + size > MAX_WAITING_BYTES {
+            return Err(Error::TooManyWaiting {
+                label: op.label(),
+                count: load.0,
+            });
+        }
+        *load = (load.0 + 1, load.1 + size);
         let values = op_values(op);
         tx.prepare_cached(&format!(
             "INSERT OR IGNORE INTO pending_ops ({OP_COLUMNS}) VALUES ({})",
@@ -887,6 +948,7 @@ fn ingest_verified(
         seen.waiting = Some(true);
         return Ok(Ingest::Pending);
     }
+    clock.observe(op.body.hlc);
     apply_decoded(tx, seen, op, hash, decoded, now_ms(), net)?;
     if !seen.waiting(tx)? {
         return Ok(Ingest::Applied(1));
@@ -928,15 +990,15 @@ fn drain_pending(tx: &Transaction, seen: &mut Seen, clock: &mut Clock, net: Net)
                     Err(e @ (Error::Sqlite(_) | Error::Corrupt { .. })) => return Err(e),
                     // Revoked meanwhile: it will never be taken in.
                     Err(_) => {
-                        forget_pending(tx, &op)?;
+                        forget_pending(tx, &op, seen)?;
                         continue;
                     }
                 }
-                if !deps_held(tx, seen, &decode(&op))? {
+                if !is_due(op.body.hlc, now_ms()) || !deps_held(tx, seen, &decode(&op))? {
                     continue;
                 }
             }
-            forget_pending(tx, &op)?;
+            forget_pending(tx, &op, seen)?;
             if !chained {
                 // Not the history held here for its device.
                 quarantine(
@@ -957,9 +1019,83 @@ fn drain_pending(tx: &Transaction, seen: &mut Seen, clock: &mut Clock, net: Net)
     }
 }
 
-fn forget_pending(tx: &Transaction, op: &Op) -> Result<()> {
+/// What a waiting op waits for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Waits {
+    /// An earlier op of its own device, not held yet.
+    Predecessor {
+        #[ts(type = "number")]
+        seq: u64,
+    },
+    /// Its device's grant from the hub.
+    Grant,
+    /// Its time: it is stamped more than the allowed drift ahead of this
+    /// device's clock.
+    Time {
+        #[ts(type = "number")]
+        wall_ms: u64,
+    },
+    /// An op it names (`device tag#seq`), not held yet.
+    Op {
+        device: String,
+        tag: String,
+        #[ts(type = "number")]
+        seq: u64,
+    },
+    /// Nothing any more: it is taken in at the next sync.
+    Nothing,
+}
+
+impl std::fmt::Display for Waits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Waits::Predecessor { seq } => write!(f, "its device's op #{seq}"),
+            Waits::Grant => f.write_str("its device's grant from the hub"),
+            Waits::Time { wall_ms } => write!(
+                f,
+                "its time ({}), more than an hour ahead of this clock",
+                crate::review::format_ms(*wall_ms)
+            ),
+            Waits::Op { tag, seq, .. } => write!(f, "op {tag}#{seq}, which it names"),
+            Waits::Nothing => f.write_str("nothing (it is taken in at the next sync)"),
+        }
+    }
+}
+
+/// Why a waiting op is not taken in yet: the first thing it lacks.
+pub(crate) fn waits_for(tx: &Connection, op: &Op, net: Net) -> Result<Waits> {
+    let mut seen = Seen::default();
+    let (have, _) = seen.head(tx, &op.body.device)?;
+    if op.body.seq > have + 1 {
+        return Ok(Waits::Predecessor { seq: have + 1 });
+    }
+    if !matches!(standing(tx, &mut seen, op, net), Ok(true)) {
+        return Ok(Waits::Grant);
+    }
+    if !is_due(op.body.hlc, now_ms()) {
+        return Ok(Waits::Time {
+            wall_ms: op.body.hlc.wall_ms,
+        });
+    }
+    if let Ok(Some(payload)) = decode(op) {
+        for d in payload.deps() {
+            if seen.head(tx, &d.device)?.0 < d.seq {
+                return Ok(Waits::Op {
+                    device: d.device.to_string(),
+                    tag: d.device.tag(),
+                    seq: d.seq,
+                });
+            }
+        }
+    }
+    Ok(Waits::Nothing)
+}
+
+fn forget_pending(tx: &Transaction, op: &Op, seen: &mut Seen) -> Result<()> {
     tx.prepare_cached("DELETE FROM pending_ops WHERE device = ?1 AND seq = ?2")?
         .execute(params![op.body.device.as_bytes(), op.body.seq as i64])?;
+    seen.load.remove(&op.body.device);
     Ok(())
 }
 

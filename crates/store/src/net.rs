@@ -101,6 +101,26 @@ pub struct ForkView {
     pub reason: String,
 }
 
+/// An op that waits, as an administrator sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
+pub struct WaitingView {
+    pub device: String,
+    pub tag: String,
+    #[ts(type = "number")]
+    pub seq: u64,
+    pub kind: String,
+    /// The person its device belongs to, if known.
+    pub author: Option<String>,
+    /// When it says it was made (ms since 1970).
+    #[ts(type = "number")]
+    pub made_ms: u64,
+    #[ts(type = "number")]
+    pub bytes: u64,
+    pub waits: log::Waits,
+    /// What it waits for, in words.
+    pub why: String,
+}
+
 /// An invitation as stored: name, role, country, org, expiry, used by.
 type InviteRow = (String, String, String, Option<String>, i64, Option<Vec<u8>>);
 
@@ -456,37 +476,22 @@ impl Store {
     }
 
     /// The version vector to sync with: for every device but demo devices
-    /// (whose ops never leave this one), the highest seq up to which every
-    /// op is held, in the log or waiting for what it names. Counting waiting
-    /// ops stops a peer from sending them again while they wait.
+    /// (whose ops never leave this one), the highest seq applied here.
+    /// Waiting ops are never counted: a vector promises only what can be
+    /// served, so a peer never waits for an op that is not in the log.
     pub fn sync_vector(&self) -> Result<Vector> {
         let mut vv = Vector::new();
-        {
-            // A revoked device's ops after the revocation are held but never
-            // offered: the hub would refuse them.
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT h.device, min(h.seq, COALESCE(g.revoked_upto, h.seq)) FROM device_heads h
-                 LEFT JOIN grants g ON g.device = h.device
-                 WHERE h.device NOT IN (SELECT device FROM demo_devices)",
-            )?;
-            let rows =
-                stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))?;
-            for row in rows {
-                let (device, seq) = row?;
-                vv.insert(device_id(&device)?, seq as u64);
-            }
-        }
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT device, seq FROM pending_ops ORDER BY device, seq")?;
+        // A revoked device's ops after the revocation are held but never
+        // offered: the hub would refuse them.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT h.device, min(h.seq, COALESCE(g.revoked_upto, h.seq)) FROM device_heads h
+             LEFT JOIN grants g ON g.device = h.device
+             WHERE h.device NOT IN (SELECT device FROM demo_devices)",
+        )?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))?;
         for row in rows {
             let (device, seq) = row?;
-            let device = device_id(&device)?;
-            let held = vv.entry(device).or_insert(0);
-            if *held + 1 == seq as u64 {
-                *held += 1;
-            }
+            vv.insert(device_id(&device)?, seq as u64);
         }
         Ok(vv)
     }
@@ -605,6 +610,81 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// Ops waiting for their predecessors, the ops they name, their
+    /// device's grant or their time, each with what it waits for, in
+    /// (device, seq) order; at most `limit`.
+    pub fn waiting(&self, limit: u64) -> Result<Vec<WaitingView>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {} , p2.name FROM pending_ops p
+             LEFT JOIN grants g ON g.device = p.device
+             LEFT JOIN persons p2 ON p2.id = COALESCE(g.person, p.author)
+             ORDER BY p.device, p.seq LIMIT ?1",
+            OP_COLUMNS
+                .split(", ")
+                .map(|c| format!("p.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))?;
+        let rows = stmt
+            .query_map([limit.min(i64::MAX as u64) as i64], |r| {
+                Ok((RawOp::read(r)?, r.get::<_, Option<String>>(9)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (raw, person) in rows {
+            let op = raw.into_op()?;
+            let waits = log::waits_for(&self.conn, &op, self.net)?;
+            out.push(WaitingView {
+                device: op.body.device.to_string(),
+                tag: op.body.device.tag(),
+                seq: op.body.seq,
+                kind: op.body.kind.clone(),
+                author: person,
+                made_ms: op.body.hlc.wall_ms,
+                bytes: op.body.payload.len() as u64,
+                why: waits.to_string(),
+                waits,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Drops waiting ops (of one device, or all): an administrator's answer
+    /// to a device whose ops name what will never come. Returns how many.
+    /// They are not refused: they come back if a device sends them again.
+    pub fn drop_waiting(&mut self, device: Option<DeviceId>) -> Result<u64> {
+        let n = match device {
+            Some(d) => self
+                .conn
+                .execute("DELETE FROM pending_ops WHERE device = ?1", [d.as_bytes()])?,
+            None => self.conn.execute("DELETE FROM pending_ops", [])?,
+        };
+        Ok(n as u64)
+    }
+
+    /// Drops quarantined forks (of one device, or all), once a director has
+    /// seen them. Returns how many.
+    pub fn drop_forks(&mut self, device: Option<DeviceId>) -> Result<u64> {
+        let n = match device {
+            Some(d) => self
+                .conn
+                .execute("DELETE FROM forks WHERE device = ?1", [d.as_bytes()])?,
+            None => self.conn.execute("DELETE FROM forks", [])?,
+        };
+        Ok(n as u64)
+    }
+
+    /// Is this device a member of this store's network: the hub itself, or
+    /// a device the hub granted (revoked or not)? A store outside any
+    /// network counts every device.
+    pub fn is_member(&self, device: &DeviceId) -> Result<bool> {
+        match self.net.hub {
+            None => Ok(true),
+            Some(hub) if hub == *device => Ok(true),
+            Some(_) => Ok(log::grant(&self.conn, device)?.is_some()),
+        }
     }
 
     /// Ops waiting for their predecessors, the ops they name or their

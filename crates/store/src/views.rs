@@ -491,9 +491,15 @@ impl Store {
             w.add("r.priority = ?", p.slug().to_owned().into());
         }
         if let Some(t) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            let pattern = format!("%{}%", t.replace(['%', '_'], ""));
+            // The text is matched as typed: `%`, `_` and `\` are not
+            // wildcards.
+            let escaped = t
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            let pattern = format!("%{escaped}%");
             w.add(
-                "(r.site LIKE ? OR r.description LIKE ? OR r.reference LIKE ?)",
+                "(r.site LIKE ? ESCAPE '\\' OR r.description LIKE ? ESCAPE '\\' OR r.reference LIKE ? ESCAPE '\\')",
                 pattern.into(),
             );
         }

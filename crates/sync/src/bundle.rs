@@ -3,7 +3,10 @@
 //! A bundle holds ops (all of them, or only those a given device lacks) in
 //! the wire format, with the network it belongs to. Importing checks every
 //! op's signature and chain before taking any: a bundle with one altered op
-//! is refused whole, with a message naming it, and nothing is written.
+//! is refused whole, with a message naming it, and nothing is written. Ops of
+//! a device outside the importer's network (neither the hub nor a device
+//! the hub granted, here or in the bundle) are refused: never held, never
+//! counted.
 
 use crate::wire::{pack, runs, unpack, unrun, Run, WireVector};
 use crate::{count, page, plan, SyncError};
@@ -100,6 +103,15 @@ pub fn write_file(path: &Path, data: &[u8]) -> Result<(), SyncError> {
         .unwrap_or(Path::new("."));
     let fail =
         |e: std::io::Error| SyncError::Bundle(format!("could not write {}: {e}", path.display()));
+    if path
+        .symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_symlink())
+    {
+        return Err(SyncError::Bundle(format!(
+            "could not write {}: it is a symbolic link, and Relevo does not write through links: give the path of a regular file",
+            path.display()
+        )));
+    }
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
     std::io::Write::write_all(&mut tmp, data).map_err(fail)?;
     tmp.as_file().sync_all().map_err(fail)?;
@@ -144,8 +156,26 @@ pub fn open(store: &Store, data: &[u8]) -> Result<(Vec<Op>, String), SyncError> 
     Ok((ops, made_by))
 }
 
+/// The devices a bundle's own hub ops grant (they count as members of the
+/// network once those ops are taken in).
+fn granted_in(store: &Store, ops: &[Op]) -> std::collections::BTreeSet<DeviceId> {
+    use relevo_core::payload::Payload;
+    let Some(hub) = store.hub() else {
+        return Default::default();
+    };
+    ops.iter()
+        .filter(|op| op.body.device == hub)
+        .filter_map(
+            |op| match Payload::decode(&op.body.kind, &op.body.payload) {
+                Ok(Some(Payload::DeviceGrant(g))) => Some(g.device),
+                _ => None,
+            },
+        )
+        .collect()
+}
+
 /// Imports a bundle: checked whole first (see [`open`]), then taken in page
-/// by page.
+/// by page. Ops of devices outside this store's network are refused.
 pub fn import(store: &mut Store, data: &[u8]) -> Result<Imported, SyncError> {
     let (ops, made_by) = open(store, data)?;
     let mut report = Imported {
@@ -153,7 +183,24 @@ pub fn import(store: &mut Store, data: &[u8]) -> Result<Imported, SyncError> {
         made_by,
         ..Default::default()
     };
-    for chunk in ops.chunks(crate::PAGE as usize) {
+    let granted = granted_in(store, &ops);
+    let mut strangers: std::collections::BTreeMap<DeviceId, u64> = Default::default();
+    let mut members = Vec::with_capacity(ops.len());
+    for op in ops {
+        let device = op.body.device;
+        if granted.contains(&device) || store.is_member(&device)? {
+            members.push(op);
+        } else {
+            *strangers.entry(device).or_insert(0) += 1;
+        }
+    }
+    report.refused.extend(strangers.iter().map(|(device, n)| {
+        format!(
+            "{n} op(s) of device {}: it is not enrolled in this network, so they were not imported",
+            device.tag()
+        )
+    }));
+    for chunk in members.chunks(crate::PAGE as usize) {
         for outcome in store.ingest_batch(chunk)? {
             match outcome {
                 Ok(Ingest::Applied(_)) => report.applied += 1,

@@ -43,8 +43,7 @@ pub struct ErrorBody {
 
 #[derive(Serialize, Deserialize)]
 struct WireEnrolled {
-    #[serde(with = "serde_bytes")]
-    hub: Vec<u8>,
+    hub: serde_bytes::ByteArray<32>,
     token: String,
     hub_ops: Vec<Run>,
 }
@@ -53,7 +52,7 @@ pub fn encode_enrolled(e: &Enrolled) -> Vec<u8> {
     pack(
         ENROLLED_MAGIC,
         &WireEnrolled {
-            hub: e.hub.as_bytes().to_vec(),
+            hub: serde_bytes::ByteArray::new(*e.hub.as_bytes()),
             token: e.token.clone(),
             hub_ops: runs(&e.hub_ops),
         },
@@ -63,12 +62,8 @@ pub fn encode_enrolled(e: &Enrolled) -> Vec<u8> {
 pub fn decode_enrolled(data: &[u8]) -> Result<Enrolled, WireError> {
     const WHAT: &str = "enrolment answer";
     let w: WireEnrolled = unpack(ENROLLED_MAGIC, WHAT, data)?;
-    let hub: [u8; 32] = w.hub.try_into().map_err(|_| WireError::Malformed {
-        what: WHAT,
-        detail: "the hub id has the wrong length".into(),
-    })?;
     Ok(Enrolled {
-        hub: DeviceId::from_bytes(hub),
+        hub: DeviceId::from_bytes(w.hub.into_array()),
         token: w.token,
         hub_ops: unrun(w.hub_ops, WHAT)?,
     })

@@ -22,8 +22,9 @@ use relevo_core::head::{HeadEntry, HubHead};
 use relevo_core::{DeviceId, Op, OpRef};
 use relevo_store::{Ingest, Range, Store, Vector};
 use serde::{Deserialize, Serialize};
+use serde_bytes::ByteArray;
 use std::collections::BTreeMap;
-use wire::{pack, runs, unpack, unrun, Run, WireError, WireVector};
+use wire::{capped, pack, runs, unpack, unrun, Run, WireError, WireVector};
 
 /// Ops per page unless the asker wants fewer.
 pub const PAGE: u32 = 2000;
@@ -35,7 +36,7 @@ const RESPONSE_MAGIC: &[u8; 4] = b"RLVA";
 pub fn plan(have: &Vector, other: &Vector) -> Vec<Range> {
     have.iter()
         .filter_map(|(device, &to)| {
-            let from = other.get(device).copied().unwrap_or(0) + 1;
+            let from = other.get(device).copied().unwrap_or(0).saturating_add(1);
             (from <= to).then_some(Range {
                 device: *device,
                 from,
@@ -47,13 +48,26 @@ pub fn plan(have: &Vector, other: &Vector) -> Vec<Range> {
 
 /// How many ops the ranges hold.
 pub fn count(ranges: &[Range]) -> u64 {
-    ranges.iter().map(|r| r.to - r.from + 1).sum()
+    ranges
+        .iter()
+        .fold(0u64, |n, r| n.saturating_add(r.to - r.from + 1))
 }
 
-/// At most `limit` ops of `ranges`, merged by clock so that a receiver
-/// rarely holds an op back for another device's op it names; each device's
-/// ops stay in sequence order. Reads each range in chunks, so memory stays
-/// bounded whatever the ranges hold.
+/// Each device's highest seq in either vector.
+pub fn join(a: &Vector, b: &Vector) -> Vector {
+    let mut out = a.clone();
+    for (device, &seq) in b {
+        let held = out.entry(*device).or_insert(0);
+        *held = (*held).max(seq);
+    }
+    out
+}
+
+/// At most `limit` ops of `ranges`: the hub's own ops (grants, revocations)
+/// first, then merged by clock, so that a receiver rarely holds an op back
+/// for a grant or for another device's op it names; each device's ops stay
+/// in sequence order. Reads each range in chunks, so memory stays bounded
+/// whatever the ranges hold.
 pub fn page(store: &Store, ranges: &[Range], limit: usize) -> Result<Vec<Op>, relevo_store::Error> {
     const CHUNK: u64 = 256;
     struct Cursor {
@@ -69,9 +83,10 @@ pub fn page(store: &Store, ranges: &[Range], limit: usize) -> Result<Vec<Op>, re
             done: false,
         })
         .collect();
+    let hub = store.hub();
     let mut out = Vec::with_capacity(limit.min(4096));
     while out.len() < limit {
-        let mut best: Option<(usize, (relevo_core::Hlc, DeviceId))> = None;
+        let mut best: Option<(usize, (bool, relevo_core::Hlc, DeviceId))> = None;
         for (i, c) in cursors.iter_mut().enumerate() {
             if c.buf.is_empty() && !c.done {
                 let ops = store.ops_range_limited(c.range, CHUNK)?;
@@ -84,7 +99,11 @@ pub fn page(store: &Store, ranges: &[Range], limit: usize) -> Result<Vec<Op>, re
                 c.buf.extend(ops);
             }
             if let Some(head) = c.buf.front() {
-                let key = (head.body.hlc, head.body.device);
+                let key = (
+                    Some(head.body.device) != hub,
+                    head.body.hlc,
+                    head.body.device,
+                );
                 if best.is_none_or(|(_, k)| key < k) {
                     best = Some((i, key));
                 }
@@ -111,11 +130,15 @@ pub struct Request {
 }
 
 /// The answer: what the answerer now holds, the pushed ops it refused (and
-/// why), and a page of what the asker lacks.
+/// why), those it holds waiting, and a page of what the asker lacks.
 #[derive(Debug, Clone)]
 pub struct Response {
     pub vector: Vector,
     pub refused: Vec<(OpRef, String)>,
+    /// Pushed ops the answerer keeps but cannot apply yet (they wait for
+    /// ops they name, or for their time): not in its vector, not to be
+    /// pushed again in this session.
+    pub waiting: Vec<OpRef>,
     pub pull: Vec<Op>,
     /// More is waiting beyond this page.
     pub more: bool,
@@ -136,18 +159,26 @@ struct WireRequest {
 
 #[derive(Serialize, Deserialize)]
 struct WireRefusal {
-    #[serde(with = "serde_bytes")]
-    device: Vec<u8>,
+    device: ByteArray<32>,
     seq: u64,
     reason: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireRef {
+    device: ByteArray<32>,
+    seq: u64,
 }
 
 #[derive(Serialize, Deserialize)]
 struct WireResponse {
     vector: WireVector,
     refused: Vec<WireRefusal>,
+    #[serde(deserialize_with = "capped")]
+    waiting: Vec<WireRef>,
     pull: Vec<Run>,
     more: bool,
+    #[serde(deserialize_with = "capped")]
     receipts: Vec<u64>,
     stored_at: u64,
     head: Option<WireHead>,
@@ -244,9 +275,17 @@ impl Response {
                     .refused
                     .iter()
                     .map(|(r, why)| WireRefusal {
-                        device: r.device.as_bytes().to_vec(),
+                        device: ByteArray::new(*r.device.as_bytes()),
                         seq: r.seq,
                         reason: why.clone(),
+                    })
+                    .collect(),
+                waiting: self
+                    .waiting
+                    .iter()
+                    .map(|r| WireRef {
+                        device: ByteArray::new(*r.device.as_bytes()),
+                        seq: r.seq,
                     })
                     .collect(),
                 pull: runs(&self.pull),
@@ -261,23 +300,20 @@ impl Response {
     pub fn decode(data: &[u8]) -> Result<Response, WireError> {
         const WHAT: &str = "sync response";
         let w: WireResponse = unpack(RESPONSE_MAGIC, WHAT, data)?;
+        let op_ref = |device: ByteArray<32>, seq| OpRef {
+            device: DeviceId::from_bytes(device.into_array()),
+            seq,
+        };
         let refused = w
             .refused
             .into_iter()
-            .map(|r| {
-                let device: [u8; 32] = r.device.try_into().map_err(|_| WireError::Malformed {
-                    what: WHAT,
-                    detail: "a refused op names a bad device id".into(),
-                })?;
-                Ok((
-                    OpRef {
-                        device: DeviceId::from_bytes(device),
-                        seq: r.seq,
-                    },
-                    r.reason,
-                ))
-            })
-            .collect::<Result<_, WireError>>()?;
+            .map(|r| (op_ref(r.device, r.seq), r.reason))
+            .collect();
+        let waiting = w
+            .waiting
+            .into_iter()
+            .map(|r| op_ref(r.device, r.seq))
+            .collect();
         let pull = unrun(w.pull, WHAT)?;
         if !w.receipts.is_empty() && w.receipts.len() != pull.len() {
             return Err(WireError::Malformed {
@@ -288,6 +324,7 @@ impl Response {
         Ok(Response {
             vector: w.vector.to_vector(WHAT)?,
             refused,
+            waiting,
             pull,
             more: w.more,
             receipts: w.receipts,
@@ -319,10 +356,14 @@ pub fn respond(
     let outcomes = store.ingest_batch(&request.push)?;
     let mut asker = request.vector;
     let mut refused = Vec::new();
+    let mut waiting = Vec::new();
     for (op, outcome) in request.push.iter().zip(&outcomes) {
         match refusal(outcome) {
             Some(why) => refused.push((op.op_ref(), why)),
             None => {
+                if matches!(outcome, Ok(Ingest::Pending)) {
+                    waiting.push(op.op_ref());
+                }
                 let held = asker.entry(op.body.device).or_insert(0);
                 *held = (*held).max(op.body.seq);
             }
@@ -346,6 +387,7 @@ pub fn respond(
     Ok(Response {
         vector,
         refused,
+        waiting,
         pull,
         more,
         receipts,
@@ -373,8 +415,6 @@ pub enum SyncError {
     NotEnrolled,
     #[error("{0}")]
     Bundle(String),
-    #[error("the session made no progress ({to_send} op(s) still to send were not taken): try again later; if it persists, report it")]
-    Stalled { to_send: u64 },
     #[error("the hub refused {count} op(s) and the session cannot go on: {first}")]
     Refused { count: usize, first: String },
 }
@@ -411,21 +451,28 @@ pub struct Report {
     pub sent: u64,
     pub received: u64,
     pub rounds: u32,
-    /// Ops received that wait for ops they name.
+    /// Ops received that wait here for ops they name or for their time.
     pub pending: u64,
+    /// Ops sent that the other side keeps waiting for ops they name or for
+    /// their time.
+    pub waiting_there: u64,
     /// Ops received that contradict a device's history: quarantined.
     pub forked: u64,
     /// Ops the other side refused, and why.
     pub refused: Vec<String>,
+    /// Ops that could not move in this session (they wait on one side for
+    /// what has not come): the session ended rather than go round again.
+    pub unmoved: u64,
     /// The other side's vector at the end.
     #[serde(skip)]
     pub remote: Vector,
 }
 
 /// The asking side of a session: pulls and pushes pages until neither side
-/// lacks anything the other holds. Each page is one transaction on each
-/// side, so a session cut off at any point loses nothing and the next one
-/// continues.
+/// lacks anything the other holds, or until a round moves nothing (what is
+/// left waits for ops that have not come, or for its time): a session
+/// always ends. Each page is one transaction on each side, so a session cut
+/// off at any point loses nothing and the next one continues.
 pub fn run(
     store: &mut Store,
     transport: &mut dyn Transport,
@@ -434,12 +481,13 @@ pub fn run(
 ) -> Result<Report, SyncError> {
     let mut report = Report::default();
     let mut remote: Option<Vector> = None;
+    // Pushed ops the other side holds waiting: not to be pushed again.
+    let mut parked = Vector::new();
     let mut state = Progress::default();
-    let mut stalls = 0;
     loop {
         let local = store.sync_vector()?;
         let push = match &remote {
-            Some(r) => page(store, &plan(&local, r), page_size as usize)?,
+            Some(r) => page(store, &plan(&local, &join(r, &parked)), page_size as usize)?,
             None => Vec::new(),
         };
         let request = Request {
@@ -457,8 +505,16 @@ pub fn run(
                 .iter()
                 .map(|(r, why)| format!("{}#{}: {why}", r.device.tag(), r.seq)),
         );
+        let parked_before = parked.clone();
+        for r in &answer.waiting {
+            let held = parked.entry(r.device).or_insert(0);
+            *held = (*held).max(r.seq);
+        }
+        report.waiting_there = answer.waiting.len() as u64;
         // When the hub received what it sent, and the pushed ops it kept.
         if answer.stored_at > 0 || !answer.receipts.is_empty() {
+            let waiting: std::collections::BTreeSet<OpRef> =
+                answer.waiting.iter().copied().collect();
             let mut receipts: Vec<(OpRef, u64)> = answer
                 .pull
                 .iter()
@@ -470,7 +526,7 @@ pub fn run(
                     .push
                     .iter()
                     .map(|o| o.op_ref())
-                    .filter(|r| !refused.contains_key(r))
+                    .filter(|r| !refused.contains_key(r) && !waiting.contains(r))
                     .map(|r| (r, answer.stored_at)),
             );
             store.keep_hub_receipts(&receipts)?;
@@ -493,7 +549,7 @@ pub fn run(
         }
         store.record_sync(&answer.vector, relevo_store_now())?;
         let local = store.sync_vector()?;
-        let to_send = plan(&local, &answer.vector);
+        let to_send = plan(&local, &join(&answer.vector, &parked));
         state.sent = report.sent;
         state.received = report.received;
         state.to_send = count(&to_send);
@@ -507,23 +563,18 @@ pub fn run(
             });
         }
         let nothing_left = to_send.is_empty() && !answer.more;
-        let stalled = remote.as_ref() == Some(&answer.vector)
-            && local == request.vector
-            && !request.push.is_empty();
-        stalls = if stalled && !nothing_left {
-            stalls + 1
-        } else {
-            0
-        };
-        if stalls >= 3 {
-            // Pages went back and forth three times and neither side holds
-            // more: going on would loop forever.
-            return Err(SyncError::Stalled {
-                to_send: count(&to_send),
-            });
-        }
+        // A round moved something when either side now holds more, or the
+        // other side took ops to hold waiting.
+        let moved = remote.as_ref() != Some(&answer.vector)
+            || local != request.vector
+            || parked != parked_before;
         remote = Some(answer.vector);
-        if nothing_left {
+        if nothing_left || !moved {
+            report.unmoved = if nothing_left {
+                0
+            } else {
+                count(&to_send).max(u64::from(answer.more))
+            };
             report.remote = remote.unwrap_or_default();
             return Ok(report);
         }

@@ -9,24 +9,46 @@
 //! magic (4) | version u8 | zstd(postcard(body))
 //! ```
 //!
+//! Every decoder is bounded by what it is given: the unpacked body may be at
+//! most [`RATIO`] times the packed one (and [`MAX_DECODED`]), fixed-size
+//! fields refuse any other length as they are read, and lists of numbers are
+//! capped, so no message makes a process hold more than a small multiple of
+//! its unpacked size. Values no device can make (a sequence number or clock
+//! past what an op may carry) are refused here, before any store sees them.
+//!
 //! Ops travel in runs of one device's consecutive ops. Only a run's first op
 //! carries its predecessor's hash; every later one names the op before it,
 //! whose hash the receiver computes anyway, and the receiver's signature
 //! check fails if anything in between was altered. Clock values are sent as
 //! differences from the previous op of the run.
 
+use relevo_core::op::{MAX_SEQ, MAX_WALL_MS};
 use relevo_core::{DeviceId, EntityId, Hlc, Op, OpHash, UnsignedOp};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde_bytes::ByteArray;
 use std::collections::BTreeMap;
 use std::io::Read;
 
 /// The wire format's version. A receiver refuses a version it does not know
 /// with a message that says so.
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
 
 /// The largest message body accepted once decompressed (64 MiB): a page of
 /// ops is far smaller; anything bigger is refused before it is parsed.
 pub const MAX_DECODED: u64 = 64 << 20;
+
+/// How many times larger than its packed bytes a body may unpack to. Real
+/// pages and bundles unpack to two to six times their size (every op
+/// carries 64 bytes of signature that do not compress); a body that unpacks
+/// to more is a bomb.
+pub const RATIO: u64 = 32;
+
+/// Whatever the ratio, a body may always unpack to this much (1 MiB).
+pub const MIN_BUDGET: u64 = 1 << 20;
+
+/// The most items of one list of numbers in a message (receipt times, op
+/// references): far more than a page holds.
+pub const MAX_LIST: usize = 100_000;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum WireError {
@@ -36,8 +58,8 @@ pub enum WireError {
     Version { what: &'static str, found: u8 },
     #[error("the {what} is damaged or cut short: {detail}")]
     Malformed { what: &'static str, detail: String },
-    #[error("the {what} is larger than {} MiB once unpacked", MAX_DECODED >> 20)]
-    TooLarge { what: &'static str },
+    #[error("the {what} unpacks to more than {limit} bytes, more than a Relevo {what} of its size can hold")]
+    TooLarge { what: &'static str, limit: u64 },
 }
 
 /// One op in a run: everything but what the run already says.
@@ -47,23 +69,19 @@ struct WireOp {
     /// `wall` for the first).
     wall_delta: u64,
     counter: u32,
-    #[serde(with = "serde_bytes")]
-    author: Vec<u8>,
+    author: ByteArray<16>,
     kind: String,
     #[serde(with = "serde_bytes")]
     payload: Vec<u8>,
-    #[serde(with = "serde_bytes")]
-    signature: Vec<u8>,
+    signature: ByteArray<64>,
 }
 
 /// Consecutive ops of one device.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Run {
-    #[serde(with = "serde_bytes")]
-    device: Vec<u8>,
+    device: ByteArray<32>,
     first_seq: u64,
-    #[serde(with = "serde_bytes")]
-    first_prev: Vec<u8>,
+    first_prev: ByteArray<32>,
     wall: u64,
     ops: Vec<WireOp>,
 }
@@ -79,10 +97,10 @@ pub fn runs(ops: &[Op]) -> Vec<Run> {
         let wire = |wall_delta| WireOp {
             wall_delta,
             counter: b.hlc.counter,
-            author: b.author.as_bytes().to_vec(),
+            author: ByteArray::new(*b.author.as_bytes()),
             kind: b.kind.clone(),
             payload: b.payload.clone(),
-            signature: op.signature.to_vec(),
+            signature: ByteArray::new(op.signature),
         };
         match last.get_mut(&b.device) {
             // Continues the device's current run, if it is the last run
@@ -96,9 +114,9 @@ pub fn runs(ops: &[Op]) -> Vec<Run> {
             }
             _ => {
                 out.push(Run {
-                    device: b.device.as_bytes().to_vec(),
+                    device: ByteArray::new(*b.device.as_bytes()),
                     first_seq: b.seq,
-                    first_prev: b.prev.0.to_vec(),
+                    first_prev: ByteArray::new(b.prev.0),
                     wall: b.hlc.wall_ms,
                     ops: vec![wire(0)],
                 });
@@ -109,43 +127,53 @@ pub fn runs(ops: &[Op]) -> Vec<Run> {
     out
 }
 
-fn bytes<const N: usize>(v: &[u8], what: &'static str, field: &str) -> Result<[u8; N], WireError> {
-    v.try_into().map_err(|_| WireError::Malformed {
-        what,
-        detail: format!("{field} has {} bytes instead of {N}", v.len()),
-    })
-}
-
 /// Unpacks runs into ops, computing each op's predecessor hash. Signatures
 /// are not checked here; the store checks them before keeping anything.
+/// Sequence numbers and clocks no device can make are refused.
 pub fn unrun(runs: Vec<Run>, what: &'static str) -> Result<Vec<Op>, WireError> {
-    let mut out = Vec::new();
+    let bad = |detail: String| WireError::Malformed { what, detail };
+    let mut out = Vec::with_capacity(runs.iter().map(|r| r.ops.len()).sum());
     for run in runs {
-        let device = DeviceId::from_bytes(bytes(&run.device, what, "a device id")?);
-        let mut prev = OpHash(bytes(&run.first_prev, what, "a previous-op hash")?);
+        let device = DeviceId::from_bytes(run.device.into_array());
+        let mut prev = OpHash(run.first_prev.into_array());
         let mut wall = run.wall;
+        let past_last = u128::from(run.first_seq) + run.ops.len() as u128;
+        if run.first_seq == 0 || past_last > u128::from(MAX_SEQ) + 1 {
+            return Err(bad(format!(
+                "a run of ops numbered from {} cannot exist",
+                run.first_seq
+            )));
+        }
         for (i, w) in run.ops.into_iter().enumerate() {
-            wall = wall.checked_add(w.wall_delta).ok_or(WireError::Malformed {
-                what,
-                detail: "a clock value overflows".into(),
-            })?;
+            wall = wall
+                .checked_add(w.wall_delta)
+                .filter(|w| *w <= MAX_WALL_MS)
+                .ok_or_else(|| bad("an op's clock is past the year 9999".into()))?;
             let op = Op {
                 body: UnsignedOp {
                     device,
-                    seq: run.first_seq.saturating_add(i as u64),
+                    seq: run.first_seq + i as u64,
                     hlc: Hlc::new(wall, w.counter),
-                    author: EntityId::from_bytes(bytes(&w.author, what, "an author id")?),
+                    author: EntityId::from_bytes(w.author.into_array()),
                     kind: w.kind,
                     payload: w.payload,
                     prev,
                 },
-                signature: bytes(&w.signature, what, "a signature")?,
+                signature: w.signature.into_array(),
             };
             prev = op.hash();
             out.push(op);
         }
     }
     Ok(out)
+}
+
+/// How many bytes a packed body of `packed` bytes may unpack to.
+pub fn budget(packed: usize) -> u64 {
+    (packed as u64)
+        .saturating_mul(RATIO)
+        .max(MIN_BUDGET)
+        .min(MAX_DECODED)
 }
 
 /// `magic | version | zstd(postcard(body))`.
@@ -180,16 +208,17 @@ pub fn unpack<T: DeserializeOwned>(
             what,
             detail: e.to_string(),
         })?;
+    let limit = budget(data.len());
     let mut plain = Vec::new();
     decoder
-        .take(MAX_DECODED + 1)
+        .take(limit + 1)
         .read_to_end(&mut plain)
         .map_err(|e| WireError::Malformed {
             what,
             detail: e.to_string(),
         })?;
-    if plain.len() as u64 > MAX_DECODED {
-        return Err(WireError::TooLarge { what });
+    if plain.len() as u64 > limit {
+        return Err(WireError::TooLarge { what, limit });
     }
     postcard::from_bytes(&plain).map_err(|e| WireError::Malformed {
         what,
@@ -203,8 +232,7 @@ pub struct WireVector(Vec<WireHead>);
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 struct WireHead {
-    #[serde(with = "serde_bytes")]
-    device: Vec<u8>,
+    device: ByteArray<32>,
     seq: u64,
 }
 
@@ -213,7 +241,7 @@ impl WireVector {
         WireVector(
             v.iter()
                 .map(|(d, n)| WireHead {
-                    device: d.as_bytes().to_vec(),
+                    device: ByteArray::new(*d.as_bytes()),
                     seq: *n,
                 })
                 .collect(),
@@ -224,13 +252,50 @@ impl WireVector {
         self.0
             .iter()
             .map(|h| {
-                Ok((
-                    DeviceId::from_bytes(bytes(&h.device, what, "a device id")?),
-                    h.seq,
-                ))
+                if h.seq > MAX_SEQ {
+                    return Err(WireError::Malformed {
+                        what,
+                        detail: format!(
+                            "a version vector claims op #{}, which cannot exist",
+                            h.seq
+                        ),
+                    });
+                }
+                Ok((DeviceId::from_bytes(h.device.into_array()), h.seq))
             })
             .collect()
     }
+}
+
+/// Reads a list of at most [`MAX_LIST`] items, refusing a longer one as it
+/// is read (`#[serde(deserialize_with = "capped")]`).
+pub fn capped<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct Visit<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Visit<T> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            write!(f, "a list of at most {MAX_LIST} items")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let declared = seq.size_hint().unwrap_or(0);
+            if declared > MAX_LIST {
+                return Err(serde::de::Error::invalid_length(declared, &self));
+            }
+            let mut out = Vec::with_capacity(declared.min(4096));
+            while let Some(item) = seq.next_element()? {
+                if out.len() == MAX_LIST {
+                    return Err(serde::de::Error::invalid_length(MAX_LIST + 1, &self));
+                }
+                out.push(item);
+            }
+            Ok(out)
+        }
+    }
+    deserializer.deserialize_seq(Visit(std::marker::PhantomData))
 }
 
 #[cfg(test)]
@@ -335,7 +400,57 @@ mod tests {
         assert!(data.len() < 1 << 20, "tiny on the wire");
         assert_eq!(
             unpack::<Vec<Run>>(b"TEST", "page", &data).map(|_| ()),
-            Err(WireError::TooLarge { what: "page" })
+            Err(WireError::TooLarge {
+                what: "page",
+                limit: budget(data.len())
+            })
         );
+    }
+
+    /// A body of a few kilobytes that declares millions of items (each
+    /// empty) must be refused as it is read, not after allocating them.
+    #[test]
+    fn millions_of_declared_empty_items_are_refused() {
+        // postcard: a list length as a varint, then zero bytes for every
+        // field of every item (empty byte strings, zero numbers).
+        let mut plain = Vec::new();
+        let mut n: u64 = 50_000_000;
+        while n >= 0x80 {
+            plain.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        plain.push(n as u8);
+        plain.extend(std::iter::repeat_n(0u8, 900_000));
+        let mut data = b"TEST".to_vec();
+        data.push(VERSION);
+        data.extend(zstd::bulk::compress(&plain, 19).expect("compress"));
+        assert!(data.len() < 4096, "{} bytes", data.len());
+        let err = unpack::<Vec<Run>>(b"TEST", "page", &data).map(|_| ());
+        assert!(matches!(err, Err(WireError::Malformed { .. })), "{err:?}");
+        // Receipt times are numbers: a capped list refuses a long one.
+        #[derive(Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Numbers(#[serde(deserialize_with = "capped")] Vec<u64>);
+        let err = unpack::<Numbers>(b"TEST", "page", &data).map(|_| ());
+        assert!(matches!(err, Err(WireError::Malformed { .. })), "{err:?}");
+    }
+
+    #[test]
+    fn impossible_sequence_numbers_and_clocks_are_refused_at_decode() {
+        let mut r = runs(&chain(5, 2));
+        r[0].first_seq = u64::MAX;
+        assert!(matches!(unrun(r, "page"), Err(WireError::Malformed { .. })));
+        let mut r = runs(&chain(5, 2));
+        r[0].ops[1].wall_delta = u64::MAX;
+        assert!(matches!(unrun(r, "page"), Err(WireError::Malformed { .. })));
+        let mut r = runs(&chain(5, 2));
+        r[0].first_seq = 0;
+        assert!(matches!(unrun(r, "page"), Err(WireError::Malformed { .. })));
+        let mut v = WireVector::default();
+        v.0.push(WireHead {
+            device: ByteArray::new([1; 32]),
+            seq: u64::MAX,
+        });
+        assert!(v.to_vector("page").is_err());
     }
 }

@@ -36,13 +36,18 @@ impl HubProcess {
     }
 
     pub fn start_on(db: &Path, port: u16, extra: &[&str]) -> HubProcess {
+        HubProcess::start_with(Path::new(HUB), db, port, extra)
+    }
+
+    /// Started through `program` (a wrapper script that execs the hub).
+    pub fn start_with(program: &Path, db: &Path, port: u16, extra: &[&str]) -> HubProcess {
         let log = db.with_extension(format!("{port}.log"));
         let out = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&log)
             .expect("log file");
-        let child = Command::new(HUB)
+        let child = Command::new(program)
             .args(["serve", "--db"])
             .arg(db)
             .args(["--listen", &format!("127.0.0.1:{port}")])
@@ -94,6 +99,10 @@ impl HubProcess {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
     }
 
     pub fn log_text(&self) -> String {
@@ -268,4 +277,161 @@ pub fn sync_in_process(
 ) -> Result<Report, relevo_sync::SyncError> {
     let token = store.enrolment().expect("q").expect("enrolled").token;
     relevo_sync::run(store, &mut InProc { hub, token }, relevo_sync::PAGE, |_| {})
+}
+
+/// Milliseconds since 1970, now.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64
+}
+
+/// An enrolled device under an attacker's control: it signs whatever it
+/// likes with its own (granted) key and pushes it as raw pages.
+pub struct Rogue {
+    pub key: relevo_core::DeviceKey,
+    pub person: relevo_core::EntityId,
+    pub token: String,
+    next: u64,
+    prev: relevo_core::OpHash,
+    made: u64,
+}
+
+impl Rogue {
+    fn new(enrol: impl FnOnce(&http::EnrolRequest) -> String) -> Rogue {
+        let (key, person) = relevo_store::new_device_identity();
+        let token = enrol(&http::EnrolRequest {
+            code: String::new(),
+            device: key.device_id(),
+            person,
+        });
+        Rogue {
+            key,
+            person,
+            token,
+            next: 1,
+            prev: relevo_core::OpHash::GENESIS,
+            made: 0,
+        }
+    }
+
+    /// Enrolled with a hub process over HTTP.
+    pub fn enrol(hub: &HubProcess) -> Rogue {
+        let code = hub.invite("Rogue", "field-coordinator", "GT");
+        Rogue::new(|r| {
+            Client::new(&hub.url)
+                .expect("url")
+                .enrol(&http::EnrolRequest { code, ..r.clone() })
+                .expect("enrol")
+                .token
+        })
+    }
+
+    /// Enrolled with the hub library in this process.
+    pub fn enrol_in_process(hub: &relevo_hub::Hub) -> Rogue {
+        let code = hub
+            .with_store(|s| {
+                s.invite(
+                    &identity("Rogue", "field-coordinator", "GT"),
+                    relevo_store::INVITE_TTL_MS,
+                )
+            })
+            .expect("invite");
+        Rogue::new(|r| {
+            let body = serde_json::to_vec(&http::EnrolRequest { code, ..r.clone() }).expect("json");
+            http::decode_enrolled(&hub.enrol(&body).expect("enrol"))
+                .expect("decode")
+                .token
+        })
+    }
+
+    /// Starts the device's history again from its first op: what it makes
+    /// next forks what it made before.
+    pub fn rewind(&mut self) {
+        self.next = 1;
+        self.prev = relevo_core::OpHash::GENESIS;
+    }
+
+    /// The device's next op, chained to the last one made, stamped `wall`.
+    pub fn op_at(&mut self, payload: &relevo_core::payload::Payload, wall: u64) -> relevo_core::Op {
+        let op = relevo_core::UnsignedOp {
+            device: self.key.device_id(),
+            seq: self.next,
+            hlc: relevo_core::Hlc::new(wall, 0),
+            author: self.person,
+            kind: payload.kind().to_owned(),
+            payload: payload.encode(),
+            prev: self.prev,
+        }
+        .sign(&self.key)
+        .expect("shape");
+        self.next += 1;
+        self.prev = op.hash();
+        op
+    }
+
+    /// A note on a record whose create op will never exist.
+    pub fn orphan_note(&mut self) -> relevo_core::Op {
+        self.made += 1;
+        let never = relevo_core::OpRef {
+            device: relevo_core::DeviceKey::from_secret([0x5a; 32]).device_id(),
+            seq: 1_000_000_000,
+        };
+        let payload = relevo_core::payload::Payload::Change(
+            relevo_core::payload::ChangeKind::NoteAdd,
+            relevo_core::payload::Change {
+                entity: relevo_core::EntityId::new_v7(now_ms(), [9; 10]),
+                on: never,
+                writes: Vec::new(),
+                saw: Vec::new(),
+                text: Some(format!("nunca {}", self.made)),
+                significant: false,
+                fulfilment: None,
+            },
+        );
+        self.op_at(&payload, now_ms())
+    }
+}
+
+/// Pushes ops as `token`'s device to a hub process; its decoded answer.
+pub fn push_http(url: &str, token: &str, push: Vec<relevo_core::Op>) -> relevo_sync::Response {
+    use relevo_sync::Transport;
+    let request = relevo_sync::Request {
+        vector: Default::default(),
+        push,
+        want: 10,
+    };
+    let answer = Client::new(url)
+        .expect("url")
+        .session(token)
+        .exchange(&request.encode())
+        .expect("answered");
+    relevo_sync::Response::decode(&answer).expect("decode")
+}
+
+/// `relevo-hub ARGS --db DB`: its output, or a panic with its errors.
+pub fn hub_cli(db: &Path, args: &[&str]) -> String {
+    let out = Command::new(HUB)
+        .args(args)
+        .arg("--db")
+        .arg(db)
+        .output()
+        .expect("run relevo-hub");
+    assert!(
+        out.status.success(),
+        "relevo-hub {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// The peak resident memory of a running process, in KiB.
+pub fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM")
 }
