@@ -442,3 +442,126 @@ fn guessing_codes_and_tokens_is_slowed_per_address() {
     // Another address is not affected.
     assert!(get_health("127.0.0.9", hub.port).starts_with("HTTP/1.1 200"));
 }
+
+/// Sync bodies of at most 4 KB that declare millions of items, or unpack
+/// to 64 MiB, two at a time: the hub's peak memory stays under its
+/// baseline plus 64 MiB, and it answers each with a 400.
+#[test]
+fn a_few_hostile_kilobytes_cost_the_hub_little_memory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = HubProcess::start(dir.path());
+    let mut d = enrolled(dir.path(), "a", &hub, "regional-director", "PA");
+    d.open_crisis(&crisis()).expect("crisis");
+    sync(&mut d);
+    let token = d.enrolment().expect("q").expect("e").token;
+    let baseline = peak_rss_kib(hub.pid());
+    let varint = |mut n: u64, out: &mut Vec<u8>| {
+        while n >= 0x80 {
+            out.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        out.push(n as u8);
+    };
+    let pack = |plain: &[u8]| {
+        let mut out = b"RLVQ".to_vec();
+        out.push(relevo_sync::wire::VERSION);
+        out.extend(zstd::bulk::compress(plain, 19).expect("zstd"));
+        out
+    };
+    let mut bodies = Vec::new();
+    // A vector of 50 million empty heads.
+    let mut plain = Vec::new();
+    varint(50_000_000, &mut plain);
+    plain.extend(std::iter::repeat_n(0u8, 900_000));
+    bodies.push(pack(&plain));
+    // An empty vector, then 50 million empty runs.
+    let mut plain = vec![0u8];
+    varint(50_000_000, &mut plain);
+    plain.extend(std::iter::repeat_n(0u8, 900_000));
+    bodies.push(pack(&plain));
+    // A decompression bomb, made a piece at a time.
+    let mut bomb = b"RLVQ".to_vec();
+    bomb.push(relevo_sync::wire::VERSION);
+    let mut encoder = zstd::stream::write::Encoder::new(bomb, 3).expect("zstd");
+    for _ in 0..1024 {
+        encoder.write_all(&[0u8; 1 << 16]).expect("write");
+    }
+    bodies.push(encoder.finish().expect("finish"));
+    for body in &bodies {
+        assert!(body.len() <= 4096, "{} bytes", body.len());
+    }
+    std::thread::scope(|scope| {
+        for body in &bodies {
+            for _ in 0..2 {
+                let (hub, token) = (&hub, &token);
+                scope.spawn(move || {
+                    let answer = raw_post(hub, token, body);
+                    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+                });
+            }
+        }
+    });
+    let peak = peak_rss_kib(hub.pid());
+    assert!(
+        peak <= baseline + 64 * 1024,
+        "peak {peak} KiB against a baseline of {baseline} KiB"
+    );
+    assert_eq!(sync(&mut d).unmoved, 0, "the hub still serves");
+}
+
+/// A bundle of the right network carrying a stranger's valid chain: the
+/// real `relevo bundle import` refuses the stranger's ops, holds none of
+/// them and keeps the stranger out of the device's vector.
+#[test]
+fn a_bundle_with_a_strangers_chain_is_refused_by_the_cli() {
+    #[derive(serde::Serialize)]
+    struct Bundle {
+        #[serde(with = "serde_bytes")]
+        hub: Vec<u8>,
+        #[serde(with = "serde_bytes")]
+        made_by: Vec<u8>,
+        made_at: u64,
+        vector: relevo_sync::wire::WireVector,
+        runs: Vec<relevo_sync::wire::Run>,
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = HubProcess::start(dir.path());
+    let mut d = enrolled(dir.path(), "a", &hub, "regional-director", "PA");
+    sync(&mut d);
+    let hub_id = d.hub().expect("hub");
+    drop(d);
+    let mut stranger = relevo_store::Store::open_in_memory().expect("open");
+    stranger
+        .init_identity(&identity("Intruso", "regional-director", "GT"))
+        .expect("init");
+    stranger.open_crisis(&crisis()).expect("crisis");
+    let ops = stranger.ops().expect("ops");
+    let body = Bundle {
+        hub: hub_id.as_bytes().to_vec(),
+        made_by: stranger.device().expect("d").as_bytes().to_vec(),
+        made_at: now_ms(),
+        vector: Default::default(),
+        runs: relevo_sync::wire::runs(&ops),
+    };
+    let file = dir.path().join("stranger.rlvb");
+    std::fs::write(&file, relevo_sync::wire::pack(b"RLVB", &body)).expect("write");
+    let cli = std::path::Path::new(HUB).with_file_name("relevo");
+    let run = |args: &[&str]| {
+        std::process::Command::new(&cli)
+            .args(args)
+            .env("RELEVO_DATA_DIR", dir.path().join("a"))
+            .output()
+            .expect("run relevo")
+    };
+    let out = run(&["bundle", "import", file.to_str().expect("utf8")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not enrolled in this network"), "{err}");
+    let status: serde_json::Value =
+        serde_json::from_slice(&run(&["status", "--json"]).stdout).expect("json");
+    let stranger_id = stranger.device().expect("d").to_string();
+    assert!(
+        status["vector"].get(&stranger_id).is_none(),
+        "the stranger is not in the vector: {status}"
+    );
+    assert_eq!(status["pending"], 0, "none of its ops is held: {status}");
+}

@@ -55,6 +55,9 @@ pub enum Error {
     #[error("{path} is damaged or is not a database ({detail}). The file was not changed; restore it from a backup or sync a fresh copy from the hub.")]
     Corrupt { path: PathBuf, detail: String },
 
+    #[error("could not use {path}: {detail}. The disk may be full or the file not writable: free some space (or check the folder's permissions) and try again; the file itself is not damaged.")]
+    Unavailable { path: PathBuf, detail: String },
+
     #[error("{path} is an SQLite database of another program, not a Relevo database; the file was not changed.")]
     NotRelevo { path: PathBuf },
 
@@ -91,6 +94,12 @@ impl From<rusqlite::Error> for Error {
                     detail: e.to_string(),
                 }
             }
+            Some(rusqlite::ErrorCode::DiskFull | rusqlite::ErrorCode::ReadOnly) => {
+                Error::Unavailable {
+                    path: PathBuf::from("the database"),
+                    detail: e.to_string(),
+                }
+            }
             _ => Error::Sqlite(e),
         }
     }
@@ -115,7 +124,7 @@ impl Error {
             | Error::Revoked { .. }
             | Error::TooManyWaiting { .. }
             | Error::Enrolment(_) => ErrorCode::Validation,
-            Error::Sqlite(_) | Error::Io(_) => ErrorCode::Storage,
+            Error::Sqlite(_) | Error::Io(_) | Error::Unavailable { .. } => ErrorCode::Storage,
         }
     }
 }

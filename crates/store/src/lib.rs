@@ -110,13 +110,46 @@ impl Store {
     /// Opens (creating if needed) a database file. An existing file is first
     /// examined read-only: a damaged file, another program's database or one
     /// written by a newer Relevo is refused before anything is written to it.
+    ///
+    /// When the disk is too full (or the folder too locked down) for SQLite
+    /// to make its shared-memory file, and nothing waits in the write-ahead
+    /// log, the file is opened read-only as it stands: everything it holds
+    /// can be read and verified; recording fails with a clear error until
+    /// space is freed.
     pub fn open(path: &Path) -> Result<Store> {
+        match Store::open_writable(path) {
+            Err(Error::Unavailable { .. }) if path.exists() && wal_is_empty(path) => {
+                schema::preflight_with(path, true)?;
+                let conn = Connection::open_with_flags(
+                    schema::immutable_uri(path),
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | rusqlite::OpenFlags::SQLITE_OPEN_URI
+                        | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                Store::configure(conn, Some(path.to_owned()))
+            }
+            other => other,
+        }
+    }
+
+    fn open_writable(path: &Path) -> Result<Store> {
         if path.exists() {
             schema::preflight(path)?;
         }
-        let conn = Connection::open(path)?;
-        let mode: String =
-            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        let unavailable = |e: rusqlite::Error| {
+            if schema::is_io(&e) {
+                Error::Unavailable {
+                    path: path.to_owned(),
+                    detail: e.to_string(),
+                }
+            } else {
+                Error::from(e)
+            }
+        };
+        let conn = Connection::open(path).map_err(unavailable)?;
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+            .map_err(unavailable)?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(Error::Corrupt {
                 path: path.to_owned(),
@@ -159,12 +192,20 @@ impl Store {
             store.rebuild_projections()?;
         }
         // Keep the query planner's statistics fresh (cheap: SQLite only
-        // analyses tables whose statistics are missing or stale).
-        store
+        // analyses tables whose statistics are missing or stale). Only an
+        // optimisation: a store that cannot write opens without it.
+        let _ = store
             .conn
-            .execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;")?;
+            .execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;");
         Ok(store)
     }
+}
+
+/// Does the write-ahead log beside `path` hold nothing (absent or empty)?
+fn wal_is_empty(path: &Path) -> bool {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    std::fs::metadata(PathBuf::from(wal)).map_or(true, |m| m.len() == 0)
 }
 
 pub(crate) fn now_ms() -> u64 {

@@ -483,14 +483,53 @@ pub const LATEST: i64 = MIGRATIONS.len() as i64;
 /// Looks at an existing file without changing it: is it a Relevo database
 /// this binary can open, and is it intact?
 pub fn preflight(path: &Path) -> Result<()> {
-    let corrupt = |e: rusqlite::Error| Error::Corrupt {
-        path: path.to_owned(),
-        detail: e.to_string(),
-    };
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    preflight_with(path, false)
+}
+
+/// Is this failure the disk's or the folder's (full, unwritable, a read
+/// that failed) rather than damage in the file?
+pub(crate) fn is_io(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(
+            rusqlite::ErrorCode::SystemIoFailure
+                | rusqlite::ErrorCode::DiskFull
+                | rusqlite::ErrorCode::CannotOpen
+                | rusqlite::ErrorCode::ReadOnly
+                | rusqlite::ErrorCode::PermissionDenied
+        )
     )
+}
+
+/// [`preflight`], on the file as it stands (`immutable`: without the
+/// shared-memory file, for a disk too full to create one).
+pub(crate) fn preflight_with(path: &Path, immutable: bool) -> Result<()> {
+    let corrupt = |e: rusqlite::Error| {
+        if is_io(&e) {
+            Error::Unavailable {
+                path: path.to_owned(),
+                detail: e.to_string(),
+            }
+        } else {
+            Error::Corrupt {
+                path: path.to_owned(),
+                detail: e.to_string(),
+            }
+        }
+    };
+    let conn = if immutable {
+        Connection::open_with_flags(
+            immutable_uri(path),
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )
+    } else {
+        Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+    }
     .map_err(corrupt)?;
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
@@ -523,6 +562,20 @@ pub fn preflight(path: &Path) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// A URI that opens `path` as a file nobody changes: no locks, no
+/// shared-memory file (which a full disk cannot hold).
+pub(crate) fn immutable_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for b in path.to_string_lossy().bytes() {
+        match b {
+            b'?' | b'#' | b'%' => uri.push_str(&format!("%{b:02X}")),
+            _ => uri.push(b as char),
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
 }
 
 /// Brings the schema to [`LATEST`], one migration per transaction. Returns
