@@ -7,7 +7,7 @@
 //! stays responsive during a long session: every page is one short
 //! transaction, and the window's reads see each page as soon as it commits.
 
-use relevo_store::{Store, SyncState, SyncStatus};
+use relevo_store::{Store, SyncState, SyncStatus, WAITING_SHOWN};
 use relevo_sync::http::Client;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
@@ -41,6 +41,8 @@ pub fn alone() -> SyncStatus {
         to_send: 0,
         hub_url: None,
         forks: Vec::new(),
+        waiting: Vec::new(),
+        waiting_count: 0,
     }
 }
 
@@ -100,6 +102,11 @@ impl Syncer {
         if let Ok(n) = store.not_on_hub() {
             s.not_on_hub = n;
         }
+        // A bundle import can leave ops waiting at any moment.
+        if let (Ok(w), Ok(n)) = (store.waiting(WAITING_SHOWN), store.pending_count()) {
+            s.waiting = w;
+            s.waiting_count = n;
+        }
         if let Ok(Some(e)) = store.enrolment() {
             s.hub_url = Some(e.url);
             if s.state == SyncState::Alone {
@@ -142,6 +149,8 @@ fn cycle(app: &AppHandle, dir: &std::path::Path, shared: &Mutex<SyncStatus>) -> 
         last_sync_ms: store.last_sync().ok().flatten(),
         hub_url: Some(enrolment.url.clone()),
         forks: store.forks().unwrap_or_default(),
+        waiting: store.waiting(WAITING_SHOWN).unwrap_or_default(),
+        waiting_count: store.pending_count().unwrap_or(0),
         ..alone()
     };
     let reachable = Client::new(&enrolment.url).and_then(|c| c.health());
@@ -162,6 +171,8 @@ fn cycle(app: &AppHandle, dir: &std::path::Path, shared: &Mutex<SyncStatus>) -> 
     status.not_on_hub = store.not_on_hub().unwrap_or(status.not_on_hub);
     status.last_sync_ms = store.last_sync().ok().flatten();
     status.forks = store.forks().unwrap_or_default();
+    status.waiting = store.waiting(WAITING_SHOWN).unwrap_or_default();
+    status.waiting_count = store.pending_count().unwrap_or(0);
     match result {
         Ok(report) => {
             status.state = SyncState::UpToDate;

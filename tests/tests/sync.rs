@@ -1,7 +1,9 @@
 //! Sync on the real app against a real hub process: a field coordinator
 //! joins the hub from the first-run screen, logs a request while the hub is
 //! down and sees "1 not on hub"; the hub comes back and the app syncs on its
-//! own, without a click, until nothing is left to send.
+//! own, without a click, until nothing is left to send. A USB bundle then
+//! brings an op whose predecessor has not arrived: the Sync tab lists it
+//! with what it waits for, until the hub brings the missing op.
 //!
 //! Ignored in a plain `cargo test`; `./dev test` runs it under Xvfb.
 
@@ -77,5 +79,75 @@ async fn a_request_logged_while_the_hub_is_down_goes_up_on_its_own_when_it_retur
     run(&cli, &["--data-dir", director, "sync"]);
     let list = run(&cli, &["--data-dir", director, "request", "list"]);
     assert!(list.contains("Tecún Umán (E2E sync)"), "{list}");
+
+    // The director logs two requests offline and carries only the second
+    // on a USB stick: the app holds it waiting for the first.
+    for site in ["El Carmen (primera)", "El Carmen (segunda)"] {
+        run(
+            &cli,
+            &[
+                "--data-dir",
+                director,
+                "request",
+                "add",
+                "--country",
+                "GT",
+                "--site",
+                site,
+                "--sector",
+                "shelter",
+                "--people",
+                "12",
+                "--priority",
+                "high",
+                "--description",
+                "Colchonetas",
+            ],
+        );
+    }
+    let boss: serde_json::Value =
+        serde_json::from_str(&run(&cli, &["--data-dir", director, "status", "--json"]))
+            .expect("status");
+    let boss_id = boss["device"].as_str().expect("device").to_owned();
+    let last = boss["vector"][&boss_id].as_u64().expect("seq");
+    let app_dir = device.data_dir();
+    let app_dir = app_dir.to_str().expect("utf8");
+    let mut lacks: serde_json::Value =
+        serde_json::from_str(&run(&cli, &["--data-dir", app_dir, "status", "--json"]))
+            .expect("status");
+    lacks["vector"][&boss_id] = serde_json::json!(last - 1);
+    let vector_file = dir.path().join("app-vector.json");
+    std::fs::write(&vector_file, lacks.to_string()).expect("write");
+    let bundle = dir.path().join("usb.rlvb");
+    run(
+        &cli,
+        &[
+            "--data-dir",
+            director,
+            "bundle",
+            "export",
+            bundle.to_str().expect("utf8"),
+            "--for-vector",
+            vector_file.to_str().expect("utf8"),
+        ],
+    );
+    s.click("#nav-sync").await;
+    s.type_into("#bundle-path", bundle.to_str().expect("utf8"))
+        .await;
+    s.click("#bundle-import").await;
+    s.wait_for_text("#bundle-message", "1").await;
+    let waiting = s
+        .wait_for_text("#sync-waiting", &format!("#{}", last - 1))
+        .await;
+    assert!(waiting.contains("its device's op"), "{waiting}");
+    s.screenshot("sync-waiting").await;
+
+    // The director syncs; the app's next sync brings the first request and
+    // the waiting one goes in after it.
+    run(&cli, &["--data-dir", director, "sync"]);
+    s.click("#sync-now").await;
+    wait_gone(&s, "#sync-waiting", Duration::from_secs(60)).await;
+    s.click("#nav-requests").await;
+    s.wait_for_text("li.request", "El Carmen (segunda)").await;
     s.quit().await;
 }

@@ -113,6 +113,12 @@ pub(crate) fn run(store: &mut Store, command: Command) -> Result<ExitCode, SyncE
             for r in &report.refused {
                 eprintln!("refused: {r}");
             }
+            if report.refused_count > report.refused.len() as u64 {
+                eprintln!(
+                    "refused: {} more",
+                    report.refused_count - report.refused.len() as u64
+                );
+            }
         }
         Command::Bundle(BundleCommand::Export { file, for_vector }) => {
             let lacks = match for_vector {
@@ -133,8 +139,8 @@ pub(crate) fn run(store: &mut Store, command: Command) -> Result<ExitCode, SyncE
             })?;
             let r = bundle::import(store, &data)?;
             println!(
-                "Imported {} op(s) from {}: {} new, {} already held, {} waiting, {} quarantined.",
-                r.ops, r.made_by, r.applied, r.duplicates, r.pending, r.forked
+                "Imported {} op(s) from {}: {} new, {} already held, {} waiting, {} quarantined, {} refused.",
+                r.ops, r.made_by, r.applied, r.duplicates, r.pending, r.forked, r.refused_ops
             );
             for why in &r.refused {
                 eprintln!("refused: {why}");

@@ -51,6 +51,10 @@ pub const MIN_BODY_RATE: u64 = 1024;
 /// Time a body has before the minimum rate applies.
 pub const BODY_GRACE: Duration = Duration::from_secs(20);
 
+/// No body is read for longer than this, however steadily it comes (five
+/// minutes: a full page over a 2G link).
+pub const BODY_DEADLINE: Duration = Duration::from_secs(300);
+
 /// Limits a hub applies.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -150,6 +154,33 @@ pub struct Hub {
     id: DeviceId,
     limits: Limits,
     limiter: DefaultKeyedRateLimiter<DeviceId>,
+    /// Sync requests under way per device.
+    busy: Mutex<HashMap<DeviceId, usize>>,
+    /// The op count `/v1/health` reports, and when it was read: health
+    /// checks are not allowed to count the log each time.
+    counted: Mutex<Option<(Instant, u64)>>,
+}
+
+/// Sync requests one device may have under way at once.
+pub const PER_DEVICE_CONCURRENT: usize = 2;
+
+/// A device's place among the requests under way; given back on drop.
+#[derive(Debug)]
+pub struct Busy<'a> {
+    hub: &'a Hub,
+    device: DeviceId,
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        let mut busy = self.hub.busy.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = busy.get_mut(&self.device) {
+            *n -= 1;
+            if *n == 0 {
+                busy.remove(&self.device);
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Hub {
@@ -186,6 +217,8 @@ impl Hub {
             id,
             limits,
             limiter: RateLimiter::keyed(quota),
+            busy: Mutex::new(HashMap::new()),
+            counted: Mutex::new(None),
         })
     }
 
@@ -205,11 +238,37 @@ impl Hub {
     }
 
     pub fn health(&self) -> Result<Health, HubError> {
+        let fresh = |at: &Instant| at.elapsed() < Duration::from_secs(10);
+        let cached = *self.counted.lock().unwrap_or_else(|p| p.into_inner());
+        let ops = match cached {
+            Some((at, n)) if fresh(&at) => n,
+            _ => {
+                let n = self.store().op_count()?;
+                *self.counted.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), n));
+                n
+            }
+        };
         Ok(Health {
             status: "ok".into(),
             hub: self.id.to_string(),
-            ops: self.store().op_count()?,
+            ops,
         })
+    }
+
+    /// Admits one more sync request of `device`, before its body is read:
+    /// within its rate, and with at most [`PER_DEVICE_CONCURRENT`] under
+    /// way.
+    pub fn admit(&self, device: DeviceId) -> Result<Busy<'_>, HubError> {
+        if self.limiter.check_key(&device).is_err() {
+            return Err(HubError::RateLimited);
+        }
+        let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
+        let n = busy.entry(device).or_insert(0);
+        if *n >= PER_DEVICE_CONCURRENT {
+            return Err(HubError::RateLimited);
+        }
+        *n += 1;
+        Ok(Busy { hub: self, device })
     }
 
     /// `POST /v1/enrol`: a JSON [`EnrolRequest`]; answers with the grant.
@@ -237,14 +296,13 @@ impl Hub {
     /// `POST /v1/sync`: one page each way, as the device holding `token`.
     pub fn sync(&self, token: Option<&str>, body: &[u8]) -> Result<Vec<u8>, HubError> {
         let device = self.authenticate(token)?;
+        let _busy = self.admit(device)?;
         self.sync_as(device, body)
     }
 
-    /// One page each way, as an authenticated device.
+    /// One page each way, as an authenticated device already admitted
+    /// ([`Hub::admit`]).
     pub fn sync_as(&self, device: DeviceId, body: &[u8]) -> Result<Vec<u8>, HubError> {
-        if self.limiter.check_key(&device).is_err() {
-            return Err(HubError::RateLimited);
-        }
         let request = Request::decode(body).map_err(|e| HubError::BadRequest(e.to_string()))?;
         let started = Instant::now();
         let pushed = request.push.len();
@@ -258,8 +316,15 @@ impl Hub {
             ms = started.elapsed().as_millis() as u64,
             "sync page"
         );
-        for (op, why) in &response.refused {
-            tracing::warn!(device = %device.tag(), op = %format!("{}#{}", op.device.tag(), op.seq), reason = %why, "op refused");
+        // One line per request, whatever a page holds.
+        if let Some((op, why)) = response.refused.first() {
+            tracing::warn!(
+                device = %device.tag(),
+                refused = response.refused.len(),
+                first = %format!("{}#{}", op.device.tag(), op.seq),
+                reason = %why,
+                "ops refused"
+            );
         }
         Ok(response.encode())
     }
@@ -306,11 +371,13 @@ pub async fn read_body(
         return Err(HubError::TooLarge(limit));
     }
     let start = tokio::time::Instant::now();
+    let end = start + BODY_DEADLINE.max(grace);
     let mut body = body;
     let mut buf = Vec::with_capacity(declared.unwrap_or(0).min(limit as u64) as usize);
     loop {
         let deadline =
-            start + grace + Duration::from_millis(buf.len() as u64 * 1000 / MIN_BODY_RATE);
+            (start + grace + Duration::from_millis(buf.len() as u64 * 1000 / MIN_BODY_RATE))
+                .min(end);
         match tokio::time::timeout_at(deadline, body.frame()).await {
             Err(_) => return Err(HubError::SlowBody),
             Ok(None) => return Ok(Bytes::from(buf)),
@@ -361,6 +428,8 @@ struct Web {
     failures: DefaultKeyedRateLimiter<IpAddr>,
     /// Addresses refused until a moment, after too many failures.
     blocked: Mutex<HashMap<IpAddr, Instant>>,
+    /// Requests seen, to tidy the limiters now and then.
+    requests: AtomicU64,
 }
 
 /// How long an address that failed authentication too often is refused.
@@ -379,6 +448,16 @@ impl Web {
         }
     }
 
+    /// Forgets idle addresses in the rate limiters now and then (not on
+    /// every request: it walks every key).
+    fn tidy(&self) {
+        let n = self.requests.fetch_add(1, Ordering::Relaxed);
+        if n % 1024 == 0 {
+            self.enrol.retain_recent();
+            self.failures.retain_recent();
+        }
+    }
+
     fn failed(&self, ip: IpAddr) {
         if self.failures.check_key(&ip).is_err() {
             let mut blocked = self.blocked.lock().unwrap_or_else(|p| p.into_inner());
@@ -389,14 +468,31 @@ impl Web {
             blocked.insert(ip, Instant::now() + BLOCKED_FOR);
             tracing::warn!(%ip, "address refused for a minute: too many failed authentications");
         }
-        self.failures.retain_recent();
+        self.tidy();
     }
 }
 
+/// The address a request counts against: its peer's, with an IPv6 address
+/// taken as its /64 (one site's network), since a client can change the
+/// rest at will.
 fn peer(headers: &axum::http::Extensions) -> Option<IpAddr> {
     headers
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(a)| a.ip())
+        .map(|ConnectInfo(a)| network_of(a.ip()))
+}
+
+/// An address as a rate limit counts it: IPv4 as it is, IPv6 by its /64.
+pub fn network_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
 }
 
 async fn health(State(web): State<Arc<Web>>) -> Result<Json<Health>, HubError> {
@@ -414,7 +510,7 @@ async fn enrol(
             tracing::warn!(%ip, "enrolment refused: too many attempts from this address");
             return Err(HubError::AddressLimited);
         }
-        web.enrol.retain_recent();
+        web.tidy();
     }
     let body = read_body(&parts.headers, body, MAX_ENROL_BODY, web.body_grace).await?;
     let hub = web.hub.clone();
@@ -428,22 +524,29 @@ async fn sync(
 ) -> Result<Response, HubError> {
     let (parts, body) = request.into_parts();
     let ip = peer(&parts.extensions);
-    if ip.is_some_and(|ip| web.is_blocked(ip)) {
-        return Err(HubError::AddressLimited);
-    }
-    // Who is asking, before a byte of the body is read.
+    // Who is asking, before a byte of the body is read. A valid token goes
+    // through even from an address refused for others' failures (a proxy
+    // or a shared office router); a failed one from such an address is
+    // refused without a word more.
     let token = bearer(&parts.headers);
     let hub = web.hub.clone();
     let device = match blocking(move || hub.authenticate(token.as_deref())).await {
         Ok(device) => device,
         Err(e) => {
             if let Some(ip) = ip {
+                if web.is_blocked(ip) {
+                    return Err(HubError::AddressLimited);
+                }
                 web.failed(ip);
             }
             tracing::info!(status = e.status().as_u16(), error = %e, "sync refused");
             return Err(e);
         }
     };
+    // Within its rate and its share of requests under way, also before the
+    // body is read.
+    let hub = web.hub.clone();
+    let _busy = hub.admit(device)?;
     let body = read_body(&parts.headers, body, MAX_BODY, web.body_grace).await?;
     let hub = web.hub.clone();
     let answer = blocking(move || hub.sync_as(device, &body)).await;
@@ -467,6 +570,7 @@ pub fn router_with(hub: Arc<Hub>, limits: HttpLimits) -> Router {
         enrol: RateLimiter::keyed(Quota::per_minute(limits.enrol_per_minute)),
         failures: RateLimiter::keyed(Quota::per_minute(limits.failures_per_minute)),
         blocked: Mutex::new(HashMap::new()),
+        requests: AtomicU64::new(0),
     });
     Router::new()
         .route(HEALTH, get(health))

@@ -411,6 +411,7 @@ fn connections_are_capped_timed_and_authenticated_first() {
 fn guessing_codes_and_tokens_is_slowed_per_address() {
     let dir = tempfile::tempdir().expect("tempdir");
     let hub = HubProcess::start(dir.path());
+    let mut legit = enrolled(dir.path(), "legit", &hub, "regional-director", "PA");
     let client = Client::new(&hub.url).expect("url");
     let mut statuses = Vec::new();
     for i in 0..15 {
@@ -439,6 +440,9 @@ fn guessing_codes_and_tokens_is_slowed_per_address() {
         };
     }
     assert_eq!(last, 429, "failed tokens from one address are slowed");
+    // A device with a valid token at the same address still syncs.
+    legit.open_crisis(&crisis()).expect("crisis");
+    assert_eq!(sync(&mut legit).unmoved, 0);
     // Another address is not affected.
     assert!(get_health("127.0.0.9", hub.port).starts_with("HTTP/1.1 200"));
 }
@@ -453,7 +457,21 @@ fn a_few_hostile_kilobytes_cost_the_hub_little_memory() {
     let mut d = enrolled(dir.path(), "a", &hub, "regional-director", "PA");
     d.open_crisis(&crisis()).expect("crisis");
     sync(&mut d);
-    let token = d.enrolment().expect("q").expect("e").token;
+    // One device per hostile body, each sending it twice at once (a device
+    // may have two requests under way).
+    let tokens: Vec<String> = (0..3)
+        .map(|i| {
+            let mut s = enrolled(
+                dir.path(),
+                &format!("h{i}"),
+                &hub,
+                "field-coordinator",
+                "GT",
+            );
+            sync(&mut s);
+            s.enrolment().expect("q").expect("e").token
+        })
+        .collect();
     let baseline = peak_rss_kib(hub.pid());
     let varint = |mut n: u64, out: &mut Vec<u8>| {
         while n >= 0x80 {
@@ -491,9 +509,9 @@ fn a_few_hostile_kilobytes_cost_the_hub_little_memory() {
         assert!(body.len() <= 4096, "{} bytes", body.len());
     }
     std::thread::scope(|scope| {
-        for body in &bodies {
+        for (body, token) in bodies.iter().zip(&tokens) {
             for _ in 0..2 {
-                let (hub, token) = (&hub, &token);
+                let hub = &hub;
                 scope.spawn(move || {
                     let answer = raw_post(hub, token, body);
                     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
@@ -564,4 +582,166 @@ fn a_bundle_with_a_strangers_chain_is_refused_by_the_cli() {
         "the stranger is not in the vector: {status}"
     );
     assert_eq!(status["pending"], 0, "none of its ops is held: {status}");
+}
+
+/// Reads one HTTP request (head and body) from a socket.
+fn read_request(s: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut data = Vec::new();
+    let mut buf = [0u8; 65536];
+    let head_end = loop {
+        let n = s.read(&mut buf).ok()?;
+        if n == 0 {
+            return None;
+        }
+        data.extend_from_slice(&buf[..n]);
+        if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&data[..head_end]).to_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    while data.len() < head_end + length {
+        let n = s.read(&mut buf).ok()?;
+        if n == 0 {
+            return None;
+        }
+        data.extend_from_slice(&buf[..n]);
+    }
+    Some(data)
+}
+
+/// A fake hub that keeps claiming news (its vector changes every answer,
+/// "more to come") but sends nothing: a session with it ends in a few
+/// rounds instead of going round for ever.
+#[test]
+fn a_fake_hub_claiming_news_without_end_cannot_keep_a_device_busy() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = HubProcess::start(dir.path());
+    let mut d = enrolled(dir.path(), "a", &hub, "regional-director", "PA");
+    d.open_crisis(&crisis()).expect("crisis");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let fake = format!("http://{}", listener.local_addr().expect("addr"));
+    let stranger = relevo_core::DeviceKey::from_secret([0x33; 32]).device_id();
+    let mine = d.device().expect("device");
+    std::thread::spawn(move || {
+        let mut round = 0u64;
+        for stream in listener.incoming().take(200) {
+            let Ok(mut s) = stream else { continue };
+            while read_request(&mut s).is_some() {
+                round += 1;
+                let mut vector = relevo_store::Vector::new();
+                vector.insert(stranger, round);
+                vector.insert(mine, round % 2);
+                let body = relevo_sync::Response {
+                    vector,
+                    refused: Vec::new(),
+                    waiting: Vec::new(),
+                    pull: Vec::new(),
+                    more: true,
+                    receipts: Vec::new(),
+                    stored_at: 0,
+                    head: None,
+                }
+                .encode();
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
+                    body.len()
+                );
+                let _ = s.write_all(&body);
+            }
+        }
+    });
+    let report = relevo_sync::http::sync_store(&mut d, Some(&fake), |_| {}).expect("ends");
+    assert!(report.rounds <= 4, "{report:?}");
+    assert!(
+        report.unmoved > 0,
+        "it says what could not move: {report:?}"
+    );
+}
+
+/// Pages are cut by bytes as well as by ops: ops with large payloads travel
+/// a few to a page, and a push of more ops than a page may carry is refused
+/// as it is read.
+#[test]
+fn pages_are_bounded_in_bytes_and_in_ops() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = HubProcess::start(dir.path());
+    let rogue = Rogue::enrol(&hub);
+    // Twenty ops of a kind this version does not know, each with about
+    // 900 KB of incompressible payload: kept and relayed, as unknown kinds
+    // are.
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut noise = |n: usize| {
+        (0..n)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                b'a' + (seed % 26) as u8
+            })
+            .collect::<Vec<u8>>()
+    };
+    let mut signed = Vec::new();
+    let mut prev = relevo_core::OpHash::GENESIS;
+    for seq in 1..=20u64 {
+        let payload = format!(
+            "{{\"blob\":\"{}\"}}",
+            String::from_utf8(noise(900_000)).expect("ascii")
+        );
+        let op = relevo_core::UnsignedOp {
+            device: rogue.key.device_id(),
+            seq,
+            hlc: relevo_core::Hlc::new(now_ms(), 0),
+            author: rogue.person,
+            kind: "future.kind".into(),
+            payload: payload.into_bytes(),
+            prev,
+        }
+        .sign(&rogue.key)
+        .expect("shape");
+        prev = op.hash();
+        signed.push(op);
+    }
+    for chunk in signed.chunks(4) {
+        let answer = push_http(&hub.url, &rogue.token, chunk.to_vec());
+        assert!(answer.refused.is_empty(), "{:?}", answer.refused);
+    }
+    let mut d = enrolled(dir.path(), "reader", &hub, "regional-director", "PA");
+    let report = sync(&mut d);
+    assert_eq!(report.unmoved, 0, "{report:?}");
+    assert!(
+        report.rounds >= 5,
+        "20 large ops came a few to a page: {report:?}"
+    );
+    assert_eq!(
+        d.version_vector().expect("vv").get(&rogue.key.device_id()),
+        Some(&20)
+    );
+
+    // A push of more ops than a page may carry is refused whole.
+    let mut many = Rogue::enrol(&hub);
+    let push: Vec<_> = (0..relevo_sync::MAX_PUSH + 1)
+        .map(|_| many.orphan_note())
+        .collect();
+    let request = relevo_sync::Request {
+        vector: Default::default(),
+        push,
+        want: 10,
+    };
+    let answer = raw_post(&hub, &many.token, &request.encode());
+    assert!(
+        answer.starts_with("HTTP/1.1 400"),
+        "{}",
+        &answer[..answer.len().min(300)]
+    );
+    assert!(
+        answer.contains("a page carries at most"),
+        "{}",
+        &answer[..answer.len().min(300)]
+    );
 }

@@ -3,7 +3,9 @@
 //! drops, duplicates, delays and reorders messages; after healing (every
 //! device syncs cleanly, twice round) all replicas hold the same log and
 //! show the same thing, and every op any device made — acknowledged or
-//! not — is on the hub and everywhere else.
+//! not — is on the hub and everywhere else. An enrolled rogue device
+//! pushes, now and then, ops that name dependencies that never arrive: they
+//! wait on the hub, bounded, and stop no one.
 //!
 //! 1,000 cases by default; `RELEVO_SYNC_CASES` sets another number.
 
@@ -46,8 +48,21 @@ enum Net {
 
 #[derive(Debug, Clone)]
 enum Step {
-    Work { device: usize, action: u8, arg: u8 },
-    Sync { device: usize, net: Net, page: u32 },
+    Work {
+        device: usize,
+        action: u8,
+        arg: u8,
+    },
+    Sync {
+        device: usize,
+        net: Net,
+        page: u32,
+    },
+    /// The rogue pushes this many ops, the first naming an op that will
+    /// never exist, the rest chained after it.
+    Rogue {
+        ops: u8,
+    },
 }
 
 fn step(devices: usize) -> impl Strategy<Value = Step> {
@@ -63,6 +78,7 @@ fn step(devices: usize) -> impl Strategy<Value = Step> {
     prop_oneof![
         3 => (0..devices, any::<u8>(), any::<u8>()).prop_map(|(device, action, arg)| Step::Work { device, action, arg }),
         2 => (0..devices, net, 1u32..6).prop_map(|(device, net, page)| Step::Sync { device, net, page }),
+        1 => (1u8..4).prop_map(|ops| Step::Rogue { ops }),
     ]
 }
 
@@ -219,6 +235,8 @@ fn check(devices: usize, steps: Vec<Step>) -> Result<(), TestCaseError> {
         })
         .collect();
     all[0].open_crisis(&crisis()).expect("crisis");
+    let mut rogue = Rogue::enrol_in_process(&hub);
+    let mut rogue_ops = 0u64;
     let mut stale: Vec<Option<Vec<u8>>> = vec![None; devices];
     for st in steps {
         match st {
@@ -229,6 +247,17 @@ fn check(devices: usize, steps: Vec<Step>) -> Result<(), TestCaseError> {
             } => work(&mut all[device], action, arg),
             Step::Sync { device, net, page } => {
                 session(&hub, &mut all[device], net, page, &mut stale[device])
+            }
+            Step::Rogue { ops } => {
+                let push = (0..ops).map(|_| rogue.orphan_note()).collect();
+                let request = relevo_sync::Request {
+                    vector: Default::default(),
+                    push,
+                    want: 10,
+                };
+                hub.sync(Some(&rogue.token), &request.encode())
+                    .expect("the hub answers the rogue");
+                rogue_ops += u64::from(ops);
             }
         }
     }
@@ -272,6 +301,9 @@ fn check(devices: usize, steps: Vec<Step>) -> Result<(), TestCaseError> {
         prop_assert!(dump == hub_dump, "device {} shows what the hub shows", i);
     }
     prop_assert!(hub.with_store(|h| h.verify().expect("v").intact()));
+    // What the rogue sent waits on the hub, uncounted.
+    prop_assert_eq!(hub.with_store(|h| h.pending_count().expect("p")), rogue_ops);
+    prop_assert_eq!(hub_vv.get(&rogue.key.device_id()), None);
     Ok(())
 }
 

@@ -4,7 +4,8 @@
 //! test -p relevo-store bindings`).
 
 use crate::coord::{FulfilmentDraft, HolderDraft};
-use crate::net::{ForkView, SyncState, SyncStatus};
+use crate::log::Waits;
+use crate::net::{ForkView, SyncState, SyncStatus, WaitingView};
 use crate::queries::{CrisisView, IdentityView, RequestView, Snapshot};
 use crate::views::{
     Board, BoardColumn, ConflictValue, ConflictView, FieldChange, FulfilmentView, HolderChange,
@@ -77,6 +78,8 @@ pub fn typescript() -> String {
         Roster::decl(&cfg),
         PersonDraft::decl(&cfg),
         ForkView::decl(&cfg),
+        Waits::decl(&cfg),
+        WaitingView::decl(&cfg),
         SyncState::decl(&cfg),
         SyncStatus::decl(&cfg),
         crate::TimelineFilter::decl(&cfg),

@@ -73,6 +73,9 @@ pub enum Error {
     #[error("op {label} was not kept: {count} ops of its device already wait for ops they name or for their time, the most one device may have waiting; an administrator can list them (`relevo waiting`) and drop them")]
     TooManyWaiting { label: String, count: u64 },
 
+    #[error("op {label} was not kept: {count} ops already wait here for ops they name or for their time, the most this device keeps waiting; an administrator can list them (`relevo waiting`) and drop them")]
+    TooManyWaitingInAll { label: String, count: u64 },
+
     #[error("{0}")]
     Enrolment(String),
 
@@ -123,6 +126,7 @@ impl Error {
             | Error::NotEnrolled { .. }
             | Error::Revoked { .. }
             | Error::TooManyWaiting { .. }
+            | Error::TooManyWaitingInAll { .. }
             | Error::Enrolment(_) => ErrorCode::Validation,
             Error::Sqlite(_) | Error::Io(_) | Error::Unavailable { .. } => ErrorCode::Storage,
         }

@@ -33,12 +33,12 @@ pub use flows::{
 };
 pub use heads::HeadsReport;
 pub use log::{
-    DeviceReport, Ingest, VerifyReport, Waits, MAX_FORKS, MAX_FORK_BYTES, MAX_WAITING_BYTES,
-    MAX_WAITING_OPS,
+    DeviceReport, Ingest, VerifyReport, Waits, MAX_FORKS, MAX_FORKS_TOTAL, MAX_FORK_BYTES,
+    MAX_WAITING_BYTES, MAX_WAITING_OPS, MAX_WAITING_TOTAL, MAX_WAITING_TOTAL_BYTES,
 };
 pub use net::{
     new_device_identity, AuthFailure, Enrolled, Enrolment, ForkView, Range, SyncState, SyncStatus,
-    Vector, WaitingView, INVITE_TTL_MS,
+    Vector, WaitingView, INVITE_TTL_MS, WAITING_SHOWN,
 };
 pub use queries::{CrisisView, IdentityView, LogEntry, RequestView, Snapshot};
 pub use review::{

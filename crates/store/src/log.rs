@@ -32,11 +32,18 @@ use std::sync::mpsc;
 pub const MAX_WAITING_OPS: u64 = 10_000;
 /// Bytes of payload of one device's waiting ops.
 pub const MAX_WAITING_BYTES: u64 = 16 << 20;
+/// Ops that may wait at once in all, whatever their devices: a hostile
+/// source inventing devices fills this, not the disk.
+pub const MAX_WAITING_TOTAL: u64 = 200_000;
+/// Bytes of payload of all waiting ops.
+pub const MAX_WAITING_TOTAL_BYTES: u64 = 256 << 20;
 /// Forks kept in quarantine per device: enough evidence for a director;
 /// more are counted as forks but not stored.
 pub const MAX_FORKS: u64 = 32;
 /// Bytes of payload kept in quarantine per device.
 pub const MAX_FORK_BYTES: u64 = 4 << 20;
+/// Forks kept in quarantine in all.
+pub const MAX_FORKS_TOTAL: u64 = 10_000;
 
 /// What happened to an op offered to [`Store::ingest`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +138,8 @@ pub(crate) struct Seen {
     waiting: Option<bool>,
     /// Per device: how many of its ops wait, and their payload bytes.
     load: HashMap<DeviceId, (u64, u64)>,
+    /// The same for every device together.
+    total: Option<(u64, u64)>,
 }
 
 impl Seen {
@@ -162,6 +171,18 @@ impl Seen {
             self.load.insert(*device, (n as u64, bytes as u64));
         }
         Ok(self.load.get_mut(device).expect("inserted above"))
+    }
+
+    fn total(&mut self, tx: &Connection) -> Result<&mut (u64, u64)> {
+        if self.total.is_none() {
+            let (n, bytes): (i64, i64) = tx
+                .prepare_cached(
+                    "SELECT count(*), COALESCE(sum(length(payload)), 0) FROM pending_ops",
+                )?
+                .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            self.total = Some((n as u64, bytes as u64));
+        }
+        Ok(self.total.as_mut().expect("set above"))
     }
 
     fn waiting(&mut self, tx: &Connection) -> Result<bool> {
@@ -409,6 +430,7 @@ fn apply_decoded(
             tx.prepare_cached("DELETE FROM pending_ops WHERE device = ?1 AND seq > ?2")?
                 .execute(params![r.device.as_bytes(), r.upto.min(MAX_SEQ) as i64])?;
             seen.load.remove(&r.device);
+            seen.total = None;
         }
         project::project(tx, op, &payload)?;
     }
@@ -652,12 +674,6 @@ impl Store {
         let mut seen = Seen::default();
         let mut outcomes = Vec::with_capacity(ops.len());
         let clock = &mut self.clock;
-        // Ops that waited for their time, or for what arrived since, go
-        // first.
-        if seen.waiting(&tx)? {
-            drain_pending(&tx, &mut seen, clock, net)?;
-            seen.waiting = None;
-        }
         // Later chunks are checked on other cores while this thread stores
         // the ones already checked.
         verify_ahead(ops, |first, verdicts| {
@@ -668,9 +684,12 @@ impl Store {
                         fault,
                     }),
                     Ok(hash) => match ingest_verified(&tx, &mut seen, op, hash, clock, net) {
-                        Err(e @ (Error::Sqlite(_) | Error::Corrupt { .. } | Error::Io(_))) => {
-                            return Err(e)
-                        }
+                        Err(
+                            e @ (Error::Sqlite(_)
+                            | Error::Corrupt { .. }
+                            | Error::Io(_)
+                            | Error::Unavailable { .. }),
+                        ) => return Err(e),
                         other => other,
                     },
                 };
@@ -678,6 +697,34 @@ impl Store {
             }
             Ok(())
         })?;
+        // Waiting ops that can go now (unblocked by this page, or whose
+        // time came) go in: this page's own become Applied, the others
+        // count for the last op applied.
+        if seen.waiting(&tx)? {
+            let released = drain_pending(&tx, &mut seen, clock, net)?;
+            let mine: HashMap<OpRef, usize> = ops
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| matches!(outcomes[*i], Ok(Ingest::Pending)))
+                .map(|(i, op)| (op.op_ref(), i))
+                .collect();
+            let mut earlier = 0;
+            for r in released {
+                match mine.get(&r) {
+                    Some(&i) => outcomes[i] = Ok(Ingest::Applied(1)),
+                    None => earlier += 1,
+                }
+            }
+            if earlier > 0 {
+                if let Some(Ok(Ingest::Applied(n))) = outcomes
+                    .iter_mut()
+                    .rev()
+                    .find(|o| matches!(o, Ok(Ingest::Applied(_))))
+                {
+                    *n += earlier;
+                }
+            }
+        }
         tx.commit()?;
         Ok(outcomes)
     }
@@ -852,6 +899,12 @@ fn quarantine(tx: &Transaction, op: &Op, reason: &str) -> Result<()> {
     if n as u64 >= MAX_FORKS || bytes as u64 + op.body.payload.len() as u64 > MAX_FORK_BYTES {
         return Ok(());
     }
+    let all: i64 = tx
+        .prepare_cached("SELECT count(*) FROM forks")?
+        .query_row([], |r| r.get(0))?;
+    if all as u64 >= MAX_FORKS_TOTAL {
+        return Ok(());
+    }
     let mut values = op_values(op);
     values.extend([
         Value::Blob(op.hash().0.to_vec()),
@@ -930,15 +983,23 @@ fn ingest_verified(
         // Earlier ops of its device, ops it names, its device's grant or
         // its time have not come yet. It waits, within its device's
         // allowance, and moves no clock.
-        let load = seen.load(tx, device)?;
         let size = op.body.payload.len() as u64;
+        let total = *seen.total(tx)?;
+        let load = seen.load(tx, device)?;
         if load.0 >= MAX_WAITING_OPS || load.1 + size > MAX_WAITING_BYTES {
             return Err(Error::TooManyWaiting {
                 label: op.label(),
                 count: load.0,
             });
         }
+        if total.0 >= MAX_WAITING_TOTAL || total.1 + size > MAX_WAITING_TOTAL_BYTES {
+            return Err(Error::TooManyWaitingInAll {
+                label: op.label(),
+                count: total.0,
+            });
+        }
         *load = (load.0 + 1, load.1 + size);
+        seen.total = Some((total.0 + 1, total.1 + size));
         let values = op_values(op);
         tx.prepare_cached(&format!(
             "INSERT OR IGNORE INTO pending_ops ({OP_COLUMNS}) VALUES ({})",
@@ -950,73 +1011,129 @@ fn ingest_verified(
     }
     clock.observe(op.body.hlc);
     apply_decoded(tx, seen, op, hash, decoded, now_ms(), net)?;
-    if !seen.waiting(tx)? {
-        return Ok(Ingest::Applied(1));
-    }
-    let drained = drain_pending(tx, seen, clock, net)?;
-    // Whether any is still waiting is asked again when it matters.
-    seen.waiting = None;
-    Ok(Ingest::Applied(1 + drained))
+    // What it unblocks goes in at the end of the batch (see
+    // `Store::ingest_batch`): once per page, not once per op.
+    Ok(Ingest::Applied(1))
 }
 
 /// Applies waiting ops that can now go: those that follow their device's
-/// head, whose dependencies are held and whose device is in standing, until
-/// none is left that can.
-fn drain_pending(tx: &Transaction, seen: &mut Seen, clock: &mut Clock, net: Net) -> Result<usize> {
-    let mut applied = 0;
-    loop {
-        let ready: Vec<RawOp> = {
-            let mut stmt = tx.prepare_cached(&format!(
-                "SELECT {} FROM pending_ops p LEFT JOIN device_heads h ON h.device = p.device
-                 WHERE p.seq = COALESCE(h.seq, 0) + 1",
-                OP_COLUMNS
-                    .split(", ")
-                    .map(|c| format!("p.{c}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))?;
-            let rows = stmt.query_map([], RawOp::read)?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
-        let mut progressed = false;
-        for raw in ready {
-            let op = raw.into_op()?;
-            let (_, head_hash) = seen.head(tx, &op.body.device)?;
-            let chained = op.body.prev == head_hash;
-            if chained {
-                match standing(tx, seen, &op, net) {
-                    Ok(true) => {}
-                    Ok(false) => continue,
-                    Err(e @ (Error::Sqlite(_) | Error::Corrupt { .. })) => return Err(e),
-                    // Revoked meanwhile: it will never be taken in.
-                    Err(_) => {
-                        forget_pending(tx, &op, seen)?;
-                        continue;
-                    }
+/// head, whose dependencies are held, whose device is in standing and whose
+/// time has come, until none is left that can. One scan finds the first
+/// waiting op past each device's head; from then on, work is driven by
+/// what was released: the next op of the same device, and the ops found
+/// waiting for that device's ops. Each op is looked at a bounded number of
+/// times, so ops that name each other across devices go in one pass.
+/// Returns the ops applied.
+fn drain_pending(
+    tx: &Transaction,
+    seen: &mut Seen,
+    clock: &mut Clock,
+    net: Net,
+) -> Result<Vec<OpRef>> {
+    let mut work: std::collections::VecDeque<Op> = {
+        let mut stmt = tx.prepare_cached(&format!(
+            "SELECT {} FROM pending_ops p LEFT JOIN device_heads h ON h.device = p.device
+             WHERE p.seq = COALESCE(h.seq, 0) + 1",
+            OP_COLUMNS
+                .split(", ")
+                .map(|c| format!("p.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))?;
+        let rows = stmt.query_map([], RawOp::read)?;
+        let raws: Vec<RawOp> = rows.collect::<rusqlite::Result<_>>()?;
+        raws.into_iter()
+            .map(RawOp::into_op)
+            .collect::<Result<_>>()?
+    };
+    // Ops that wait for an op of a device, by that device.
+    let mut blocked: HashMap<DeviceId, Vec<Op>> = HashMap::new();
+    let mut applied = Vec::new();
+    while let Some(op) = work.pop_front() {
+        match release(tx, seen, &op, net)? {
+            Released::Applied => {
+                clock.observe(op.body.hlc);
+                applied.push(op.op_ref());
+                let device = op.body.device;
+                if let Some(next) = waiting_at(tx, &device, op.body.seq + 1)? {
+                    work.push_back(next);
                 }
-                if !is_due(op.body.hlc, now_ms()) || !deps_held(tx, seen, &decode(&op))? {
-                    continue;
+                if let Some(waiters) = blocked.remove(&device) {
+                    work.extend(waiters);
                 }
             }
-            forget_pending(tx, &op, seen)?;
-            if !chained {
-                // Not the history held here for its device.
-                quarantine(
-                    tx,
-                    &op,
-                    "it does not follow the device's previous op held here (a cloned or restored device?)",
-                )?;
-                continue;
-            }
-            apply(tx, seen, &op, now_ms(), net)?;
-            clock.observe(op.body.hlc);
-            applied += 1;
-            progressed = true;
-        }
-        if !progressed {
-            return Ok(applied);
+            Released::WaitsFor(device) => blocked.entry(device).or_default().push(op),
+            Released::Stays => {}
         }
     }
+    Ok(applied)
+}
+
+/// What [`release`] did with a waiting op.
+enum Released {
+    Applied,
+    /// It still waits for an op of this device.
+    WaitsFor(DeviceId),
+    /// It still waits (for its grant or its time), or left waiting for
+    /// quarantine or because its device was revoked.
+    Stays,
+}
+
+/// The waiting op of a device at a number, if any.
+fn waiting_at(tx: &Transaction, device: &DeviceId, seq: u64) -> Result<Option<Op>> {
+    let raw: Option<RawOp> = tx
+        .prepare_cached(&format!(
+            "SELECT {OP_COLUMNS} FROM pending_ops WHERE device = ?1 AND seq = ?2"
+        ))?
+        .query_row(
+            params![device.as_bytes(), seq.min(MAX_SEQ) as i64],
+            RawOp::read,
+        )
+        .optional()?;
+    raw.map(RawOp::into_op).transpose()
+}
+
+/// Takes a waiting op that follows its device's head out of waiting if it
+/// can go now, and applies it.
+fn release(tx: &Transaction, seen: &mut Seen, op: &Op, net: Net) -> Result<Released> {
+    let (_, head_hash) = seen.head(tx, &op.body.device)?;
+    let chained = op.body.prev == head_hash;
+    if chained {
+        match standing(tx, seen, op, net) {
+            Ok(true) => {}
+            Ok(false) => return Ok(Released::Stays),
+            Err(e @ (Error::Sqlite(_) | Error::Corrupt { .. } | Error::Unavailable { .. })) => {
+                return Err(e)
+            }
+            // Revoked meanwhile: it will never be taken in.
+            Err(_) => {
+                forget_pending(tx, op, seen)?;
+                return Ok(Released::Stays);
+            }
+        }
+        if !is_due(op.body.hlc, now_ms()) {
+            return Ok(Released::Stays);
+        }
+        if let Ok(Some(payload)) = decode(op) {
+            for d in payload.deps() {
+                if seen.head(tx, &d.device)?.0 < d.seq {
+                    return Ok(Released::WaitsFor(d.device));
+                }
+            }
+        }
+    }
+    forget_pending(tx, op, seen)?;
+    if !chained {
+        // Not the history held here for its device.
+        quarantine(
+            tx,
+            op,
+            "it does not follow the device's previous op held here (a cloned or restored device?)",
+        )?;
+        return Ok(Released::Stays);
+    }
+    apply(tx, seen, op, now_ms(), net)?;
+    Ok(Released::Applied)
 }
 
 /// What a waiting op waits for.
@@ -1096,6 +1213,7 @@ fn forget_pending(tx: &Transaction, op: &Op, seen: &mut Seen) -> Result<()> {
     tx.prepare_cached("DELETE FROM pending_ops WHERE device = ?1 AND seq = ?2")?
         .execute(params![op.body.device.as_bytes(), op.body.seq as i64])?;
     seen.load.remove(&op.body.device);
+    seen.total = None;
     Ok(())
 }
 

@@ -158,7 +158,16 @@ pub struct SyncStatus {
     pub hub_url: Option<String>,
     /// Ops quarantined as forks, for a director to look at.
     pub forks: Vec<ForkView>,
+    /// Ops that wait here, each with what it waits for (the first
+    /// [`WAITING_SHOWN`]).
+    pub waiting: Vec<WaitingView>,
+    /// How many ops wait here in all.
+    #[ts(type = "number")]
+    pub waiting_count: u64,
 }
+
+/// How many waiting ops a status lists.
+pub const WAITING_SHOWN: u64 = 50;
 
 /// A range of one device's ops: `from..=to`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

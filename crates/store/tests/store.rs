@@ -474,3 +474,75 @@ fn ingest_rules() {
     );
     assert!(store.verify().expect("verify").intact());
 }
+
+/// A long chain that waited for its first op goes in, whole, as soon as
+/// that op arrives; and ops stamped more than the drift ahead wait without
+/// moving the clock.
+#[test]
+fn a_waiting_chain_goes_in_at_once_and_future_ops_wait() {
+    let key = DeviceKey::from_secret([43; 32]);
+    let tag = key.device_id().tag();
+    let mut ops = vec![signed_request(&key, 1, OpHash::GENESIS, "")];
+    for seq in 2..=3000u64 {
+        let prev = ops.last().expect("one").hash();
+        ops.push(signed_request(
+            &key,
+            seq,
+            prev,
+            &format!("REQ-{tag}-{}", seq - 1),
+        ));
+    }
+    let mut store = Store::open_in_memory().expect("open");
+    for page in ops[1..].chunks(700) {
+        for outcome in store.ingest_batch(page).expect("page") {
+            assert_eq!(outcome.expect("kept"), Ingest::Pending);
+        }
+    }
+    assert_eq!(store.pending_count().expect("n"), 2999);
+    assert_eq!(
+        store.ingest(&ops[0]).expect("first"),
+        Ingest::Applied(3000),
+        "the first op and everything that waited for it"
+    );
+    assert_eq!(store.pending_count().expect("n"), 0);
+    assert_eq!(store.op_count().expect("n"), 3000);
+
+    // Ten years ahead: it waits, says why, and drags no clock.
+    let other = DeviceKey::from_secret([44; 32]);
+    let far = UnsignedOp {
+        hlc: Hlc::new(now() + 10 * 365 * 24 * 3_600_000, 0),
+        ..signed_request(&other, 1, OpHash::GENESIS, "").body
+    }
+    .sign(&other)
+    .expect("shape");
+    assert_eq!(store.ingest(&far).expect("kept"), Ingest::Pending);
+    let waiting = store.waiting(10).expect("list");
+    assert!(
+        matches!(waiting[0].waits, relevo_store::Waits::Time { .. }),
+        "{waiting:?}"
+    );
+    store
+        .init_identity(&identity("regional-director", "GT"))
+        .expect("init");
+    let mine = store
+        .ops()
+        .expect("ops")
+        .into_iter()
+        .max_by_key(|o| o.body.hlc)
+        .expect("ops");
+    assert!(
+        mine.body.hlc.wall_ms < now() + 3_600_000,
+        "a local op after it is stamped near now, not ten years ahead"
+    );
+    assert_eq!(
+        store.sync_vector().expect("vv").get(&other.device_id()),
+        None
+    );
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64
+}

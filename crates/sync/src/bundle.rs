@@ -8,7 +8,7 @@
 //! the hub granted, here or in the bundle) are refused: never held, never
 //! counted.
 
-use crate::wire::{pack, runs, unpack, unrun, Run, WireVector};
+use crate::wire::{pack, runs, unpack_within, unrun, Run, WireVector, MAX_BUNDLE_DECODED};
 use crate::{count, page, plan, SyncError};
 use relevo_core::{DeviceId, Op};
 use relevo_store::{Ingest, Store, Vector};
@@ -44,6 +44,8 @@ pub struct Imported {
     pub forked: u64,
     /// Not kept (a revoked or unenrolled device), with the reason.
     pub refused: Vec<String>,
+    /// How many ops were not kept.
+    pub refused_ops: u64,
     pub made_by: String,
 }
 
@@ -52,7 +54,7 @@ pub struct Imported {
 pub fn export(store: &Store, lacks: &Vector) -> Result<(Vec<u8>, u64), SyncError> {
     let held = store.sync_vector()?;
     let ranges = plan(&held, lacks);
-    let ops = page(store, &ranges, count(&ranges) as usize)?;
+    let ops = page(store, &ranges, count(&ranges) as usize, usize::MAX)?;
     let body = WireBundle {
         hub: store
             .hub()
@@ -122,7 +124,7 @@ pub fn write_file(path: &Path, data: &[u8]) -> Result<(), SyncError> {
 /// Reads and checks a bundle: ours, of this version, of this network, every
 /// op genuine. Nothing is written.
 pub fn open(store: &Store, data: &[u8]) -> Result<(Vec<Op>, String), SyncError> {
-    let body: WireBundle = unpack(MAGIC, WHAT, data)?;
+    let body: WireBundle = unpack_within(MAGIC, WHAT, data, MAX_BUNDLE_DECODED)?;
     let made_by = <[u8; 32]>::try_from(body.made_by.as_slice())
         .map(|b| DeviceId::from_bytes(b).tag())
         .unwrap_or_else(|_| "unknown device".into());
@@ -192,6 +194,7 @@ pub fn import(store: &mut Store, data: &[u8]) -> Result<Imported, SyncError> {
             members.push(op);
         } else {
             *strangers.entry(device).or_insert(0) += 1;
+            report.refused_ops += 1;
         }
     }
     report.refused.extend(strangers.iter().map(|(device, n)| {
@@ -207,7 +210,12 @@ pub fn import(store: &mut Store, data: &[u8]) -> Result<Imported, SyncError> {
                 Ok(Ingest::Duplicate) => report.duplicates += 1,
                 Ok(Ingest::Pending) => report.pending += 1,
                 Ok(Ingest::Forked) => report.forked += 1,
-                Err(e) => report.refused.push(e.to_string()),
+                Err(e) => {
+                    report.refused_ops += 1;
+                    if report.refused.len() < crate::MAX_REASONS {
+                        report.refused.push(e.to_string());
+                    }
+                }
             }
         }
     }
@@ -217,6 +225,7 @@ pub fn import(store: &mut Store, data: &[u8]) -> Result<Imported, SyncError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::unpack;
     use relevo_core::domain::IdentityDraft;
 
     fn device() -> Store {

@@ -29,6 +29,26 @@ use wire::{capped, pack, runs, unpack, unrun, Run, WireError, WireVector};
 /// Ops per page unless the asker wants fewer.
 pub const PAGE: u32 = 2000;
 
+/// Bytes of ops one page carries at most (payloads plus what every op
+/// carries besides): a page of ops with large payloads is cut short, never
+/// larger. A single op larger than this still travels alone.
+pub const PAGE_BYTES: usize = 4 << 20;
+
+/// What an op carries on the wire besides its kind and payload (keys,
+/// signature, numbers), rounded up.
+const OP_OVERHEAD: usize = 160;
+
+/// Ops one pushed page may carry: more is refused as it is read.
+pub const MAX_PUSH: usize = 10_000;
+
+/// Reasons a session report keeps word for word (the rest are counted).
+pub const MAX_REASONS: usize = 100;
+
+/// Rounds one session may take: at a page of 2,000 ops, twenty million ops,
+/// more than any crisis holds. An answering side that keeps claiming news
+/// without end cannot keep a device busy for ever.
+pub const MAX_ROUNDS: u32 = 10_000;
+
 const REQUEST_MAGIC: &[u8; 4] = b"RLVQ";
 const RESPONSE_MAGIC: &[u8; 4] = b"RLVA";
 
@@ -68,7 +88,12 @@ pub fn join(a: &Vector, b: &Vector) -> Vector {
 /// for a grant or for another device's op it names; each device's ops stay
 /// in sequence order. Reads each range in chunks, so memory stays bounded
 /// whatever the ranges hold.
-pub fn page(store: &Store, ranges: &[Range], limit: usize) -> Result<Vec<Op>, relevo_store::Error> {
+pub fn page(
+    store: &Store,
+    ranges: &[Range],
+    limit: usize,
+    max_bytes: usize,
+) -> Result<Vec<Op>, relevo_store::Error> {
     const CHUNK: u64 = 256;
     struct Cursor {
         range: Range,
@@ -84,8 +109,9 @@ pub fn page(store: &Store, ranges: &[Range], limit: usize) -> Result<Vec<Op>, re
         })
         .collect();
     let hub = store.hub();
-    let mut out = Vec::with_capacity(limit.min(4096));
-    while out.len() < limit {
+    let mut out: Vec<Op> = Vec::with_capacity(limit.min(4096));
+    let mut bytes = 0usize;
+    while out.len() < limit && (out.is_empty() || bytes < max_bytes) {
         let mut best: Option<(usize, (bool, relevo_core::Hlc, DeviceId))> = None;
         for (i, c) in cursors.iter_mut().enumerate() {
             if c.buf.is_empty() && !c.done {
@@ -110,6 +136,12 @@ pub fn page(store: &Store, ranges: &[Range], limit: usize) -> Result<Vec<Op>, re
             }
         }
         let Some((i, _)) = best else { break };
+        let next = cursors[i].buf.front().expect("chosen cursor has a head");
+        let size = next.body.payload.len() + next.body.kind.len() + OP_OVERHEAD;
+        if !out.is_empty() && bytes + size > max_bytes {
+            break;
+        }
+        bytes += size;
         out.push(
             cursors[i]
                 .buf
@@ -153,6 +185,7 @@ pub struct Response {
 #[derive(Serialize, Deserialize)]
 struct WireRequest {
     vector: WireVector,
+    #[serde(deserialize_with = "capped")]
     push: Vec<Run>,
     want: u32,
 }
@@ -173,6 +206,7 @@ struct WireRef {
 #[derive(Serialize, Deserialize)]
 struct WireResponse {
     vector: WireVector,
+    #[serde(deserialize_with = "capped")]
     refused: Vec<WireRefusal>,
     #[serde(deserialize_with = "capped")]
     waiting: Vec<WireRef>,
@@ -257,6 +291,13 @@ impl Request {
     pub fn decode(data: &[u8]) -> Result<Request, WireError> {
         const WHAT: &str = "sync request";
         let w: WireRequest = unpack(REQUEST_MAGIC, WHAT, data)?;
+        let pushed: usize = w.push.iter().map(|r| r.len()).sum();
+        if pushed > MAX_PUSH {
+            return Err(WireError::Malformed {
+                what: WHAT,
+                detail: format!("it pushes {pushed} ops; a page carries at most {MAX_PUSH}"),
+            });
+        }
         Ok(Request {
             vector: w.vector.to_vector(WHAT)?,
             push: unrun(w.push, WHAT)?,
@@ -372,7 +413,7 @@ pub fn respond(
     let vector = store.sync_vector()?;
     let ranges = plan(&vector, &asker);
     let limit = request.want.clamp(1, max_page) as usize;
-    let pull = page(store, &ranges, limit)?;
+    let pull = page(store, &ranges, limit, PAGE_BYTES)?;
     let more = count(&ranges) > pull.len() as u64;
     // A hub says when it received what it sends, and signs what it holds.
     let (receipts, stored_at, head) = if store.is_hub() {
@@ -458,14 +499,29 @@ pub struct Report {
     pub waiting_there: u64,
     /// Ops received that contradict a device's history: quarantined.
     pub forked: u64,
-    /// Ops the other side refused, and why.
+    /// Ops the other side refused, and why (the first [`MAX_REASONS`]).
     pub refused: Vec<String>,
+    /// How many refusals in all.
+    pub refused_count: u64,
     /// Ops that could not move in this session (they wait on one side for
     /// what has not come): the session ended rather than go round again.
     pub unmoved: u64,
     /// The other side's vector at the end.
     #[serde(skip)]
     pub remote: Vector,
+}
+
+impl Report {
+    /// Keeps the first [`MAX_REASONS`] refusals word for word and counts
+    /// the rest.
+    fn note_refusals(&mut self, reasons: impl IntoIterator<Item = String>) {
+        for why in reasons {
+            self.refused_count += 1;
+            if self.refused.len() < MAX_REASONS {
+                self.refused.push(why.chars().take(500).collect());
+            }
+        }
+    }
 }
 
 /// The asking side of a session: pulls and pushes pages until neither side
@@ -481,13 +537,22 @@ pub fn run(
 ) -> Result<Report, SyncError> {
     let mut report = Report::default();
     let mut remote: Option<Vector> = None;
-    // Pushed ops the other side holds waiting: not to be pushed again.
+    // What the other side has said it holds, over the whole session (a
+    // replica never loses ops), and the pushed ops it holds waiting: none
+    // of it is pushed again.
+    let mut known = Vector::new();
     let mut parked = Vector::new();
     let mut state = Progress::default();
+    let mut outstanding = u64::MAX;
     loop {
         let local = store.sync_vector()?;
         let push = match &remote {
-            Some(r) => page(store, &plan(&local, &join(r, &parked)), page_size as usize)?,
+            Some(_) => page(
+                store,
+                &plan(&local, &join(&known, &parked)),
+                page_size as usize,
+                PAGE_BYTES,
+            )?,
             None => Vec::new(),
         };
         let request = Request {
@@ -500,7 +565,7 @@ pub fn run(
         let refused: BTreeMap<OpRef, String> = answer.refused.iter().cloned().collect();
         let kept = request.push.len() - refused.len().min(request.push.len());
         report.sent += kept as u64;
-        report.refused.extend(
+        report.note_refusals(
             refused
                 .iter()
                 .map(|(r, why)| format!("{}#{}: {why}", r.device.tag(), r.seq)),
@@ -533,7 +598,7 @@ pub fn run(
         }
         if let Some(head) = &answer.head {
             if let Err(e) = store.keep_hub_head(head) {
-                report.refused.push(e.to_string());
+                report.note_refusals([e.to_string()]);
             }
         }
         for outcome in store.ingest_batch(&answer.pull)? {
@@ -544,12 +609,21 @@ pub fn run(
                     report.pending += 1;
                 }
                 Ok(Ingest::Forked) => report.forked += 1,
-                Err(e) => report.refused.push(e.to_string()),
+                Err(e) => report.note_refusals([e.to_string()]),
             }
         }
-        store.record_sync(&answer.vector, relevo_store_now())?;
         let local = store.sync_vector()?;
-        let to_send = plan(&local, &join(&answer.vector, &parked));
+        // Only what this store holds is worth remembering of the other
+        // side's vector.
+        let answer_vector: Vector = answer
+            .vector
+            .iter()
+            .filter(|(d, _)| local.contains_key(d))
+            .map(|(d, n)| (*d, *n))
+            .collect();
+        store.record_sync(&answer_vector, relevo_store_now())?;
+        known = join(&known, &answer_vector);
+        let to_send = plan(&local, &join(&known, &parked));
         state.sent = report.sent;
         state.received = report.received;
         state.to_send = count(&to_send);
@@ -563,13 +637,16 @@ pub fn run(
             });
         }
         let nothing_left = to_send.is_empty() && !answer.more;
-        // A round moved something when either side now holds more, or the
-        // other side took ops to hold waiting.
-        let moved = remote.as_ref() != Some(&answer.vector)
-            || local != request.vector
-            || parked != parked_before;
+        // A round moved something when this side now holds more, or less
+        // is left to send than ever before (the other side took ops, to
+        // apply or to hold waiting). Both only go one way, so a session
+        // ends whatever the other side answers.
+        let left = count(&to_send);
+        let moved = remote.is_none() || local != request.vector || left < outstanding;
+        outstanding = outstanding.min(left);
+        let _ = parked_before;
         remote = Some(answer.vector);
-        if nothing_left || !moved {
+        if nothing_left || !moved || report.rounds >= MAX_ROUNDS {
             report.unmoved = if nothing_left {
                 0
             } else {

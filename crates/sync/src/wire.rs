@@ -33,9 +33,14 @@ use std::io::Read;
 /// with a message that says so.
 pub const VERSION: u8 = 3;
 
-/// The largest message body accepted once decompressed (64 MiB): a page of
-/// ops is far smaller; anything bigger is refused before it is parsed.
-pub const MAX_DECODED: u64 = 64 << 20;
+/// The largest sync message accepted once unpacked (16 MiB): a page holds at
+/// most 4 MiB of ops (see `PAGE_BYTES`); anything bigger is refused before
+/// it is parsed.
+pub const MAX_DECODED: u64 = 16 << 20;
+
+/// The largest bundle accepted once unpacked (4 GiB): a bundle holds a whole
+/// crisis, and is bounded by [`RATIO`] times its file's size.
+pub const MAX_BUNDLE_DECODED: u64 = 4 << 30;
 
 /// How many times larger than its packed bytes a body may unpack to. Real
 /// pages and bundles unpack to two to six times their size (every op
@@ -84,6 +89,17 @@ pub struct Run {
     first_prev: ByteArray<32>,
     wall: u64,
     ops: Vec<WireOp>,
+}
+
+impl Run {
+    /// How many ops the run carries.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
 }
 
 /// Packs ops into runs. Ops of one device must come in sequence order; runs
@@ -168,12 +184,10 @@ pub fn unrun(runs: Vec<Run>, what: &'static str) -> Result<Vec<Op>, WireError> {
     Ok(out)
 }
 
-/// How many bytes a packed body of `packed` bytes may unpack to.
-pub fn budget(packed: usize) -> u64 {
-    (packed as u64)
-        .saturating_mul(RATIO)
-        .max(MIN_BUDGET)
-        .min(MAX_DECODED)
+/// How many bytes a packed body of `packed` bytes may unpack to, at most
+/// `max`.
+pub fn budget(packed: usize, max: u64) -> u64 {
+    (packed as u64).saturating_mul(RATIO).clamp(MIN_BUDGET, max)
 }
 
 /// `magic | version | zstd(postcard(body))`.
@@ -188,11 +202,22 @@ pub fn pack<T: Serialize>(magic: &[u8; 4], body: &T) -> Vec<u8> {
 }
 
 /// Reverses [`pack`], refusing anything that is not ours, of another
-/// version, damaged, or larger than [`MAX_DECODED`] once unpacked.
+/// version, damaged, or larger once unpacked than its [`budget`] (at most
+/// [`MAX_DECODED`]).
 pub fn unpack<T: DeserializeOwned>(
     magic: &[u8; 4],
     what: &'static str,
     data: &[u8],
+) -> Result<T, WireError> {
+    unpack_within(magic, what, data, MAX_DECODED)
+}
+
+/// [`unpack`], with another ceiling than [`MAX_DECODED`].
+pub fn unpack_within<T: DeserializeOwned>(
+    magic: &[u8; 4],
+    what: &'static str,
+    data: &[u8],
+    max: u64,
 ) -> Result<T, WireError> {
     if data.len() < 5 || &data[..4] != magic {
         return Err(WireError::NotOurs { what });
@@ -208,7 +233,7 @@ pub fn unpack<T: DeserializeOwned>(
             what,
             detail: e.to_string(),
         })?;
-    let limit = budget(data.len());
+    let limit = budget(data.len(), max);
     let mut plain = Vec::new();
     decoder
         .take(limit + 1)
@@ -402,7 +427,7 @@ mod tests {
             unpack::<Vec<Run>>(b"TEST", "page", &data).map(|_| ()),
             Err(WireError::TooLarge {
                 what: "page",
-                limit: budget(data.len())
+                limit: budget(data.len(), MAX_DECODED)
             })
         );
     }

@@ -76,6 +76,7 @@ export interface Imported {
   pending: number;
   forked: number;
   refused: string[];
+  refused_ops: number;
   made_by: string;
 }
 

@@ -320,6 +320,22 @@ export type ForkView = { device: string, tag: string, seq: number, kind: string,
  */
 author: string | null, received_at: number, reason: string, };
 
+export type Waits = { "kind": "predecessor", seq: number, } | { "kind": "grant" } | { "kind": "time", wall_ms: number, } | { "kind": "op", device: string, tag: string, seq: number, } | { "kind": "nothing" };
+
+export type WaitingView = { device: string, tag: string, seq: number, kind: string, 
+/**
+ * The person its device belongs to, if known.
+ */
+author: string | null, 
+/**
+ * When it says it was made (ms since 1970).
+ */
+made_ms: number, bytes: number, waits: Waits, 
+/**
+ * What it waits for, in words.
+ */
+why: string, };
+
 export type SyncState = "alone" | "offline" | "syncing" | "up-to-date" | "error";
 
 export type SyncStatus = { state: SyncState, 
@@ -334,7 +350,16 @@ sent: number, received: number, to_send: number, hub_url: string | null,
 /**
  * Ops quarantined as forks, for a director to look at.
  */
-forks: Array<ForkView>, };
+forks: Array<ForkView>, 
+/**
+ * Ops that wait here, each with what it waits for (the first
+ * [`WAITING_SHOWN`]).
+ */
+waiting: Array<WaitingView>, 
+/**
+ * How many ops wait here in all.
+ */
+waiting_count: number, };
 
 export type TimelineFilter = { 
 /**

@@ -15,6 +15,8 @@ class Sync {
     to_send: 0,
     hub_url: null,
     forks: [],
+    waiting: [],
+    waiting_count: 0,
   });
   /** Called when a session moved ops either way: what is shown (and which
    * records are on the hub) changed. */
