@@ -430,7 +430,14 @@ struct Web {
     blocked: Mutex<HashMap<IpAddr, Instant>>,
     /// Requests seen, to tidy the limiters now and then.
     requests: AtomicU64,
+    /// Sync pages being decoded and taken in at once: a few, whatever the
+    /// number of devices (the store takes one at a time anyway), so that
+    /// decoding many large pages together cannot exhaust memory.
+    work: tokio::sync::Semaphore,
 }
+
+/// Sync pages decoded and taken in at once.
+pub const CONCURRENT_PAGES: usize = 4;
 
 /// How long an address that failed authentication too often is refused.
 const BLOCKED_FOR: Duration = Duration::from_secs(60);
@@ -548,6 +555,11 @@ async fn sync(
     let hub = web.hub.clone();
     let _busy = hub.admit(device)?;
     let body = read_body(&parts.headers, body, MAX_BODY, web.body_grace).await?;
+    let _turn = web
+        .work
+        .acquire()
+        .await
+        .map_err(|e| HubError::Internal(e.to_string()))?;
     let hub = web.hub.clone();
     let answer = blocking(move || hub.sync_as(device, &body)).await;
     if let Err(e) = &answer {
@@ -571,6 +583,7 @@ pub fn router_with(hub: Arc<Hub>, limits: HttpLimits) -> Router {
         failures: RateLimiter::keyed(Quota::per_minute(limits.failures_per_minute)),
         blocked: Mutex::new(HashMap::new()),
         requests: AtomicU64::new(0),
+        work: tokio::sync::Semaphore::new(CONCURRENT_PAGES),
     });
     Router::new()
         .route(HEALTH, get(health))
