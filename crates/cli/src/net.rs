@@ -203,14 +203,7 @@ pub(crate) fn run(store: &mut Store, command: Command) -> Result<ExitCode, SyncE
                 println!("No op is waiting.");
             } else {
                 for w in &list {
-                    println!(
-                        "{}#{}  {:<16} {}  waits for {}",
-                        w.tag,
-                        w.seq,
-                        w.kind,
-                        w.author.as_deref().unwrap_or("unknown person"),
-                        w.why
-                    );
+                    println!("{w}");
                 }
                 println!(
                     "{} op(s) waiting; `relevo waiting --drop [--device ID]` drops them.",
@@ -235,14 +228,7 @@ pub(crate) fn run(store: &mut Store, command: Command) -> Result<ExitCode, SyncE
                 println!("No fork is quarantined.");
             } else {
                 for f in &list {
-                    println!(
-                        "{}#{}  {:<16} {}  {}",
-                        f.tag,
-                        f.seq,
-                        f.kind,
-                        f.author.as_deref().unwrap_or("unknown person"),
-                        f.reason
-                    );
+                    println!("{f}");
                 }
                 println!(
                     "{} fork(s) quarantined; `relevo forks --drop [--device ID]` drops them.",

@@ -142,7 +142,7 @@ pub fn timeline(store: &Store, a: TimelineArgs) -> Result<(), Error> {
             e.seq,
             e.summary
         );
-        let _ = writeln!(out, "{}", crate::out::clean(&line));
+        let _ = writeln!(out, "{}", relevo_core::text::terminal_safe(&line));
     }
     let _ = writeln!(out, "{} events", events.len());
     Ok(())

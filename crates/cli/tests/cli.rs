@@ -1,37 +1,10 @@
 //! Runs the real `relevo` binary on a temporary data folder.
 
+mod common;
+
+use common::*;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn relevo(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_relevo"))
-        .args(args)
-        .env("RELEVO_DATA_DIR", dir)
-        .output()
-        .expect("run relevo")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = relevo(dir, args);
-    assert!(
-        out.status.success(),
-        "relevo {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf8")
-}
-
-fn fails(dir: &Path, args: &[&str]) -> String {
-    let out = relevo(dir, args);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "relevo {args:?} should fail with 1: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert!(out.stdout.is_empty(), "errors go to stderr only");
-    String::from_utf8(out.stderr).expect("utf8")
-}
+use std::process::Command;
 
 const ADD: &[&str] = &[
     "request",

@@ -2,26 +2,11 @@
 //! that would rewrite a terminal line, wildcards in a search, an export
 //! over a link, a full disk, and a bundle carrying a stranger's ops.
 
+mod common;
+
+use common::*;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn relevo(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_relevo"))
-        .args(args)
-        .env("RELEVO_DATA_DIR", dir)
-        .output()
-        .expect("run relevo")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = relevo(dir, args);
-    assert!(
-        out.status.success(),
-        "relevo {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf8")
-}
+use std::process::Command;
 
 fn device(dir: &Path) {
     ok(

@@ -6,18 +6,13 @@
 //! One test in its own binary: the children's peak is counted for the
 //! whole test process, so nothing else may run beside it.
 
+mod common;
+
+use common::*;
 use nix::sys::resource::{getrusage, UsageWho};
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn relevo(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_relevo"))
-        .args(args)
-        .env("RELEVO_DATA_DIR", dir)
-        .output()
-        .expect("run relevo")
-}
+use std::process::Command;
 
 /// The largest peak resident memory of any child waited for so far, KiB.
 fn children_peak_kib() -> i64 {

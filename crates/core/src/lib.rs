@@ -16,6 +16,7 @@ pub mod op;
 pub mod payload;
 pub mod permissions;
 pub mod rules;
+pub mod text;
 
 pub use hlc::{Clock, Hlc};
 pub use identity::{DeviceId, DeviceKey};

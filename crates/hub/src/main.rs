@@ -3,6 +3,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use relevo_core::domain::IdentityDraft;
+use relevo_core::text::terminal_safe;
 use relevo_hub::serve::{raise_file_limit, ServerLimits};
 use relevo_hub::{open_store, HttpLimits, Hub, Limits};
 use std::net::SocketAddr;
@@ -247,19 +248,12 @@ fn run(cli: Cli) -> Result<()> {
                 list.retain(|w| w.device == d.to_string());
             }
             if json {
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                println!("{}", terminal_safe(&serde_json::to_string_pretty(&list)?));
             } else if list.is_empty() {
                 println!("No op is waiting.");
             } else {
                 for w in &list {
-                    println!(
-                        "{}#{}  {}  {}  waits for {}",
-                        w.tag,
-                        w.seq,
-                        w.kind,
-                        w.author.as_deref().unwrap_or("?"),
-                        w.why
-                    );
+                    println!("{}", terminal_safe(&w.to_string()));
                 }
                 println!(
                     "{} op(s) waiting; drop them with `relevo-hub waiting --drop [--device ID]`.",
@@ -286,19 +280,12 @@ fn run(cli: Cli) -> Result<()> {
                 list.retain(|f| f.device == d.to_string());
             }
             if json {
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                println!("{}", terminal_safe(&serde_json::to_string_pretty(&list)?));
             } else if list.is_empty() {
                 println!("No fork is quarantined.");
             } else {
                 for f in &list {
-                    println!(
-                        "{}#{}  {}  {}  {}",
-                        f.tag,
-                        f.seq,
-                        f.kind,
-                        f.author.as_deref().unwrap_or("?"),
-                        f.reason
-                    );
+                    println!("{}", terminal_safe(&f.to_string()));
                 }
                 println!("{} fork(s) quarantined; drop them with `relevo-hub forks --drop [--device ID]`.", list.len());
             }

@@ -475,6 +475,15 @@ pub(crate) struct RawOp {
 pub(crate) const OP_COLUMNS: &str =
     "device, seq, hlc_wall, hlc_counter, author, kind, payload, prev, signature";
 
+/// [`OP_COLUMNS`] of a table named `alias` in a query.
+pub(crate) fn op_columns_of(alias: &str) -> String {
+    OP_COLUMNS
+        .split(", ")
+        .map(|c| format!("{alias}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// An op's values in [`OP_COLUMNS`] order.
 fn op_values(op: &Op) -> Vec<Value> {
     let b = &op.body;
@@ -1034,11 +1043,7 @@ fn drain_pending(
         let mut stmt = tx.prepare_cached(&format!(
             "SELECT {} FROM pending_ops p LEFT JOIN device_heads h ON h.device = p.device
              WHERE p.seq = COALESCE(h.seq, 0) + 1",
-            OP_COLUMNS
-                .split(", ")
-                .map(|c| format!("p.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            op_columns_of("p")
         ))?;
         let rows = stmt.query_map([], RawOp::read)?;
         let raws: Vec<RawOp> = rows.collect::<rusqlite::Result<_>>()?;

@@ -121,6 +121,36 @@ pub struct WaitingView {
     pub why: String,
 }
 
+impl std::fmt::Display for WaitingView {
+    /// `TAG#seq  kind  person  waits for …`, one line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}#{}  {:<16} {}  waits for {}",
+            self.tag,
+            self.seq,
+            self.kind,
+            self.author.as_deref().unwrap_or("unknown person"),
+            self.why
+        )
+    }
+}
+
+impl std::fmt::Display for ForkView {
+    /// `TAG#seq  kind  person  reason`, one line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}#{}  {:<16} {}  {}",
+            self.tag,
+            self.seq,
+            self.kind,
+            self.author.as_deref().unwrap_or("unknown person"),
+            self.reason
+        )
+    }
+}
+
 /// An invitation as stored: name, role, country, org, expiry, used by.
 type InviteRow = (String, String, String, Option<String>, i64, Option<Vec<u8>>);
 
@@ -630,11 +660,7 @@ impl Store {
              LEFT JOIN grants g ON g.device = p.device
              LEFT JOIN persons p2 ON p2.id = COALESCE(g.person, p.author)
              ORDER BY p.device, p.seq LIMIT ?1",
-            OP_COLUMNS
-                .split(", ")
-                .map(|c| format!("p.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            log::op_columns_of("p")
         ))?;
         let rows = stmt
             .query_map([limit.min(i64::MAX as u64) as i64], |r| {
