@@ -16,6 +16,7 @@ mod flows;
 mod heads;
 mod log;
 mod net;
+mod private;
 mod project;
 mod queries;
 mod review;
@@ -101,9 +102,11 @@ impl Store {
         self.clock.observe(relevo_core::Hlc::new(to_ms, 0));
     }
 
-    /// Opens (creating if needed) the database in a data folder.
+    /// Opens (creating if needed) the database in a data folder. The folder
+    /// is made readable by its owner alone (0700), whatever the umask.
     pub fn open_dir(dir: &Path) -> Result<Store> {
         std::fs::create_dir_all(dir)?;
+        private::folder(dir)?;
         Store::open(&dir.join(DB_FILE))
     }
 
@@ -136,6 +139,9 @@ impl Store {
         if path.exists() {
             schema::preflight(path)?;
         }
+        // Owner only (0600), whatever the umask: SQLite gives the -wal and
+        // -shm files the database file's permissions.
+        private::database(path)?;
         let unavailable = |e: rusqlite::Error| {
             if schema::is_io(&e) {
                 Error::Unavailable {
