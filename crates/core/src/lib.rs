@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod domain;
+pub mod enrol;
 pub mod head;
 pub mod hlc;
 pub mod identity;

@@ -333,13 +333,15 @@ fn hub_load(devices: usize, per_device: usize) {
             .expect("invite");
         let mut s = Store::open_in_memory().expect("open");
         let (key, person) = relevo_store::new_device_identity();
-        let enrolled = Client::new(&url)
-            .expect("url")
-            .enrol(&EnrolRequest {
-                code,
-                device: key.device_id(),
+        let client = Client::new(&url).expect("url");
+        let enrolled = client
+            .enrol(&EnrolRequest::signed(
+                &hub.id(),
+                &code,
+                key.device_id(),
                 person,
-            })
+                |m| key.sign(m),
+            ))
             .expect("enrol");
         s.join(&url, &enrolled, Some(key)).expect("join");
         s.open_crisis(&relevo_core::domain::CrisisDraft {

@@ -276,6 +276,11 @@ impl Hub {
         let request: EnrolRequest = serde_json::from_slice(body).map_err(|e| {
             HubError::BadRequest(format!("the enrolment request is not valid: {e}"))
         })?;
+        if !request.is_signed_for(&self.id) {
+            return Err(HubError::Enrolment(
+                "the enrolment is not signed by the key of the device it names, for this hub: it was refused, and the invitation can still be used".into(),
+            ));
+        }
         let enrolled = self
             .store()
             .enrol_device(&request.code, request.device, request.person)?;

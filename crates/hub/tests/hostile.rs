@@ -309,6 +309,7 @@ fn connections_are_capped_timed_and_authenticated_first() {
         &["--header-timeout", "2", "--body-grace", "2"],
     );
 
+    let hub_id = hub_identity(&hub);
     // 1,100 idle sockets from one address.
     let mut idle = Vec::new();
     for _ in 0..1100 {
@@ -324,11 +325,13 @@ fn connections_are_capped_timed_and_authenticated_first() {
     s.set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
     let (key, person) = relevo_store::new_device_identity();
-    let body = serde_json::to_vec(&relevo_sync::http::EnrolRequest {
-        code,
-        device: key.device_id(),
+    let body = serde_json::to_vec(&relevo_sync::http::EnrolRequest::signed(
+        &hub_id,
+        &code,
+        key.device_id(),
         person,
-    })
+        |m| key.sign(m),
+    ))
     .expect("json");
     write!(
         s,
@@ -413,15 +416,18 @@ fn guessing_codes_and_tokens_is_slowed_per_address() {
     let hub = HubProcess::start(dir.path());
     let mut legit = enrolled(dir.path(), "legit", &hub, "regional-director", "PA");
     let client = Client::new(&hub.url).expect("url");
+    let hub_id = hub_identity(&hub);
     let mut statuses = Vec::new();
     for i in 0..15 {
         let (key, person) = relevo_store::new_device_identity();
         let e = client
-            .enrol(&relevo_sync::http::EnrolRequest {
-                code: format!("guess-{i}"),
-                device: key.device_id(),
+            .enrol(&relevo_sync::http::EnrolRequest::signed(
+                &hub_id,
+                &format!("guess-{i}"),
+                key.device_id(),
                 person,
-            })
+                |m| key.sign(m),
+            ))
             .expect_err("a guess");
         statuses.push(match e {
             relevo_sync::SyncError::Http { status, .. } => status,
@@ -744,4 +750,62 @@ fn pages_are_bounded_in_bytes_and_in_ops() {
         "{}",
         &answer[..answer.len().min(300)]
     );
+}
+
+/// The hub's identity, as its health check gives it.
+fn hub_identity(hub: &HubProcess) -> relevo_core::DeviceId {
+    Client::new(&hub.url)
+        .expect("url")
+        .health()
+        .expect("health")
+        .hub
+        .parse()
+        .expect("hub id")
+}
+
+/// Whoever sees an invitation code cannot spend it on a key they do not
+/// hold: an enrolment not signed by the key it names (or signed for another
+/// hub) is refused, and the code still works for its owner.
+#[test]
+fn enrolment_proves_possession_of_the_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = HubProcess::start(dir.path());
+    let hub_id = hub_identity(&hub);
+    let client = Client::new(&hub.url).expect("url");
+    let code = hub.invite("Ana", "field-coordinator", "GT");
+    let (victim, person) = relevo_store::new_device_identity();
+    let (attacker, _) = relevo_store::new_device_identity();
+    let refused = |request: &relevo_sync::http::EnrolRequest| match client.enrol(request) {
+        Err(relevo_sync::SyncError::Http { status, message }) => {
+            assert_eq!(status, 422, "{message}");
+            message
+        }
+        other => panic!("enrolled: {other:?}"),
+    };
+    // The victim's key, signed by the attacker's.
+    let forged =
+        relevo_sync::http::EnrolRequest::signed(&hub_id, &code, victim.device_id(), person, |m| {
+            attacker.sign(m)
+        });
+    assert!(refused(&forged).contains("not signed by the key"));
+    // No signature at all.
+    let unsigned = relevo_sync::http::EnrolRequest {
+        signature: String::new(),
+        ..forged.clone()
+    };
+    assert!(refused(&unsigned).contains("not signed by the key"));
+    // Signed, but for another hub (a replay from elsewhere).
+    let elsewhere = relevo_core::DeviceKey::from_secret([0x44; 32]).device_id();
+    let replayed = relevo_sync::http::EnrolRequest::signed(
+        &elsewhere,
+        &code,
+        victim.device_id(),
+        person,
+        |m| victim.sign(m),
+    );
+    assert!(refused(&replayed).contains("not signed by the key"));
+    // The code was not used up: the real device enrols with it.
+    let mut store = relevo_store::Store::open_dir(&dir.path().join("ana")).expect("open");
+    relevo_sync::http::enrol_store(&mut store, &hub.url, &code).expect("the code still works");
+    assert!(store.enrolment().expect("q").is_some());
 }

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::log::{self, damaged, device_id, Net, RawOp, OP_COLUMNS};
 use crate::{new_id, now_ms, random, Local, Store};
 use relevo_core::domain::IdentityDraft;
+use relevo_core::enrol::{enrolment_message, normalise_code};
 use relevo_core::payload::{DeviceGrant, DeviceRevoke, HubDeclared, Payload, PersonDeclared};
 use relevo_core::{DeviceId, DeviceKey, EntityId, Op};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -392,6 +393,18 @@ impl Store {
         })
     }
 
+    /// Device: this device's signature of its enrolment with `hub` using
+    /// `code` (see [`relevo_core::enrol`]): the proof that it holds its key.
+    pub fn sign_enrolment(&self, hub: &DeviceId, code: &str) -> Result<[u8; 64]> {
+        let local = self.local.as_ref().ok_or(Error::NotInitialised)?;
+        Ok(local.key.sign(&enrolment_message(
+            hub,
+            &local.key.device_id(),
+            &local.person,
+            code,
+        )))
+    }
+
     /// Hub: the device a sync token belongs to.
     pub fn authenticate(&self, token: &str) -> Result<std::result::Result<DeviceId, AuthFailure>> {
         let device: Option<Vec<u8>> = self
@@ -731,14 +744,6 @@ impl Store {
                 r.get::<_, i64>(0)
             })? as u64)
     }
-}
-
-/// Invitation codes are read aloud and typed: case and dashes do not count.
-fn normalise_code(code: &str) -> String {
-    code.chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
 }
 
 /// A new device identity for enrolment: the key and the person it will

@@ -19,12 +19,55 @@ pub const MAX_BODY: usize = 8 << 20;
 
 const ENROLLED_MAGIC: &[u8; 4] = b"RLVE";
 
-/// What a device sends to enrol.
+/// What a device sends to enrol: the code, its key and person, and its
+/// signature of them for this hub ([`relevo_core::enrol`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EnrolRequest {
     pub code: String,
     pub device: DeviceId,
     pub person: EntityId,
+    /// 128 hex digits.
+    pub signature: String,
+}
+
+impl EnrolRequest {
+    /// An enrolment with `hub`, signed by `sign` (the device's key).
+    pub fn signed(
+        hub: &DeviceId,
+        code: &str,
+        device: DeviceId,
+        person: EntityId,
+        sign: impl FnOnce(&[u8]) -> [u8; 64],
+    ) -> EnrolRequest {
+        let code = code.trim().to_owned();
+        let signature = sign(&relevo_core::enrol::enrolment_message(
+            hub, &device, &person, &code,
+        ));
+        EnrolRequest {
+            code,
+            device,
+            person,
+            signature: hex::encode(signature),
+        }
+    }
+
+    /// Did the key it names sign it, for `hub`?
+    pub fn is_signed_for(&self, hub: &DeviceId) -> bool {
+        let Some(signature) = hex::decode(&self.signature)
+            .ok()
+            .and_then(|b| <[u8; 64]>::try_from(b).ok())
+        else {
+            return false;
+        };
+        relevo_core::enrol::verify_enrolment(
+            hub,
+            &self.device,
+            &self.person,
+            &self.code,
+            &signature,
+        )
+        .is_ok()
+    }
 }
 
 /// The hub's answer to `GET /v1/health`.
@@ -214,19 +257,27 @@ pub fn enrol_store(
     code: &str,
 ) -> Result<(), SyncError> {
     let client = Client::new(url)?;
-    let (key, person) = match (store.device(), store.person()) {
-        (Some(device), Some(person)) => (None, (device, person)),
+    // The hub's identity, which the enrolment's signature names.
+    let hub: DeviceId = client.health()?.hub.parse().map_err(|_| SyncError::Http {
+        status: 200,
+        message: "the answer is not a Relevo hub's: its identity is not a key".into(),
+    })?;
+    // A device in use signs with its own key; one with no identity yet
+    // gets a new key, kept only once the hub accepts it.
+    let (request, key) = match (store.device(), store.person()) {
+        (Some(device), Some(person)) => {
+            let signature = store.sign_enrolment(&hub, code)?;
+            let request = EnrolRequest::signed(&hub, code, device, person, |_| signature);
+            (request, None)
+        }
         _ => {
             let (key, person) = relevo_store::new_device_identity();
-            let device = key.device_id();
-            (Some(key), (device, person))
+            let request =
+                EnrolRequest::signed(&hub, code, key.device_id(), person, |m| key.sign(m));
+            (request, Some(key))
         }
     };
-    let enrolled = client.enrol(&EnrolRequest {
-        code: code.trim().to_owned(),
-        device: person.0,
-        person: person.1,
-    })?;
+    let enrolled = client.enrol(&request)?;
     store.join(client.url(), &enrolled, key)?;
     Ok(())
 }

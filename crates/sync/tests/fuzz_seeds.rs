@@ -29,11 +29,13 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         )
         .expect("invite");
     let (key, person) = relevo_store::new_device_identity();
-    let enrol = EnrolRequest {
-        code: code.clone(),
-        device: key.device_id(),
+    let enrol = EnrolRequest::signed(
+        &hub.hub().expect("a hub"),
+        &code,
+        key.device_id(),
         person,
-    };
+        |m| key.sign(m),
+    );
     let enrolled = hub
         .enrol_device(&code, key.device_id(), person)
         .expect("enrol");

@@ -251,20 +251,24 @@ pub fn enrol_in_process(
     let code = hub
         .with_store(|s| s.invite(&identity(name, role, country), relevo_store::INVITE_TTL_MS))
         .expect("invite");
-    let (key, device, person) = match (store.device(), store.person()) {
-        (Some(d), Some(p)) => (None, d, p),
+    let (request, key) = match (store.device(), store.person()) {
+        (Some(d), Some(p)) => {
+            let signature = store.sign_enrolment(&hub.id(), &code).expect("sign");
+            (
+                http::EnrolRequest::signed(&hub.id(), &code, d, p, |_| signature),
+                None,
+            )
+        }
         _ => {
             let (key, person) = relevo_store::new_device_identity();
-            let device = key.device_id();
-            (Some(key), device, person)
+            let request =
+                http::EnrolRequest::signed(&hub.id(), &code, key.device_id(), person, |m| {
+                    key.sign(m)
+                });
+            (request, Some(key))
         }
     };
-    let body = serde_json::to_vec(&http::EnrolRequest {
-        code,
-        device,
-        person,
-    })
-    .expect("json");
+    let body = serde_json::to_vec(&request).expect("json");
     let enrolled = http::decode_enrolled(&hub.enrol(&body).expect("enrol")).expect("decode");
     store
         .join("http://in-process", &enrolled, key)
@@ -299,13 +303,19 @@ pub struct Rogue {
 }
 
 impl Rogue {
-    fn new(enrol: impl FnOnce(&http::EnrolRequest) -> String) -> Rogue {
+    fn new(
+        hub: relevo_core::DeviceId,
+        code: &str,
+        enrol: impl FnOnce(&http::EnrolRequest) -> String,
+    ) -> Rogue {
         let (key, person) = relevo_store::new_device_identity();
-        let token = enrol(&http::EnrolRequest {
-            code: String::new(),
-            device: key.device_id(),
+        let token = enrol(&http::EnrolRequest::signed(
+            &hub,
+            code,
+            key.device_id(),
             person,
-        });
+            |m| key.sign(m),
+        ));
         Rogue {
             key,
             person,
@@ -319,13 +329,14 @@ impl Rogue {
     /// Enrolled with a hub process over HTTP.
     pub fn enrol(hub: &HubProcess) -> Rogue {
         let code = hub.invite("Rogue", "field-coordinator", "GT");
-        Rogue::new(|r| {
-            Client::new(&hub.url)
-                .expect("url")
-                .enrol(&http::EnrolRequest { code, ..r.clone() })
-                .expect("enrol")
-                .token
-        })
+        let client = Client::new(&hub.url).expect("url");
+        let id = client
+            .health()
+            .expect("health")
+            .hub
+            .parse()
+            .expect("hub id");
+        Rogue::new(id, &code, |r| client.enrol(r).expect("enrol").token)
     }
 
     /// Enrolled with the hub library in this process.
@@ -338,8 +349,8 @@ impl Rogue {
                 )
             })
             .expect("invite");
-        Rogue::new(|r| {
-            let body = serde_json::to_vec(&http::EnrolRequest { code, ..r.clone() }).expect("json");
+        Rogue::new(hub.id(), &code, |r| {
+            let body = serde_json::to_vec(r).expect("json");
             http::decode_enrolled(&hub.enrol(&body).expect("enrol"))
                 .expect("decode")
                 .token
