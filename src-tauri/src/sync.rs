@@ -103,10 +103,7 @@ impl Syncer {
             s.not_on_hub = n;
         }
         // A bundle import can leave ops waiting at any moment.
-        if let (Ok(w), Ok(n)) = (store.waiting(WAITING_SHOWN), store.pending_count()) {
-            s.waiting = w;
-            s.waiting_count = n;
-        }
+        held(store, &mut s);
         if let Ok(Some(e)) = store.enrolment() {
             s.hub_url = Some(e.url);
             if s.state == SyncState::Alone {
@@ -114,6 +111,18 @@ impl Syncer {
             }
         }
         s
+    }
+}
+
+/// What the store holds outside its log, read into a status: quarantined
+/// forks and waiting ops (what one could not read stays as it was).
+fn held(store: &Store, status: &mut SyncStatus) {
+    if let Ok(forks) = store.forks() {
+        status.forks = forks;
+    }
+    if let (Ok(w), Ok(n)) = (store.waiting(WAITING_SHOWN), store.pending_count()) {
+        status.waiting = w;
+        status.waiting_count = n;
     }
 }
 
@@ -148,11 +157,9 @@ fn cycle(app: &AppHandle, dir: &std::path::Path, shared: &Mutex<SyncStatus>) -> 
         not_on_hub: store.not_on_hub().unwrap_or(0),
         last_sync_ms: store.last_sync().ok().flatten(),
         hub_url: Some(enrolment.url.clone()),
-        forks: store.forks().unwrap_or_default(),
-        waiting: store.waiting(WAITING_SHOWN).unwrap_or_default(),
-        waiting_count: store.pending_count().unwrap_or(0),
         ..alone()
     };
+    held(&store, &mut status);
     let reachable = Client::new(&enrolment.url).and_then(|c| c.health());
     if let Err(e) = reachable {
         status.error = Some(e.to_string());
@@ -170,9 +177,7 @@ fn cycle(app: &AppHandle, dir: &std::path::Path, shared: &Mutex<SyncStatus>) -> 
     });
     status.not_on_hub = store.not_on_hub().unwrap_or(status.not_on_hub);
     status.last_sync_ms = store.last_sync().ok().flatten();
-    status.forks = store.forks().unwrap_or_default();
-    status.waiting = store.waiting(WAITING_SHOWN).unwrap_or_default();
-    status.waiting_count = store.pending_count().unwrap_or(0);
+    held(&store, &mut status);
     match result {
         Ok(report) => {
             status.state = SyncState::UpToDate;

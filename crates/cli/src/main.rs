@@ -128,28 +128,12 @@ enum Command {
         json: bool,
     },
     /// Ops that wait here (for earlier ops of their device, ops they name,
-    /// their device's grant or their time), each with what it waits for
-    Waiting {
-        /// Drop them instead (all, or only --device's): they are not refused,
-        /// and come back if a device sends them again
-        #[arg(long)]
-        drop: bool,
-        /// Only this device's (64 hex digits)
-        #[arg(long)]
-        device: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
+    /// their device's grant or their time), each with what it waits for.
+    /// Dropped ops are not refused: they come back if a device sends them
+    /// again
+    Waiting(Held),
     /// Ops quarantined as forks (another history of a device)
-    Forks {
-        /// Drop them instead (all, or only --device's), once looked at
-        #[arg(long)]
-        drop: bool,
-        #[arg(long)]
-        device: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
+    Forks(Held),
     /// Everything that happened in the current crisis, oldest first
     Timeline(review::TimelineArgs),
     /// The requests and the task board as they stood at a moment
@@ -173,6 +157,19 @@ enum Command {
         format: review::ExportFormat,
         file: PathBuf,
     },
+}
+
+/// What `waiting` and `forks` take.
+#[derive(Args, Debug)]
+struct Held {
+    /// Drop them instead (all, or only --device's)
+    #[arg(long)]
+    drop: bool,
+    /// Only this device's (64 hex digits)
+    #[arg(long)]
+    device: Option<String>,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -1072,8 +1069,8 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         | Command::Sync { .. }
         | Command::Bundle(_)
         | Command::Status { .. }
-        | Command::Waiting { .. }
-        | Command::Forks { .. } => {
+        | Command::Waiting(_)
+        | Command::Forks(_) => {
             return Ok(net::run(&mut store, cli.command).unwrap_or_else(|e| {
                 eprintln!("error: {e}");
                 ExitCode::FAILURE

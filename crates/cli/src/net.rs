@@ -186,59 +186,51 @@ pub(crate) fn run(store: &mut Store, command: Command) -> Result<ExitCode, SyncE
                 }
             }
         }
-        Command::Waiting { drop, device, json } => {
-            let device = device.as_deref().map(parse_device).transpose()?;
-            if drop {
-                let n = store.drop_waiting(device)?;
+        Command::Waiting(held) => {
+            let device = held.device.as_deref().map(parse_device).transpose()?;
+            if held.drop {
+                let n = store.drop_waiting(device.as_ref())?;
                 println!("Dropped {n} waiting op(s).");
-                return Ok(ExitCode::SUCCESS);
-            }
-            let mut list = store.waiting(u64::MAX)?;
-            if let Some(d) = device {
-                list.retain(|w| w.device == d.to_string());
-            }
-            if json {
-                print_json(&list);
-            } else if list.is_empty() {
-                println!("No op is waiting.");
             } else {
-                for w in &list {
-                    println!("{w}");
-                }
-                println!(
-                    "{} op(s) waiting; `relevo waiting --drop [--device ID]` drops them.",
-                    list.len()
+                show(
+                    store.waiting_of(device.as_ref(), u64::MAX)?,
+                    held.json,
+                    "No op is waiting.",
+                    "op(s) waiting; `relevo waiting --drop [--device ID]` drops them.",
                 );
             }
         }
-        Command::Forks { drop, device, json } => {
-            let device = device.as_deref().map(parse_device).transpose()?;
-            if drop {
-                let n = store.drop_forks(device)?;
+        Command::Forks(held) => {
+            let device = held.device.as_deref().map(parse_device).transpose()?;
+            if held.drop {
+                let n = store.drop_forks(device.as_ref())?;
                 println!("Dropped {n} quarantined fork(s).");
-                return Ok(ExitCode::SUCCESS);
-            }
-            let mut list = store.forks()?;
-            if let Some(d) = device {
-                list.retain(|f| f.device == d.to_string());
-            }
-            if json {
-                print_json(&list);
-            } else if list.is_empty() {
-                println!("No fork is quarantined.");
             } else {
-                for f in &list {
-                    println!("{f}");
-                }
-                println!(
-                    "{} fork(s) quarantined; `relevo forks --drop [--device ID]` drops them.",
-                    list.len()
+                show(
+                    store.forks_of(device.as_ref())?,
+                    held.json,
+                    "No fork is quarantined.",
+                    "fork(s) quarantined; `relevo forks --drop [--device ID]` drops them.",
                 );
             }
         }
         _ => unreachable!("only network commands are routed here"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a list a line each (or as JSON), then how many with `summary`.
+fn show<T: std::fmt::Display + Serialize>(list: Vec<T>, json: bool, none: &str, summary: &str) {
+    if json {
+        print_json(&list);
+    } else if list.is_empty() {
+        println!("{none}");
+    } else {
+        for item in &list {
+            println!("{item}");
+        }
+        println!("{} {summary}", list.len());
+    }
 }
 
 fn parse_device(text: &str) -> Result<relevo_core::DeviceId, SyncError> {

@@ -8,53 +8,6 @@ use common::*;
 use std::path::Path;
 use std::process::Command;
 
-fn device(dir: &Path) {
-    ok(
-        dir,
-        &[
-            "init",
-            "--name",
-            "Ana",
-            "--role",
-            "regional-director",
-            "--country",
-            "GT",
-        ],
-    );
-    ok(
-        dir,
-        &["crisis", "open", "--name", "Flujo", "--countries", "GT"],
-    );
-}
-
-fn add(dir: &Path, description: &str) -> String {
-    add_at(dir, "Tecún Umán", description)
-}
-
-fn add_at(dir: &Path, site: &str, description: &str) -> String {
-    ok(
-        dir,
-        &[
-            "request",
-            "add",
-            "--country",
-            "GT",
-            "--site",
-            site,
-            "--sector",
-            "shelter",
-            "--people",
-            "5",
-            "--priority",
-            "high",
-            "--description",
-            description,
-        ],
-    )
-    .trim()
-    .to_owned()
-}
-
 #[test]
 fn control_characters_and_bidi_overrides_never_reach_the_terminal_raw() {
     let root = tempfile::tempdir().expect("tempdir");
@@ -168,25 +121,7 @@ fn a_full_disk_still_lets_the_device_read_and_verify() {
         .arg(format!("of={}", mnt.join("fill").display()))
         .stderr(std::process::Stdio::null())
         .status();
-    let out = relevo(
-        &dir,
-        &[
-            "request",
-            "add",
-            "--country",
-            "GT",
-            "--site",
-            "Tecún Umán",
-            "--sector",
-            "shelter",
-            "--people",
-            "5",
-            "--priority",
-            "high",
-            "--description",
-            "otra",
-        ],
-    );
+    let out = relevo(&dir, &request_args("Tecún Umán", "otra"));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("disk may be full"), "{err}");

@@ -85,16 +85,7 @@ fn a_few_hostile_kilobytes_cost_the_cli_little_memory() {
             String::from_utf8_lossy(&out.stderr)
         );
     };
-    setup(&[
-        "init",
-        "--name",
-        "Ana",
-        "--role",
-        "regional-director",
-        "--country",
-        "GT",
-    ]);
-    setup(&["crisis", "open", "--name", "Flujo", "--countries", "GT"]);
+    device(&dir);
     // A benign run of each kind sets the baseline: a real bundle import.
     let bundle = root.path().join("ok.rlvb");
     setup(&["bundle", "export", bundle.to_str().expect("utf8")]);

@@ -238,13 +238,12 @@ impl Hub {
     }
 
     pub fn health(&self) -> Result<Health, HubError> {
-        let fresh = |at: &Instant| at.elapsed() < Duration::from_secs(10);
-        let cached = *self.counted.lock().unwrap_or_else(|p| p.into_inner());
-        let ops = match cached {
-            Some((at, n)) if fresh(&at) => n,
+        let mut counted = self.counted.lock().unwrap_or_else(|p| p.into_inner());
+        let ops = match *counted {
+            Some((at, n)) if at.elapsed() < Duration::from_secs(10) => n,
             _ => {
                 let n = self.store().op_count()?;
-                *self.counted.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), n));
+                *counted = Some((Instant::now(), n));
                 n
             }
         };
@@ -487,8 +486,8 @@ impl Web {
 /// The address a request counts against: its peer's, with an IPv6 address
 /// taken as its /64 (one site's network), since a client can change the
 /// rest at will.
-fn peer(headers: &axum::http::Extensions) -> Option<IpAddr> {
-    headers
+fn peer(extensions: &axum::http::Extensions) -> Option<IpAddr> {
+    extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(a)| network_of(a.ip()))
 }
@@ -557,8 +556,7 @@ async fn sync(
     };
     // Within its rate and its share of requests under way, also before the
     // body is read.
-    let hub = web.hub.clone();
-    let _busy = hub.admit(device)?;
+    let _busy = web.hub.admit(device)?;
     let body = read_body(&parts.headers, body, MAX_BODY, web.body_grace).await?;
     let _turn = web
         .work

@@ -4,7 +4,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use relevo_core::domain::IdentityDraft;
 use relevo_core::text::terminal_safe;
-use relevo_hub::serve::{raise_file_limit, ServerLimits};
+use relevo_hub::serve::{raise_file_limit, ServerLimits, RESERVED_FILES};
 use relevo_hub::{open_store, HttpLimits, Hub, Limits};
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
@@ -61,30 +61,9 @@ enum Command {
     },
     /// Lists ops that wait (for earlier ops of their device, the ops they
     /// name, their grant or their time), each with what it waits for.
-    Waiting {
-        #[arg(long, env = "RELEVO_HUB_DB")]
-        db: PathBuf,
-        /// Drop them instead (all, or only --device's).
-        #[arg(long)]
-        drop: bool,
-        /// Only this device's (64 hex digits).
-        #[arg(long)]
-        device: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
+    Waiting(Held),
     /// Lists ops quarantined as forks (another history of a device).
-    Forks {
-        #[arg(long, env = "RELEVO_HUB_DB")]
-        db: PathBuf,
-        /// Drop them instead (all, or only --device's).
-        #[arg(long)]
-        drop: bool,
-        #[arg(long)]
-        device: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
+    Forks(Held),
     /// Prints a one-time invitation code for a person, role and country.
     Invite {
         #[arg(long, env = "RELEVO_HUB_DB")]
@@ -116,6 +95,21 @@ enum Command {
         #[arg(long, default_value = "revoked by the hub administrator")]
         reason: String,
     },
+}
+
+/// What `waiting` and `forks` take.
+#[derive(clap::Args, Debug)]
+struct Held {
+    #[arg(long, env = "RELEVO_HUB_DB")]
+    db: PathBuf,
+    /// Drop them instead (all, or only --device's).
+    #[arg(long)]
+    drop: bool,
+    /// Only this device's (64 hex digits).
+    #[arg(long)]
+    device: Option<String>,
+    #[arg(long)]
+    json: bool,
 }
 
 fn main() {
@@ -151,8 +145,9 @@ fn run(cli: Cli) -> Result<()> {
             let files = raise_file_limit();
             let mut server = ServerLimits::for_file_limit(files);
             if let Some(n) = max_connections {
-                if n == 0 || n as u64 + 16 > files {
-                    bail!("--max-connections must be between 1 and {} (the open-file limit is {files})", files.saturating_sub(16));
+                let most = files.saturating_sub(RESERVED_FILES);
+                if n == 0 || n as u64 > most {
+                    bail!("--max-connections must be between 1 and {most} (the open-file limit is {files})");
                 }
                 server.max_connections = n;
             }
@@ -164,7 +159,7 @@ fn run(cli: Cli) -> Result<()> {
                 bail!("--header-timeout and --body-grace must be 1 second or more");
             }
             server.header_timeout = std::time::Duration::from_secs(header_timeout);
-            let address = HttpLimits {
+            let http = HttpLimits {
                 body_grace: std::time::Duration::from_secs(body_grace),
                 enrol_per_minute: NonZeroU32::new(enrol_per_minute)
                     .context("--enrol-per-minute must be 1 or more")?,
@@ -195,7 +190,7 @@ fn run(cli: Cli) -> Result<()> {
                 );
                 relevo_hub::serve::serve(
                     listener,
-                    relevo_hub::router_with(hub, address),
+                    relevo_hub::router_with(hub, http),
                     server,
                     stop_signal(),
                 )
@@ -230,64 +225,35 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Waiting {
-            db,
-            drop,
-            device,
-            json,
-        } => {
-            let mut store = open_existing(&db)?;
-            let device = device.as_deref().map(parse_device).transpose()?;
-            if drop {
-                let n = store.drop_waiting(device)?;
+        Command::Waiting(held) => {
+            let mut store = open_existing(&held.db)?;
+            let device = held.device.as_deref().map(parse_device).transpose()?;
+            if held.drop {
+                let n = store.drop_waiting(device.as_ref())?;
                 println!("Dropped {n} waiting op(s).");
-                return Ok(());
-            }
-            let mut list = store.waiting(u64::MAX)?;
-            if let Some(d) = device {
-                list.retain(|w| w.device == d.to_string());
-            }
-            if json {
-                println!("{}", terminal_safe(&serde_json::to_string_pretty(&list)?));
-            } else if list.is_empty() {
-                println!("No op is waiting.");
             } else {
-                for w in &list {
-                    println!("{}", terminal_safe(&w.to_string()));
-                }
-                println!(
-                    "{} op(s) waiting; drop them with `relevo-hub waiting --drop [--device ID]`.",
-                    list.len()
-                );
+                show(
+                    store.waiting_of(device.as_ref(), u64::MAX)?,
+                    held.json,
+                    "No op is waiting.",
+                    "op(s) waiting; drop them with `relevo-hub waiting --drop [--device ID]`.",
+                )?;
             }
             Ok(())
         }
-        Command::Forks {
-            db,
-            drop,
-            device,
-            json,
-        } => {
-            let mut store = open_existing(&db)?;
-            let device = device.as_deref().map(parse_device).transpose()?;
-            if drop {
-                let n = store.drop_forks(device)?;
+        Command::Forks(held) => {
+            let mut store = open_existing(&held.db)?;
+            let device = held.device.as_deref().map(parse_device).transpose()?;
+            if held.drop {
+                let n = store.drop_forks(device.as_ref())?;
                 println!("Dropped {n} quarantined fork(s).");
-                return Ok(());
-            }
-            let mut list = store.forks()?;
-            if let Some(d) = device {
-                list.retain(|f| f.device == d.to_string());
-            }
-            if json {
-                println!("{}", terminal_safe(&serde_json::to_string_pretty(&list)?));
-            } else if list.is_empty() {
-                println!("No fork is quarantined.");
             } else {
-                for f in &list {
-                    println!("{}", terminal_safe(&f.to_string()));
-                }
-                println!("{} fork(s) quarantined; drop them with `relevo-hub forks --drop [--device ID]`.", list.len());
+                show(
+                    store.forks_of(device.as_ref())?,
+                    held.json,
+                    "No fork is quarantined.",
+                    "fork(s) quarantined; drop them with `relevo-hub forks --drop [--device ID]`.",
+                )?;
             }
             Ok(())
         }
@@ -323,6 +289,27 @@ async fn stop_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// Prints a list a line each (or as JSON), people's text made safe for a
+/// terminal, then how many with `summary`.
+fn show<T: std::fmt::Display + serde::Serialize>(
+    list: Vec<T>,
+    json: bool,
+    none: &str,
+    summary: &str,
+) -> Result<()> {
+    if json {
+        println!("{}", terminal_safe(&serde_json::to_string_pretty(&list)?));
+    } else if list.is_empty() {
+        println!("{none}");
+    } else {
+        for item in &list {
+            println!("{}", terminal_safe(&item.to_string()));
+        }
+        println!("{} {summary}", list.len());
+    }
+    Ok(())
 }
 
 /// A hub database that must already exist.

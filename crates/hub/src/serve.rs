@@ -44,7 +44,7 @@ pub struct ServerLimits {
 }
 
 /// File descriptors kept free for the database, logs and accepting.
-const RESERVED_FILES: u64 = 64;
+pub const RESERVED_FILES: u64 = 64;
 
 impl ServerLimits {
     /// Limits for a process that may open `files` file descriptors.

@@ -109,6 +109,15 @@ impl From<rusqlite::Error> for Error {
 }
 
 impl Error {
+    /// A failure of the database or the disk rather than a verdict on an
+    /// op: it stops a whole batch instead of refusing one op.
+    pub(crate) fn is_storage(&self) -> bool {
+        matches!(
+            self,
+            Error::Sqlite(_) | Error::Corrupt { .. } | Error::Io(_) | Error::Unavailable { .. }
+        )
+    }
+
     pub fn code(&self) -> ErrorCode {
         match self {
             Error::Validation(_) => ErrorCode::Validation,

@@ -207,11 +207,16 @@ impl Store {
     }
 }
 
+/// A file SQLite keeps beside a database: `relevo.db-wal` for "-wal".
+pub(crate) fn companion(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
 /// Does the write-ahead log beside `path` hold nothing (absent or empty)?
 fn wal_is_empty(path: &Path) -> bool {
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    std::fs::metadata(PathBuf::from(wal)).map_or(true, |m| m.len() == 0)
+    std::fs::metadata(companion(path, "-wal")).map_or(true, |m| m.len() == 0)
 }
 
 pub(crate) fn now_ms() -> u64 {

@@ -163,26 +163,31 @@ impl Seen {
 
     fn load(&mut self, tx: &Connection, device: &DeviceId) -> Result<&mut (u64, u64)> {
         if !self.load.contains_key(device) {
-            let (n, bytes): (i64, i64) = tx
-                .prepare_cached(
-                    "SELECT count(*), COALESCE(sum(length(payload)), 0) FROM pending_ops WHERE device = ?1",
-                )?
-                .query_row([device.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            self.load.insert(*device, (n as u64, bytes as u64));
+            let load = tally(tx, Held::Waiting, Some(device))?;
+            self.load.insert(*device, load);
         }
         Ok(self.load.get_mut(device).expect("inserted above"))
     }
 
     fn total(&mut self, tx: &Connection) -> Result<&mut (u64, u64)> {
         if self.total.is_none() {
-            let (n, bytes): (i64, i64) = tx
-                .prepare_cached(
-                    "SELECT count(*), COALESCE(sum(length(payload)), 0) FROM pending_ops",
-                )?
-                .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            self.total = Some((n as u64, bytes as u64));
+            self.total = Some(tally(tx, Held::Waiting, None)?);
         }
         Ok(self.total.as_mut().expect("set above"))
+    }
+
+    /// One waiting op of `device`, of `size` payload bytes, is gone.
+    fn unload(&mut self, device: &DeviceId, size: u64) {
+        let less = |(n, bytes): &mut (u64, u64)| {
+            *n = n.saturating_sub(1);
+            *bytes = bytes.saturating_sub(size);
+        };
+        if let Some(load) = self.load.get_mut(device) {
+            less(load);
+        }
+        if let Some(total) = self.total.as_mut() {
+            less(total);
+        }
     }
 
     fn waiting(&mut self, tx: &Connection) -> Result<bool> {
@@ -195,6 +200,30 @@ impl Seen {
         self.waiting = Some(w);
         Ok(w)
     }
+}
+
+/// The tables that hold ops outside the log, with an allowance each.
+#[derive(Clone, Copy)]
+enum Held {
+    Waiting,
+    Forks,
+}
+
+/// How many ops `held` keeps of one device (or of all) and their payload
+/// bytes.
+fn tally(tx: &Connection, held: Held, device: Option<&DeviceId>) -> Result<(u64, u64)> {
+    let table = match held {
+        Held::Waiting => "pending_ops",
+        Held::Forks => "forks",
+    };
+    let sql = format!("SELECT count(*), COALESCE(sum(length(payload)), 0) FROM {table}");
+    let row = |r: &rusqlite::Row<'_>| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64));
+    Ok(match device {
+        Some(d) => tx
+            .prepare_cached(&format!("{sql} WHERE device = ?1"))?
+            .query_row([d.as_bytes()], row)?,
+        None => tx.prepare_cached(&sql)?.query_row([], row)?,
+    })
 }
 
 /// The device's highest gapless seq and that op's hash.
@@ -350,17 +379,41 @@ pub(crate) fn judge(
     ))
 }
 
-/// Does the log hold every op this one names?
-fn deps_held(tx: &Connection, seen: &mut Seen, decoded: &Decoded) -> Result<bool> {
-    let Ok(Some(payload)) = decoded else {
-        return Ok(true);
-    };
-    for d in payload.deps() {
-        if seen.head(tx, &d.device)?.0 < d.seq {
-            return Ok(false);
+/// What an op that follows its device's head still lacks before it can be
+/// taken in.
+enum Lack {
+    /// Its device's grant.
+    Grant,
+    /// Its time: it is stamped this far ahead.
+    Time(u64),
+    /// An op it names.
+    Op(OpRef),
+}
+
+/// The first thing an op lacks before it can be taken in: its device's
+/// standing, its time, an op it names; `None` when nothing. `Err` for an op
+/// that never will be (its device is not enrolled, or was revoked).
+fn lacks(
+    tx: &Connection,
+    seen: &mut Seen,
+    op: &Op,
+    decoded: &Decoded,
+    net: Net,
+) -> Result<Option<Lack>> {
+    if !standing(tx, seen, op, net)? {
+        return Ok(Some(Lack::Grant));
+    }
+    if !is_due(op.body.hlc, now_ms()) {
+        return Ok(Some(Lack::Time(op.body.hlc.wall_ms)));
+    }
+    if let Ok(Some(payload)) = decoded {
+        for d in payload.deps() {
+            if seen.head(tx, &d.device)?.0 < d.seq {
+                return Ok(Some(Lack::Op(d)));
+            }
         }
     }
-    Ok(true)
+    Ok(None)
 }
 
 /// An op's payload, decoded once: `Ok(None)` for a kind this version does
@@ -693,12 +746,7 @@ impl Store {
                         fault,
                     }),
                     Ok(hash) => match ingest_verified(&tx, &mut seen, op, hash, clock, net) {
-                        Err(
-                            e @ (Error::Sqlite(_)
-                            | Error::Corrupt { .. }
-                            | Error::Io(_)
-                            | Error::Unavailable { .. }),
-                        ) => return Err(e),
+                        Err(e) if e.is_storage() => return Err(e),
                         other => other,
                     },
                 };
@@ -900,18 +948,11 @@ fn verify_ahead(
 /// its device has used up its quarantine allowance ([`MAX_FORKS`],
 /// [`MAX_FORK_BYTES`]): then it is only counted as a fork.
 fn quarantine(tx: &Transaction, op: &Op, reason: &str) -> Result<()> {
-    let (n, bytes): (i64, i64) = tx
-        .prepare_cached(
-            "SELECT count(*), COALESCE(sum(length(payload)), 0) FROM forks WHERE device = ?1",
-        )?
-        .query_row([op.body.device.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    if n as u64 >= MAX_FORKS || bytes as u64 + op.body.payload.len() as u64 > MAX_FORK_BYTES {
+    let (n, bytes) = tally(tx, Held::Forks, Some(&op.body.device))?;
+    if n >= MAX_FORKS || bytes + op.body.payload.len() as u64 > MAX_FORK_BYTES {
         return Ok(());
     }
-    let all: i64 = tx
-        .prepare_cached("SELECT count(*) FROM forks")?
-        .query_row([], |r| r.get(0))?;
-    if all as u64 >= MAX_FORKS_TOTAL {
+    if tally(tx, Held::Forks, None)?.0 >= MAX_FORKS_TOTAL {
         return Ok(());
     }
     let mut values = op_values(op);
@@ -985,10 +1026,9 @@ fn ingest_verified(
         )?;
         return Ok(Ingest::Forked);
     }
-    let standing = standing(tx, seen, op, net)?;
     let decoded = decode(op);
-    let due = is_due(op.body.hlc, now_ms());
-    if op.body.seq > have + 1 || !standing || !due || !deps_held(tx, seen, &decoded)? {
+    let lack = lacks(tx, seen, op, &decoded, net)?;
+    if op.body.seq > have + 1 || lack.is_some() {
         // Earlier ops of its device, ops it names, its device's grant or
         // its time have not come yet. It waits, within its device's
         // allowance, and moves no clock.
@@ -1103,27 +1143,17 @@ fn waiting_at(tx: &Transaction, device: &DeviceId, seq: u64) -> Result<Option<Op
 fn release(tx: &Transaction, seen: &mut Seen, op: &Op, net: Net) -> Result<Released> {
     let (_, head_hash) = seen.head(tx, &op.body.device)?;
     let chained = op.body.prev == head_hash;
+    let decoded = decode(op);
     if chained {
-        match standing(tx, seen, op, net) {
-            Ok(true) => {}
-            Ok(false) => return Ok(Released::Stays),
-            Err(e @ (Error::Sqlite(_) | Error::Corrupt { .. } | Error::Unavailable { .. })) => {
-                return Err(e)
-            }
+        match lacks(tx, seen, op, &decoded, net) {
+            Ok(None) => {}
+            Ok(Some(Lack::Op(d))) => return Ok(Released::WaitsFor(d.device)),
+            Ok(Some(Lack::Grant | Lack::Time(_))) => return Ok(Released::Stays),
+            Err(e) if e.is_storage() => return Err(e),
             // Revoked meanwhile: it will never be taken in.
             Err(_) => {
                 forget_pending(tx, op, seen)?;
                 return Ok(Released::Stays);
-            }
-        }
-        if !is_due(op.body.hlc, now_ms()) {
-            return Ok(Released::Stays);
-        }
-        if let Ok(Some(payload)) = decode(op) {
-            for d in payload.deps() {
-                if seen.head(tx, &d.device)?.0 < d.seq {
-                    return Ok(Released::WaitsFor(d.device));
-                }
             }
         }
     }
@@ -1137,7 +1167,7 @@ fn release(tx: &Transaction, seen: &mut Seen, op: &Op, net: Net) -> Result<Relea
         )?;
         return Ok(Released::Stays);
     }
-    apply(tx, seen, op, now_ms(), net)?;
+    apply_decoded(tx, seen, op, op.hash(), decoded, now_ms(), net)?;
     Ok(Released::Applied)
 }
 
@@ -1192,33 +1222,24 @@ pub(crate) fn waits_for(tx: &Connection, op: &Op, net: Net) -> Result<Waits> {
     if op.body.seq > have + 1 {
         return Ok(Waits::Predecessor { seq: have + 1 });
     }
-    if !matches!(standing(tx, &mut seen, op, net), Ok(true)) {
-        return Ok(Waits::Grant);
-    }
-    if !is_due(op.body.hlc, now_ms()) {
-        return Ok(Waits::Time {
-            wall_ms: op.body.hlc.wall_ms,
-        });
-    }
-    if let Ok(Some(payload)) = decode(op) {
-        for d in payload.deps() {
-            if seen.head(tx, &d.device)?.0 < d.seq {
-                return Ok(Waits::Op {
-                    device: d.device.to_string(),
-                    tag: d.device.tag(),
-                    seq: d.seq,
-                });
-            }
-        }
-    }
-    Ok(Waits::Nothing)
+    Ok(match lacks(tx, &mut seen, op, &decode(op), net) {
+        Ok(None) => Waits::Nothing,
+        Ok(Some(Lack::Time(wall_ms))) => Waits::Time { wall_ms },
+        Ok(Some(Lack::Op(d))) => Waits::Op {
+            device: d.device.to_string(),
+            tag: d.device.tag(),
+            seq: d.seq,
+        },
+        Err(e) if e.is_storage() => return Err(e),
+        // A device that was never granted, or was revoked, never gets it.
+        Ok(Some(Lack::Grant)) | Err(_) => Waits::Grant,
+    })
 }
 
 fn forget_pending(tx: &Transaction, op: &Op, seen: &mut Seen) -> Result<()> {
     tx.prepare_cached("DELETE FROM pending_ops WHERE device = ?1 AND seq = ?2")?
         .execute(params![op.body.device.as_bytes(), op.body.seq as i64])?;
-    seen.load.remove(&op.body.device);
-    seen.total = None;
+    seen.unload(&op.body.device, op.body.payload.len() as u64);
     Ok(())
 }
 

@@ -631,13 +631,19 @@ impl Store {
 
     /// Ops held in quarantine.
     pub fn forks(&self) -> Result<Vec<ForkView>> {
+        self.forks_of(None)
+    }
+
+    /// Ops held in quarantine, of one device or of all.
+    pub fn forks_of(&self, device: Option<&DeviceId>) -> Result<Vec<ForkView>> {
         let mut stmt = self.conn.prepare(
             "SELECT f.device, f.seq, f.kind, p.name, f.received_at, f.reason
              FROM forks f LEFT JOIN grants g ON g.device = f.device
              LEFT JOIN persons p ON p.id = COALESCE(g.person, f.author)
+             WHERE ?1 IS NULL OR f.device = ?1
              ORDER BY f.received_at, f.device, f.seq",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map([device.map(|d| d.as_bytes().to_vec())], |r| {
             Ok((
                 r.get::<_, Vec<u8>>(0)?,
                 r.get::<_, i64>(1)?,
@@ -668,17 +674,27 @@ impl Store {
     /// device's grant or their time, each with what it waits for, in
     /// (device, seq) order; at most `limit`.
     pub fn waiting(&self, limit: u64) -> Result<Vec<WaitingView>> {
+        self.waiting_of(None, limit)
+    }
+
+    /// [`Store::waiting`], of one device or of all.
+    pub fn waiting_of(&self, device: Option<&DeviceId>, limit: u64) -> Result<Vec<WaitingView>> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {} , p2.name FROM pending_ops p
              LEFT JOIN grants g ON g.device = p.device
              LEFT JOIN persons p2 ON p2.id = COALESCE(g.person, p.author)
-             ORDER BY p.device, p.seq LIMIT ?1",
+             WHERE ?1 IS NULL OR p.device = ?1
+             ORDER BY p.device, p.seq LIMIT ?2",
             log::op_columns_of("p")
         ))?;
         let rows = stmt
-            .query_map([limit.min(i64::MAX as u64) as i64], |r| {
-                Ok((RawOp::read(r)?, r.get::<_, Option<String>>(9)?))
-            })?
+            .query_map(
+                params![
+                    device.map(|d| d.as_bytes().to_vec()),
+                    limit.min(i64::MAX as u64) as i64
+                ],
+                |r| Ok((RawOp::read(r)?, r.get::<_, Option<String>>(9)?)),
+            )?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut out = Vec::with_capacity(rows.len());
         for (raw, person) in rows {
@@ -702,26 +718,20 @@ impl Store {
     /// Drops waiting ops (of one device, or all): an administrator's answer
     /// to a device whose ops name what will never come. Returns how many.
     /// They are not refused: they come back if a device sends them again.
-    pub fn drop_waiting(&mut self, device: Option<DeviceId>) -> Result<u64> {
-        let n = match device {
-            Some(d) => self
-                .conn
-                .execute("DELETE FROM pending_ops WHERE device = ?1", [d.as_bytes()])?,
-            None => self.conn.execute("DELETE FROM pending_ops", [])?,
-        };
-        Ok(n as u64)
+    pub fn drop_waiting(&mut self, device: Option<&DeviceId>) -> Result<u64> {
+        Ok(self.conn.execute(
+            "DELETE FROM pending_ops WHERE ?1 IS NULL OR device = ?1",
+            [device.map(|d| d.as_bytes().to_vec())],
+        )? as u64)
     }
 
     /// Drops quarantined forks (of one device, or all), once a director has
     /// seen them. Returns how many.
-    pub fn drop_forks(&mut self, device: Option<DeviceId>) -> Result<u64> {
-        let n = match device {
-            Some(d) => self
-                .conn
-                .execute("DELETE FROM forks WHERE device = ?1", [d.as_bytes()])?,
-            None => self.conn.execute("DELETE FROM forks", [])?,
-        };
-        Ok(n as u64)
+    pub fn drop_forks(&mut self, device: Option<&DeviceId>) -> Result<u64> {
+        Ok(self.conn.execute(
+            "DELETE FROM forks WHERE ?1 IS NULL OR device = ?1",
+            [device.map(|d| d.as_bytes().to_vec())],
+        )? as u64)
     }
 
     /// Is this device a member of this store's network: the hub itself, or
@@ -735,8 +745,7 @@ impl Store {
         }
     }
 
-    /// Ops waiting for their predecessors, the ops they name or their
-    /// device's grant.
+    /// How many ops wait (see [`Store::waiting`]).
     pub fn pending_count(&self) -> Result<u64> {
         Ok(self
             .conn

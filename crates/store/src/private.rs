@@ -32,9 +32,7 @@ pub(crate) fn database(path: &Path) -> Result<()> {
             .open(path)?;
     }
     for suffix in ["", "-wal", "-shm", "-journal"] {
-        let mut name = path.as_os_str().to_owned();
-        name.push(suffix);
-        let file = std::path::PathBuf::from(name);
+        let file = crate::companion(path, suffix);
         let Ok(meta) = std::fs::metadata(&file) else {
             continue;
         };

@@ -570,7 +570,6 @@ pub fn run(
                 .iter()
                 .map(|(r, why)| format!("{}#{}: {why}", r.device.tag(), r.seq)),
         );
-        let parked_before = parked.clone();
         for r in &answer.waiting {
             let held = parked.entry(r.device).or_insert(0);
             *held = (*held).max(r.seq);
@@ -623,10 +622,10 @@ pub fn run(
             .collect();
         store.record_sync(&answer_vector, relevo_store_now())?;
         known = join(&known, &answer_vector);
-        let to_send = plan(&local, &join(&known, &parked));
+        let left = count(&plan(&local, &join(&known, &parked)));
         state.sent = report.sent;
         state.received = report.received;
-        state.to_send = count(&to_send);
+        state.to_send = left;
         state.more = answer.more;
         progress(state);
         if !request.push.is_empty() && kept == 0 {
@@ -636,21 +635,19 @@ pub fn run(
                 first: report.refused.first().cloned().unwrap_or_default(),
             });
         }
-        let nothing_left = to_send.is_empty() && !answer.more;
+        let nothing_left = left == 0 && !answer.more;
         // A round moved something when this side now holds more, or less
         // is left to send than ever before (the other side took ops, to
         // apply or to hold waiting). Both only go one way, so a session
         // ends whatever the other side answers.
-        let left = count(&to_send);
         let moved = remote.is_none() || local != request.vector || left < outstanding;
         outstanding = outstanding.min(left);
-        let _ = parked_before;
         remote = Some(answer.vector);
         if nothing_left || !moved || report.rounds >= MAX_ROUNDS {
             report.unmoved = if nothing_left {
                 0
             } else {
-                count(&to_send).max(u64::from(answer.more))
+                left.max(u64::from(answer.more))
             };
             report.remote = remote.unwrap_or_default();
             return Ok(report);

@@ -34,3 +34,54 @@ pub fn fails(dir: &Path, args: &[&str]) -> String {
     assert!(out.stdout.is_empty(), "errors go to stderr only");
     String::from_utf8(out.stderr).expect("utf8")
 }
+
+/// A device set up with an identity (a regional director in GT) and an
+/// open crisis.
+pub fn device(dir: &Path) {
+    ok(
+        dir,
+        &[
+            "init",
+            "--name",
+            "Ana",
+            "--role",
+            "regional-director",
+            "--country",
+            "GT",
+        ],
+    );
+    ok(
+        dir,
+        &["crisis", "open", "--name", "Flujo", "--countries", "GT"],
+    );
+}
+
+/// `request add` of five people in need of shelter at `site`.
+pub fn request_args<'a>(site: &'a str, description: &'a str) -> Vec<&'a str> {
+    vec![
+        "request",
+        "add",
+        "--country",
+        "GT",
+        "--site",
+        site,
+        "--sector",
+        "shelter",
+        "--people",
+        "5",
+        "--priority",
+        "high",
+        "--description",
+        description,
+    ]
+}
+
+/// Logs a request at `site`; its reference.
+pub fn add_at(dir: &Path, site: &str, description: &str) -> String {
+    ok(dir, &request_args(site, description)).trim().to_owned()
+}
+
+/// Logs a request at Tecún Umán; its reference.
+pub fn add(dir: &Path, description: &str) -> String {
+    add_at(dir, "Tecún Umán", description)
+}
