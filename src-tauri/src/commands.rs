@@ -23,6 +23,7 @@ type Reply<T> = Result<T, ApiError>;
 pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         system_locale,
+        unlock,
         snapshot,
         init_identity,
         load_demo,
@@ -408,9 +409,26 @@ fn sync_error(e: SyncError) -> ApiError {
     }
 }
 
+/// Opens the encrypted store with the passphrase the person typed (or
+/// chose, for a new data folder), then starts the background sync.
+#[tauri::command]
+async fn unlock(app: tauri::AppHandle, state: State<'_, AppState>, passphrase: Value) -> Reply<()> {
+    let passphrase = zeroize::Zeroizing::new(text("passphrase", passphrase)?);
+    let dir = state.dir.clone()?;
+    let mut guard = locked(&state)?;
+    if guard.is_ok() {
+        return Ok(());
+    }
+    let (store, key) = crate::open_store(&dir, Some(passphrase.as_str()))?;
+    *guard = Ok(store);
+    drop(guard);
+    let _ = state.sync.set(crate::sync::Syncer::start(app, dir, key));
+    Ok(())
+}
+
 #[tauri::command]
 async fn sync_status(state: State<'_, AppState>) -> Reply<SyncStatus> {
-    let sync = state.sync.clone();
+    let sync = state.sync.get().cloned();
     with_store(&state, |s| {
         Ok(match &sync {
             Some(sync) => sync.status(s),
@@ -422,7 +440,7 @@ async fn sync_status(state: State<'_, AppState>) -> Reply<SyncStatus> {
 /// Asks the background sync to try now.
 #[tauri::command]
 async fn sync_now(state: State<'_, AppState>) -> Reply<()> {
-    if let Some(sync) = &state.sync {
+    if let Some(sync) = state.sync.get() {
         sync.wake();
     }
     Ok(())
@@ -441,10 +459,10 @@ async fn enrol(state: State<'_, AppState>, url: Value, code: Value) -> Reply<Ide
         ));
     }
     let me = with_store_sync(&state, |s| {
-        relevo_sync::http::enrol_store(s, url.trim(), code.trim())?;
+        relevo_sync::http::enrol_store(s, url.trim(), code.trim(), false)?;
         Ok(s.identity()?)
     })?;
-    if let Some(sync) = &state.sync {
+    if let Some(sync) = state.sync.get() {
         sync.wake();
     }
     me.ok_or_else(|| ApiError::new(ErrorCode::Internal, "enrolled, but no identity is held"))
@@ -471,8 +489,7 @@ async fn export_bundle(state: State<'_, AppState>, path: Value, for_vector: Valu
         } else {
             relevo_sync::bundle::read_vector(std::path::Path::new(for_vector.trim()))?
         };
-        let (data, n) = relevo_sync::bundle::export(s, &lacks)?;
-        relevo_sync::bundle::write_file(std::path::Path::new(path.trim()), &data)?;
+        let (n, _) = relevo_sync::bundle::export_to(s, &lacks, std::path::Path::new(path.trim()))?;
         Ok(n)
     })
 }
@@ -589,9 +606,11 @@ async fn review_export(
     state: State<'_, AppState>,
     format: Value,
     path: Value,
+    audience: Value,
 ) -> Reply<relevo_export::Written> {
     use tauri::Emitter;
     let format: relevo_export::Format = parse("export format", format)?;
+    let audience: relevo_export::Audience = parse_or_default("export audience", audience)?;
     let path = text("file path", path)?;
     if path.trim().is_empty() {
         return Err(ApiError::new(
@@ -604,7 +623,8 @@ async fn review_export(
             relevo_export::ExportError::Store(e) => e,
             other => relevo_store::Error::Invalid(other.to_string()),
         })
-    })?;
+    })?
+    .for_audience(audience);
     relevo_export::write(
         &review,
         format,

@@ -11,9 +11,9 @@ mod commands;
 mod sync;
 
 use relevo_core::api::{ApiError, ErrorCode};
-use relevo_store::Store;
-use std::path::PathBuf;
-use std::sync::Mutex;
+use relevo_store::{keys, DbKey, Prompt, Store};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 use tauri::Manager;
 
 /// The device's store, or why it could not be opened (a damaged file, one
@@ -22,7 +22,39 @@ use tauri::Manager;
 pub struct AppState {
     store: Mutex<Result<Store, ApiError>>,
     /// The background sync, once the store is open.
-    sync: Option<sync::Syncer>,
+    sync: OnceLock<sync::Syncer>,
+    /// The data folder, or why there is none.
+    dir: Result<PathBuf, ApiError>,
+}
+
+/// Opens the data folder's encrypted store: with its key from the keyring
+/// or `RELEVO_PASSPHRASE`, or with a passphrase the person typed. When a
+/// passphrase is needed and none was given, the error (code `locked`) says
+/// whether to enter the folder's passphrase or choose one for a new folder
+/// (`args.prompt`: `enter` or `choose`).
+fn open_store(dir: &Path, passphrase: Option<&str>) -> Result<(Store, DbKey), ApiError> {
+    let mut wanted = None;
+    let unlocked = match passphrase {
+        Some(p) => keys::unlock_with_passphrase(dir, p),
+        None => keys::unlock(dir, &mut |prompt| {
+            wanted = Some(prompt);
+            None
+        }),
+    };
+    let key = match unlocked {
+        Ok((key, _)) => key,
+        Err(e @ relevo_store::Error::PassphraseNeeded) => {
+            let prompt = if wanted == Some(Prompt::Choose) {
+                "choose"
+            } else {
+                "enter"
+            };
+            return Err(ApiError::from(e).with_arg("prompt", prompt));
+        }
+        Err(e) => return Err(ApiError::from(e)),
+    };
+    let store = Store::open_dir(dir, &key).map_err(ApiError::from)?;
+    Ok((store, key))
 }
 
 fn data_dir(app: &tauri::App) -> Result<PathBuf, ApiError> {
@@ -42,19 +74,25 @@ fn main() {
         .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             let dir = data_dir(app);
-            let store = dir
-                .clone()
-                .and_then(|dir| Store::open_dir(&dir).map_err(ApiError::from));
-            if let Err(e) = &store {
-                eprintln!("relevo: could not open the database: {}", e.message);
-            }
-            let sync = match (&store, dir) {
-                (Ok(_), Ok(dir)) => Some(sync::Syncer::start(app.handle().clone(), dir)),
-                _ => None,
+            let opened = dir.clone().and_then(|dir| open_store(&dir, None));
+            let sync = OnceLock::new();
+            let store = match (opened, &dir) {
+                (Ok((store, key)), Ok(dir)) => {
+                    let _ = sync.set(sync::Syncer::start(app.handle().clone(), dir.clone(), key));
+                    Ok(store)
+                }
+                (Err(e), _) => {
+                    if e.code != ErrorCode::Locked {
+                        eprintln!("relevo: could not open the database: {}", e.message);
+                    }
+                    Err(e)
+                }
+                (Ok(_), Err(e)) => Err(e.clone()),
             };
             app.manage(AppState {
                 store: Mutex::new(store),
                 sync,
+                dir,
             });
             Ok(())
         })

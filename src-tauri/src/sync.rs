@@ -48,7 +48,7 @@ pub fn alone() -> SyncStatus {
 
 impl Syncer {
     /// Starts the background thread on the database in `dir`.
-    pub fn start(app: AppHandle, dir: PathBuf) -> Syncer {
+    pub fn start(app: AppHandle, dir: PathBuf, key: relevo_store::DbKey) -> Syncer {
         let (wake, rx) = mpsc::channel::<()>();
         let status = Arc::new(Mutex::new(alone()));
         let shared = status.clone();
@@ -57,7 +57,7 @@ impl Syncer {
             .spawn(move || {
                 let mut backoff = Duration::from_secs(2);
                 loop {
-                    let state = cycle(&app, &dir, &shared);
+                    let state = cycle(&app, &dir, &key, &shared);
                     let wait = match state {
                         SyncState::Offline => {
                             let w = backoff;
@@ -135,8 +135,13 @@ fn publish(app: &AppHandle, shared: &Mutex<SyncStatus>, status: SyncStatus) {
 
 /// One round: look for the hub, sync if it answers. Returns the state it
 /// ended in.
-fn cycle(app: &AppHandle, dir: &std::path::Path, shared: &Mutex<SyncStatus>) -> SyncState {
-    let mut store = match Store::open_dir(dir) {
+fn cycle(
+    app: &AppHandle,
+    dir: &std::path::Path,
+    key: &relevo_store::DbKey,
+    shared: &Mutex<SyncStatus>,
+) -> SyncState {
+    let mut store = match Store::open_dir(dir, key) {
         Ok(s) => s,
         Err(e) => {
             let s = SyncStatus {
@@ -160,7 +165,8 @@ fn cycle(app: &AppHandle, dir: &std::path::Path, shared: &Mutex<SyncStatus>) -> 
         ..alone()
     };
     held(&store, &mut status);
-    let reachable = Client::new(&enrolment.url).and_then(|c| c.health());
+    let reachable =
+        Client::connect(&relevo_sync::http::Link::of(&enrolment)).and_then(|c| c.health());
     if let Err(e) = reachable {
         status.error = Some(e.to_string());
         publish(app, shared, status);

@@ -33,6 +33,16 @@ fn tauri_driver() -> PathBuf {
     }
 }
 
+/// The passphrase the tests' devices are encrypted with: CI has no keyring,
+/// so the app and the CLI take it from `RELEVO_PASSPHRASE`.
+pub const PASSPHRASE: &str = "frase de prueba del puesto";
+
+/// A device's store opened by the test, as the app and the CLI open it.
+pub fn open_store(dir: &Path) -> relevo_store::Store {
+    let (key, _) = relevo_store::keys::unlock_with_passphrase(dir, PASSPHRASE).expect("unlock");
+    relevo_store::Store::open_dir(dir, &key).expect("open")
+}
+
 /// A loopback port nothing listens on now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -67,6 +77,16 @@ impl Device {
 
     /// Starts the app with the given system locale (`LANG`).
     pub async fn launch_with_locale(&self, locale: &str) -> Session {
+        self.start(locale, true).await
+    }
+
+    /// Starts the app as on a machine where no keyring answers and no
+    /// `RELEVO_PASSPHRASE` is set: the app must ask for the passphrase.
+    pub async fn launch_without_passphrase(&self) -> Session {
+        self.start("en_US.UTF-8", false).await
+    }
+
+    async fn start(&self, locale: &str, passphrase: bool) -> Session {
         let app = app_binary();
         assert!(
             app.exists(),
@@ -80,7 +100,17 @@ impl Device {
             std::fs::create_dir_all(&p).expect("xdg dir");
             p
         };
-        let driver = Command::new(tauri_driver())
+        let mut driver = Command::new(tauri_driver());
+        if passphrase {
+            driver.env(relevo_store::keys::PASSPHRASE_ENV, PASSPHRASE);
+        } else {
+            // No session bus, so no keyring: the passphrase must be asked.
+            driver.env_remove(relevo_store::keys::PASSPHRASE_ENV).env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                format!("unix:path={}", self.root.path().join("no-bus").display()),
+            );
+        }
+        let driver = driver
             .args([
                 "--port",
                 &port.to_string(),
@@ -412,7 +442,11 @@ impl Drop for Hub {
 /// Runs a command line tool; its standard output, or a panic naming what
 /// it printed on failure.
 pub fn run(program: &Path, args: &[&str]) -> String {
-    let out = Command::new(program).args(args).output().expect("run");
+    let out = Command::new(program)
+        .args(args)
+        .env(relevo_store::keys::PASSPHRASE_ENV, PASSPHRASE)
+        .output()
+        .expect("run");
     assert!(
         out.status.success(),
         "{} {args:?}: {}",

@@ -5,7 +5,7 @@
 //! Ignored in a plain `cargo test` (needs a display, tauri-driver and the
 //! built app); `./dev test` runs it with `--ignored` under Xvfb.
 
-use relevo_e2e::{Device, Session};
+use relevo_e2e::{open_store, Device, Session};
 
 async fn set_up(s: &Session) {
     // Text first, selects last: WebKitGTK can hand the focus back to an
@@ -164,8 +164,7 @@ async fn a_field_coordinator_logs_a_request_offline_and_finds_it_after_a_restart
     s.quit().await;
 
     // And it is a signed op in the local SQLite log, whose chains verify.
-    let store = relevo_store::Store::open_dir(&device.data_dir())
-        .expect("the database is in RELEVO_DATA_DIR");
+    let store = open_store(&device.data_dir());
     let entries = store.log_entries().expect("log");
     let op = entries
         .iter()
@@ -269,4 +268,61 @@ async fn a_spanish_system_opens_in_spanish() {
     assert!(s.text("#error-name").await.contains("Obligatorio"));
     s.screenshot("e2e-first-run-es").await;
     s.quit().await;
+}
+
+/// Where no keyring answers and no passphrase is set, the app asks for one:
+/// chosen (twice) on first run, entered at every start after; a wrong one
+/// is told and changes nothing. What was recorded is in the encrypted file
+/// only under that passphrase.
+#[tokio::test]
+#[ignore = "needs Xvfb, tauri-driver and the built app: run through ./dev test"]
+async fn without_a_keyring_the_app_asks_for_a_passphrase_and_encrypts_with_it() {
+    let device = Device::new();
+    let chosen = "Puesto Tecún Umán 2026";
+
+    let s = device.launch_without_passphrase().await;
+    assert_eq!(s.text("#unlock-title").await, "Protect this device’s data");
+    s.screenshot("unlock-choose").await;
+    // Two different passphrases: told, nothing made.
+    s.type_into("#unlock-passphrase", chosen).await;
+    s.type_into("#unlock-repeat", "otra cosa distinta").await;
+    s.click("#unlock-form button[type=submit]").await;
+    assert!(s.text("#unlock-problem").await.contains("differ"));
+    assert!(!device.data_dir().join("relevo.key").exists());
+    s.type_into("#unlock-repeat", chosen).await;
+    s.click("#unlock-form button[type=submit]").await;
+    set_up(&s).await;
+    s.quit().await;
+
+    let key_file = std::fs::read(device.data_dir().join("relevo.key")).expect("relevo.key");
+    let db = std::fs::read(device.data_dir().join("relevo.db")).expect("relevo.db");
+    assert!(
+        !db.starts_with(b"SQLite format 3"),
+        "the database is encrypted"
+    );
+
+    let s = device.launch_without_passphrase().await;
+    assert_eq!(s.text("#unlock-title").await, "Unlock this device’s data");
+    s.type_into("#unlock-passphrase", "no es la frase").await;
+    s.click("#unlock-form button[type=submit]").await;
+    assert!(
+        s.text("#unlock-failure").await.contains("does not open"),
+        "a wrong passphrase is told"
+    );
+    assert_eq!(
+        std::fs::read(device.data_dir().join("relevo.key")).expect("relevo.key"),
+        key_file
+    );
+    s.type_into("#unlock-passphrase", chosen).await;
+    s.click("#unlock-form button[type=submit]").await;
+    s.wait_for("li.request").await;
+    let who = s.text("#who").await;
+    assert!(who.starts_with("Ana López"), "{who}");
+    s.quit().await;
+
+    // The CLI opens it with the same passphrase, and with no other.
+    let (key, _) =
+        relevo_store::keys::unlock_with_passphrase(&device.data_dir(), chosen).expect("unlock");
+    let store = relevo_store::Store::open_dir(&device.data_dir(), &key).expect("open");
+    assert!(store.identity().expect("q").is_some());
 }

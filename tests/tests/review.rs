@@ -8,8 +8,7 @@
 
 use fantoccini::key::Key;
 use relevo_core::domain::IdentityDraft;
-use relevo_e2e::{Device, Session};
-use relevo_store::Store;
+use relevo_e2e::{open_store, Device, Session};
 use std::time::{Duration, Instant};
 
 async fn attr_number(s: &Session, css: &str, attr: &str) -> u64 {
@@ -41,7 +40,7 @@ async fn wait_attr(s: &Session, css: &str, attr: &str, ok: impl Fn(u64) -> bool)
 async fn a_reviewer_moves_through_the_crisis_and_exports_the_report() {
     let device = Device::new();
     let (requests_now, tasks_now) = {
-        let mut store = Store::open_dir(&device.data_dir()).expect("open");
+        let mut store = open_store(&device.data_dir());
         store
             .init_identity(&IdentityDraft {
                 name: "Rita Revisora".into(),

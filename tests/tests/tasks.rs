@@ -7,7 +7,7 @@
 //! built app); `./dev test` runs it with `--ignored` under Xvfb.
 
 use relevo_core::domain::{IdentityDraft, RequestDraft, TaskDraft};
-use relevo_e2e::{Device, Session};
+use relevo_e2e::{open_store, Device, Session};
 use relevo_store::Store;
 
 fn identity(name: &str, role: &str) -> IdentityDraft {
@@ -51,7 +51,7 @@ async fn a_director_creates_assigns_and_hands_over_a_task() {
     let device = Device::new();
     let site = "Tecún Umán, Casa del Migrante (E2E)";
     let (reference, ana) = {
-        let mut store = Store::open_dir(&device.data_dir()).expect("open");
+        let mut store = open_store(&device.data_dir());
         store
             .init_identity(&identity("Rosa Díaz", "national-director"))
             .expect("init");
@@ -147,7 +147,7 @@ async fn a_director_creates_assigns_and_hands_over_a_task() {
     s.screenshot("e2e-board").await;
     s.quit().await;
 
-    let store = Store::open_dir(&device.data_dir()).expect("open");
+    let store = open_store(&device.data_dir());
     let d = store.task_detail(&task).expect("task");
     assert_eq!(d.holders.len(), 2);
     assert_eq!(d.requests[0].reference, reference);
@@ -177,7 +177,7 @@ async fn a_field_coordinator_is_not_offered_assignment_and_the_command_refuses_i
     let task = director.task(id).expect("q").expect("task").reference;
     let device = Device::new();
     let (before, ana) = {
-        let mut store = Store::open_dir(&device.data_dir()).expect("open");
+        let mut store = open_store(&device.data_dir());
         store
             .init_identity(&identity("Julio Pérez", "field-coordinator"))
             .expect("init");
@@ -241,7 +241,7 @@ async fn a_field_coordinator_is_not_offered_assignment_and_the_command_refuses_i
     assert_eq!(reply["err"]["code"], "not-found", "{reply}");
     s.quit().await;
 
-    let store = Store::open_dir(&device.data_dir()).expect("open");
+    let store = open_store(&device.data_dir());
     assert_eq!(
         store.op_count().expect("count"),
         before,
@@ -254,7 +254,7 @@ async fn a_field_coordinator_is_not_offered_assignment_and_the_command_refuses_i
 async fn a_regional_director_resolves_the_demo_conflict_in_the_dialog() {
     let device = Device::new();
     let (task, before) = {
-        let mut store = Store::open_dir(&device.data_dir()).expect("open");
+        let mut store = open_store(&device.data_dir());
         store
             .init_identity(&IdentityDraft {
                 name: "Marta Solís".into(),
@@ -311,7 +311,7 @@ async fn a_regional_director_resolves_the_demo_conflict_in_the_dialog() {
     }
     s.quit().await;
 
-    let store = Store::open_dir(&device.data_dir()).expect("open");
+    let store = open_store(&device.data_dir());
     assert!(store.conflicts(None, None).expect("c").is_empty());
     let t = store.task_detail(&task).expect("task");
     let kept: Option<relevo_core::domain::Holder> =

@@ -110,8 +110,15 @@ enum Command {
         /// The hub's address, such as https://hub.example.org
         #[arg(long)]
         hub: String,
+        /// The invitation, as the hub printed it (with its certificate's
+        /// fingerprint after '#' when the hub serves TLS itself)
         #[arg(long)]
         code: String,
+        /// Allow plain http to a hub on another machine (refused by
+        /// default: the token and the records would cross the network
+        /// unencrypted). Kept for later syncs
+        #[arg(long)]
+        allow_http: bool,
     },
     /// Sync with the hub now: send what it lacks, take in what this device lacks
     Sync {
@@ -151,11 +158,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Export the current crisis: CSV with HXL (requests, 5W or flow counts), Excel, JSON or an after-action report
+    /// Export the current crisis: CSV with HXL (requests, 5W or flow counts), Excel, JSON or an after-action report.
+    /// By default the whole record, for the response team; --shareable for anyone outside it
     Export {
         #[arg(value_enum)]
         format: review::ExportFormat,
         file: PathBuf,
+        /// For sharing outside the response (a cluster, a donor): no free
+        /// text (descriptions, notes, remarks, task titles) and no staff
+        /// names; counts, places, sectors, dates and organisations stay
+        #[arg(long)]
+        shareable: bool,
     },
 }
 
@@ -579,6 +592,43 @@ fn data_dir(flag: Option<PathBuf>) -> Result<PathBuf, Error> {
     })
 }
 
+/// Asks for the data folder's passphrase at the terminal. Nobody answers
+/// when stdin is not a terminal: a script sets RELEVO_PASSPHRASE instead.
+fn ask_passphrase(prompt: relevo_store::Prompt) -> Option<zeroize::Zeroizing<String>> {
+    use relevo_store::Prompt;
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        return None;
+    }
+    let read = |label: &str| {
+        rpassword::prompt_password(label)
+            .ok()
+            .map(zeroize::Zeroizing::new)
+    };
+    match prompt {
+        Prompt::Choose => {
+            eprintln!(
+                "No system keyring answers here, so this data folder will be encrypted with a \
+                 passphrase ({} characters or more). Keep it safe: without it the data cannot be read.",
+                relevo_store::keys::MIN_PASSPHRASE_CHARS
+            );
+            for _ in 0..3 {
+                let first = read("New passphrase: ")?;
+                if read("Repeat it: ")?.as_str() == first.as_str() {
+                    return Some(first);
+                }
+                eprintln!("The two passphrases differ; try again.");
+            }
+            None
+        }
+        Prompt::Enter => read("Passphrase: "),
+        Prompt::Retry => {
+            eprintln!("That passphrase does not open this data folder.");
+            read("Passphrase: ")
+        }
+    }
+}
+
 fn print_json(value: &impl serde::Serialize) {
     println!(
         "{}",
@@ -753,7 +803,7 @@ fn task(store: &mut Store, cmd: TaskCommand) -> Result<(), Error> {
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Error> {
-    let mut store = Store::open_dir(&data_dir(cli.data_dir)?)?;
+    let (mut store, _) = Store::unlock_dir(&data_dir(cli.data_dir)?, &mut ask_passphrase)?;
     match cli.command {
         Command::Init {
             name,
@@ -1087,8 +1137,17 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Site(cmd) => flows::site(&mut store, cmd)?,
         Command::Alerts(cmd) => flows::alerts(&mut store, cmd)?,
         Command::Corridor(cmd) => flows::corridor(&mut store, cmd)?,
-        Command::Export { format, file } => {
-            if let Err(e) = review::export(&store, format, file) {
+        Command::Export {
+            format,
+            file,
+            shareable,
+        } => {
+            let audience = if shareable {
+                relevo_export::Audience::Shareable
+            } else {
+                relevo_export::Audience::Response
+            };
+            if let Err(e) = review::export(&store, format, audience, file) {
                 eprintln!("error: {e}");
                 return Ok(ExitCode::FAILURE);
             }

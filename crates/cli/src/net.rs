@@ -54,8 +54,12 @@ fn when(ms: u64) -> String {
 
 pub(crate) fn run(store: &mut Store, command: Command) -> Result<ExitCode, SyncError> {
     match command {
-        Command::Enrol { hub, code } => {
-            http::enrol_store(store, &hub, &code)?;
+        Command::Enrol {
+            hub,
+            code,
+            allow_http,
+        } => {
+            http::enrol_store(store, &hub, &code, allow_http)?;
             let me = store.identity()?.ok_or(SyncError::NotEnrolled)?;
             println!(
                 "Enrolled with {hub} as {} ({}, {}). Run `relevo sync` to exchange the log.",
@@ -125,12 +129,10 @@ pub(crate) fn run(store: &mut Store, command: Command) -> Result<ExitCode, SyncE
                 Some(path) => bundle::read_vector(&path)?,
                 None => Vector::new(),
             };
-            let (data, n) = bundle::export(store, &lacks)?;
-            bundle::write_file(&file, &data)?;
+            let (n, bytes) = bundle::export_to(store, &lacks, &file)?;
             println!(
-                "Wrote {n} op(s) to {} ({} bytes).",
-                file.display(),
-                data.len()
+                "Wrote {n} op(s) to {} ({bytes} bytes, encrypted for this network's devices).",
+                file.display()
             );
         }
         Command::Bundle(BundleCommand::Import { file }) => {

@@ -265,7 +265,12 @@ pub fn measures(store: &Store, json: bool) -> Result<(), Error> {
     Ok(())
 }
 
-pub fn export(store: &Store, format: ExportFormat, file: PathBuf) -> Result<(), String> {
+pub fn export(
+    store: &Store,
+    format: ExportFormat,
+    audience: relevo_export::Audience,
+    file: PathBuf,
+) -> Result<(), String> {
     let crisis = current(store).map_err(|e| e.to_string())?;
     let format = match format {
         ExportFormat::Csv => relevo_export::Format::Csv,
@@ -276,17 +281,30 @@ pub fn export(store: &Store, format: ExportFormat, file: PathBuf) -> Result<(), 
         ExportFormat::Report => relevo_export::Format::Report,
     };
     let mut last = 0;
-    let written = relevo_export::export(store, crisis, format, &file, &mut |done, total| {
-        // A line per tenth, for large exports.
-        if total >= 10_000 && done * 10 / total.max(1) != last {
-            last = done * 10 / total.max(1);
-            eprintln!("  {done} of {total}");
-        }
-    })
+    let written = relevo_export::export(
+        store,
+        crisis,
+        format,
+        audience,
+        &file,
+        &mut |done, total| {
+            // A line per tenth, for large exports.
+            if total >= 10_000 && done * 10 / total.max(1) != last {
+                last = done * 10 / total.max(1);
+                eprintln!("  {done} of {total}");
+            }
+        },
+    )
     .map_err(|e| e.to_string())?;
     println!(
-        "wrote {} ({} bytes: {} requests, {} tasks, {} flow counts, {} alerts)",
+        "wrote {}{} ({} bytes: {} requests, {} tasks, {} flow counts, {} alerts)",
         written.path.display(),
+        match audience {
+            relevo_export::Audience::Shareable => {
+                ", shareable: no free text, no staff names"
+            }
+            relevo_export::Audience::Response => ", the whole record: for the response team only",
+        },
         written.bytes,
         written.requests,
         written.tasks,

@@ -188,23 +188,21 @@ fn verify_names_a_tampered_op_and_exits_1() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     ok(d, &args);
     assert!(ok(d, &["verify"]).contains("intact"));
-    // Flip one byte of the request's payload behind the store's back. The
-    // last connection to close checkpoints the WAL, so the op is in the file.
-    let db = d.join("relevo.db");
-    let mut bytes = std::fs::read(&db).expect("read");
-    // The text is in the op and in the request projection; change both, as
-    // someone editing the record by hand would.
-    let spots: Vec<usize> = bytes
-        .windows(5)
-        .enumerate()
-        .filter(|(_, w)| w == b"XYZZY")
-        .map(|(i, _)| i)
-        .collect();
-    assert!(!spots.is_empty(), "payload is in the database file");
-    for at in spots {
-        bytes[at] = b'K';
-    }
-    std::fs::write(&db, bytes).expect("tamper");
+    // Change the request's payload behind the store's back, as someone
+    // holding the passphrase and editing the file with SQL would (the file
+    // is encrypted: flipping its bytes only breaks a page's check).
+    let (key, _) = relevo_store::keys::unlock_with_passphrase(d, PASSPHRASE).expect("unlock");
+    let conn = rusqlite::Connection::open(d.join("relevo.db")).expect("open");
+    key.apply(&conn).expect("key");
+    let changed = conn
+        .execute(
+            "UPDATE ops SET payload = CAST(replace(CAST(payload AS TEXT), 'XYZZY', 'XYZZK') AS BLOB)
+             WHERE CAST(payload AS TEXT) LIKE '%XYZZY%'",
+            [],
+        )
+        .expect("tamper");
+    assert_eq!(changed, 1, "the payload is in the database");
+    drop(conn);
     let out = relevo(d, &["verify"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -256,8 +254,8 @@ fn json(dir: &Path, args: &[&str]) -> serde_json::Value {
 /// Two devices exchanging their databases' ops the way sync will: here by
 /// copying a device's ops with the store (the hub arrives later).
 fn share(from: &Path, to: &Path) {
-    let source = relevo_store::Store::open_dir(from).expect("open source");
-    let mut target = relevo_store::Store::open_dir(to).expect("open target");
+    let source = open_store(from);
+    let mut target = open_store(to);
     for op in source.ops().expect("ops") {
         target.ingest(&op).expect("ingest");
     }

@@ -86,40 +86,8 @@ fn a_few_hostile_kilobytes_cost_the_cli_little_memory() {
         );
     };
     device(&dir);
-    // A benign run of each kind sets the baseline: a real bundle import.
-    let bundle = root.path().join("ok.rlvb");
-    setup(&["bundle", "export", bundle.to_str().expect("utf8")]);
-    setup(&["bundle", "import", bundle.to_str().expect("utf8")]);
-    setup(&["request", "list"]);
-    let baseline = children_peak_kib();
-    let allowed = baseline + 64 * 1024;
-
-    // Bundles: millions of declared empty runs; a decompression bomb.
-    let hostile_bundles = [
-        packed(b"RLVB", &declares(&[0, 0, 0, 0], 50_000_000, 900_000)),
-        bomb(b"RLVB"),
-    ];
-    for (i, data) in hostile_bundles.iter().enumerate() {
-        assert!(data.len() <= 4096, "bundle {i}: {} bytes", data.len());
-        let file = root.path().join(format!("hostile-{i}.rlvb"));
-        std::fs::write(&file, data).expect("write");
-        let out = relevo(&dir, &["bundle", "import", file.to_str().expect("utf8")]);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "bundle {i}: {err}");
-        assert!(
-            err.contains("bundle is damaged") || err.contains("unpacks to more than"),
-            "bundle {i}: {err}"
-        );
-        let peak = children_peak_kib();
-        assert!(
-            peak <= allowed,
-            "bundle {i}: peak {peak} KiB, baseline {baseline} KiB"
-        );
-    }
-
-    // A fake hub over plain http answering a sync with the same bytes.
-    // The device must be enrolled for `relevo sync`: it is, with a real
-    // hub, first.
+    // The device is enrolled with a real hub (a sync and a sealed bundle
+    // need it).
     let hub_bin = Path::new(env!("CARGO_BIN_EXE_relevo")).with_file_name("relevo-hub");
     let db = root.path().join("hub.db");
     let code = {
@@ -174,6 +142,38 @@ fn a_few_hostile_kilobytes_cost_the_cli_little_memory() {
         &code,
     ]);
     setup(&["sync"]);
+    // A benign run of each kind sets the baseline: a real bundle import.
+    let bundle = root.path().join("ok.rlvb");
+    setup(&["bundle", "export", bundle.to_str().expect("utf8")]);
+    setup(&["bundle", "import", bundle.to_str().expect("utf8")]);
+    setup(&["request", "list"]);
+    let baseline = children_peak_kib();
+    let allowed = baseline + 64 * 1024;
+
+    // Bundles: millions of declared empty runs; a decompression bomb.
+    let hostile_bundles = [
+        packed(b"RLVB", &declares(&[0, 0, 0, 0], 50_000_000, 900_000)),
+        bomb(b"RLVB"),
+    ];
+    for (i, data) in hostile_bundles.iter().enumerate() {
+        assert!(data.len() <= 4096, "bundle {i}: {} bytes", data.len());
+        let file = root.path().join(format!("hostile-{i}.rlvb"));
+        std::fs::write(&file, data).expect("write");
+        let out = relevo(&dir, &["bundle", "import", file.to_str().expect("utf8")]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "bundle {i}: {err}");
+        assert!(
+            err.contains("bundle is damaged") || err.contains("unpacks to more than"),
+            "bundle {i}: {err}"
+        );
+        let peak = children_peak_kib();
+        assert!(
+            peak <= allowed,
+            "bundle {i}: peak {peak} KiB, baseline {baseline} KiB"
+        );
+    }
+
+    // A fake hub over plain http answering a sync with the same bytes.
     let baseline = baseline.max(children_peak_kib());
     let allowed = baseline + 64 * 1024;
     let hostile_answers = [

@@ -31,6 +31,7 @@ fn the_data_folder_is_the_owners_alone_whatever_the_umask() {
             env!("CARGO_BIN_EXE_relevo")
         ))
         .env("RELEVO_DATA_DIR", &dir)
+        .env(relevo_store::keys::PASSPHRASE_ENV, PASSPHRASE)
         .output()
         .expect("run");
     assert!(
@@ -43,10 +44,12 @@ fn the_data_folder_is_the_owners_alone_whatever_the_umask() {
         &["crisis", "open", "--name", "Flujo", "--countries", "GT"],
     );
     // While the store is open its -wal and -shm files exist.
-    let store = relevo_store::Store::open_dir(&dir).expect("open");
+    let store = open_store(&dir);
     let db = dir.join("relevo.db");
+    let key_file = dir.join(relevo_store::keys::KEY_FILE);
     assert_eq!(mode(&dir), 0o700, "the folder");
     assert_eq!(mode(&db), 0o600, "the database");
+    assert_eq!(mode(&key_file), 0o600, "relevo.key");
     for suffix in ["-wal", "-shm"] {
         let companion = dir.join(format!("relevo.db{suffix}"));
         assert!(
@@ -71,7 +74,7 @@ fn the_data_folder_is_the_owners_alone_whatever_the_umask() {
     };
     match as_nobody(&["true"]) {
         Ok(o) if o.status.success() => {
-            for target in [dir.as_path(), db.as_path()] {
+            for target in [dir.as_path(), db.as_path(), key_file.as_path()] {
                 let out = as_nobody(&["cat", target.to_str().expect("utf8")]).expect("cat");
                 assert!(!out.status.success(), "nobody read {}", target.display());
             }

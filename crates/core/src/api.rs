@@ -36,6 +36,9 @@ pub enum ErrorCode {
     Corrupt,
     /// The disk or the database failed; retrying may help.
     Storage,
+    /// The data folder is encrypted and its key is not at hand: a
+    /// passphrase is needed, or was wrong, or the keyring did not answer.
+    Locked,
     /// The hub cannot be reached; the message says why.
     Offline,
     /// The hub refused (an invitation code, a revoked device, a bundle of

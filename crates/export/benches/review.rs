@@ -35,7 +35,7 @@ fn scenario(
     tasks: usize,
 ) -> (Store, relevo_core::EntityId) {
     let started = Instant::now();
-    let mut store = Store::open(&dir.join("relevo.db")).expect("open");
+    let mut store = Store::open_unencrypted(&dir.join("relevo.db")).expect("open");
     let s = store
         .generate_scenario(Scale { requests, tasks }, now() - 60 * DAY)
         .expect("scenario");
@@ -127,6 +127,7 @@ fn xlsx() {
         &store,
         crisis,
         relevo_export::Format::Xlsx,
+        relevo_export::Audience::Response,
         &path,
         &mut |_, _| {},
     )

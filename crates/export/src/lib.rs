@@ -100,6 +100,8 @@ pub struct Review {
     pub flows: Vec<relevo_store::FlowView>,
     pub alerts: Vec<relevo_store::AlertView>,
     pub made_at_ms: u64,
+    /// Stripped for sharing outside the response ([`Review::shareable`]).
+    pub shareable: bool,
 }
 
 fn now_ms() -> u64 {
@@ -148,19 +150,92 @@ impl Review {
             )?,
             alerts: store.alerts(crisis, None)?,
             made_at_ms: now,
+            shareable: false,
         })
+    }
+
+    /// The review as `audience` may see it.
+    pub fn for_audience(self, audience: Audience) -> Review {
+        match audience {
+            Audience::Response => self,
+            Audience::Shareable => self.shareable(),
+        }
+    }
+
+    /// The review as it may leave the response: no free text anyone typed
+    /// (descriptions, notes, remarks, item names, task titles, the changes
+    /// the timeline records) and no staff names (authors, holders, who
+    /// acknowledged). What stays is what a cluster or a donor needs: counts,
+    /// places, sectors, priorities, statuses, dates, organisations and
+    /// references. Every format written from it (CSV, 5W, flows, XLSX, JSON,
+    /// report) is then shareable, as the IASC Operational Guidance on Data
+    /// Responsibility and the IOM Data Protection Principles ask.
+    pub fn shareable(mut self) -> Review {
+        for r in &mut self.requests {
+            r.description.clear();
+            r.author_name = None;
+            for item in &mut r.items {
+                item.description.clear();
+            }
+        }
+        for t in &mut self.tasks {
+            t.title = t.reference.clone();
+            t.description = None;
+            t.author_name = None;
+            if let Some(h) = &mut t.holder {
+                h.person = None;
+                h.person_name = None;
+            }
+        }
+        for e in &mut self.events {
+            e.summary = e.kind.clone();
+            e.author_name = None;
+            e.changes.clear();
+            e.text = None;
+        }
+        for f in &mut self.flows {
+            f.count.remarks = None;
+            f.author_name = None;
+        }
+        for a in &mut self.alerts {
+            a.raised_by = None;
+            for ack in &mut a.acks {
+                ack.by = None;
+                ack.note = None;
+            }
+            for t in &mut a.tasks {
+                t.title = t.reference.clone();
+            }
+        }
+        for lag in &mut self.measures.sync_lag {
+            lag.person = None;
+        }
+        self.shareable = true;
+        self
     }
 }
 
-/// Writes `format` of a crisis to `path`.
+/// Who an export is for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Audience {
+    /// The response team: the whole record (the default).
+    #[default]
+    Response,
+    /// Outside the response: no free text, no staff names ([`Review::shareable`]).
+    Shareable,
+}
+
+/// Writes `format` of a crisis to `path`, for `audience`.
 pub fn export(
     store: &Store,
     crisis: EntityId,
     format: Format,
+    audience: Audience,
     path: &Path,
     progress: Progress<'_>,
 ) -> Result<Written> {
-    let review = Review::read(store, crisis)?;
+    let review = Review::read(store, crisis)?.for_audience(audience);
     write(&review, format, path, progress)
 }
 

@@ -162,6 +162,7 @@ figure.chart {{ margin: 1em 0; }} figcaption {{ font-weight: bold; margin-bottom
 </style></head><body>
 <h1>After-action report: {name}</h1>
 <p>Countries: {countries}. First recorded {first}; last recorded {last}. Report made {made} from the signed operation log ({ops} operations in this crisis).</p>
+<p class="audience"><b>{audience}</b></p>
 <div class="facts">
 <div class="fact"><b>{requests}</b>requests</div>
 <div class="fact"><b>{people}</b>people in them</div>
@@ -181,6 +182,11 @@ figure.chart {{ margin: 1em 0; }} figcaption {{ font-weight: bold; margin-bottom
         first = first.map(format_ms).unwrap_or_else(|| "never".into()),
         last = last.map(format_ms).unwrap_or_else(|| "never".into()),
         made = format_ms(r.made_at_ms),
+        audience = if r.shareable {
+            "Shareable version: free text and staff names are left out."
+        } else {
+            "Full record, for the response team only: it holds free text and staff names. Do not share it outside the response."
+        },
         ops = r.events.len(),
         requests = r.requests.len(),
         tasks = r.tasks.len(),

@@ -4,7 +4,7 @@
 //! the charts). The Python packages and Chromium are installed by
 //! `./dev setup`; a missing one fails the test with what to install.
 
-use relevo_export::{export, request_columns, Format};
+use relevo_export::{export, request_columns, Audience, Format};
 use relevo_store::{Scale, Store};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,7 +12,8 @@ use std::process::Command;
 const DAY: u64 = 86_400_000;
 
 fn demo(dir: &Path) -> (Store, relevo_core::EntityId) {
-    let mut store = Store::open(&dir.join("relevo.db")).expect("open");
+    let mut store =
+        Store::open(&dir.join("relevo.db"), &relevo_store::DbKey::random()).expect("open");
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
@@ -66,9 +67,14 @@ fn csv_has_an_hxl_row_that_libhxl_reads() {
     let (store, crisis) = demo(dir.path());
     let path = dir.path().join("requests.csv");
     let mut seen = Vec::new();
-    let written = export(&store, crisis, Format::Csv, &path, &mut |d, t| {
-        seen.push((d, t))
-    })
+    let written = export(
+        &store,
+        crisis,
+        Format::Csv,
+        Audience::Response,
+        &path,
+        &mut |d, t| seen.push((d, t)),
+    )
     .expect("csv");
     let requests = store.requests(crisis).expect("requests");
     assert_eq!(written.requests as usize, requests.len());
@@ -110,7 +116,15 @@ fn the_5w_csv_has_an_hxl_row_and_adds_up_to_the_tasks() {
     let dir = tempfile::tempdir().expect("tmp");
     let (store, crisis) = demo(dir.path());
     let path = dir.path().join("5w.csv");
-    export(&store, crisis, Format::FiveW, &path, &mut |_, _| {}).expect("5w");
+    export(
+        &store,
+        crisis,
+        Format::FiveW,
+        Audience::Response,
+        &path,
+        &mut |_, _| {},
+    )
+    .expect("5w");
     let out = run_python(
         r##"
 import sys, hxl
@@ -147,7 +161,15 @@ fn the_flow_counts_csv_has_an_hxl_row_that_libhxl_reads() {
     let dir = tempfile::tempdir().expect("tmp");
     let (store, crisis) = demo(dir.path());
     let path = dir.path().join("flows.csv");
-    let written = export(&store, crisis, Format::Flows, &path, &mut |_, _| {}).expect("flows");
+    let written = export(
+        &store,
+        crisis,
+        Format::Flows,
+        Audience::Response,
+        &path,
+        &mut |_, _| {},
+    )
+    .expect("flows");
     assert!(written.bytes > 0);
     let out = run_python(
         r##"
@@ -200,7 +222,15 @@ fn the_workbook_opens_in_openpyxl_with_a_sheet_per_record_type() {
     let dir = tempfile::tempdir().expect("tmp");
     let (store, crisis) = demo(dir.path());
     let path = dir.path().join("crisis.xlsx");
-    export(&store, crisis, Format::Xlsx, &path, &mut |_, _| {}).expect("xlsx");
+    export(
+        &store,
+        crisis,
+        Format::Xlsx,
+        Audience::Response,
+        &path,
+        &mut |_, _| {},
+    )
+    .expect("xlsx");
     let out = run_python(
         r#"
 import sys, openpyxl
@@ -230,7 +260,15 @@ fn json_holds_every_record_and_the_measures() {
     let dir = tempfile::tempdir().expect("tmp");
     let (store, crisis) = demo(dir.path());
     let path = dir.path().join("crisis.json");
-    export(&store, crisis, Format::Json, &path, &mut |_, _| {}).expect("json");
+    export(
+        &store,
+        crisis,
+        Format::Json,
+        Audience::Response,
+        &path,
+        &mut |_, _| {},
+    )
+    .expect("json");
     let v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("valid JSON");
     assert_eq!(v["format"], "relevo-review/1");
@@ -262,7 +300,15 @@ fn the_report_renders_its_charts_in_headless_chromium_without_network() {
     let dir = tempfile::tempdir().expect("tmp");
     let (store, crisis) = demo(dir.path());
     let path = dir.path().join("report.html");
-    export(&store, crisis, Format::Report, &path, &mut |_, _| {}).expect("report");
+    export(
+        &store,
+        crisis,
+        Format::Report,
+        Audience::Response,
+        &path,
+        &mut |_, _| {},
+    )
+    .expect("report");
     let html = std::fs::read_to_string(&path).expect("read");
     // Self-contained: nothing to fetch.
     for needle in ["<script", "src=\"http", "href=\"http", "@import", "url("] {
@@ -312,18 +358,41 @@ fn an_export_that_cannot_be_written_says_why_and_leaves_nothing() {
     let dir = tempfile::tempdir().expect("tmp");
     let (store, crisis) = demo(dir.path());
     let missing = dir.path().join("no-such-folder/report.html");
-    let e = export(&store, crisis, Format::Report, &missing, &mut |_, _| {})
-        .expect_err("missing folder");
+    let e = export(
+        &store,
+        crisis,
+        Format::Report,
+        Audience::Response,
+        &missing,
+        &mut |_, _| {},
+    )
+    .expect_err("missing folder");
     assert!(e.to_string().contains("does not exist"), "{e}");
     assert!(e.to_string().contains("nothing was written"), "{e}");
     let folder = dir.path().join("a-folder");
     std::fs::create_dir(&folder).expect("mkdir");
-    let e = export(&store, crisis, Format::Csv, &folder, &mut |_, _| {}).expect_err("folder");
+    let e = export(
+        &store,
+        crisis,
+        Format::Csv,
+        Audience::Response,
+        &folder,
+        &mut |_, _| {},
+    )
+    .expect_err("folder");
     assert!(e.to_string().contains("is a folder"), "{e}");
     // An existing export is replaced whole or not at all.
     let path = dir.path().join("keep.csv");
     std::fs::write(&path, "earlier export").expect("write");
-    export(&store, crisis, Format::Csv, &path, &mut |_, _| {}).expect("csv");
+    export(
+        &store,
+        crisis,
+        Format::Csv,
+        Audience::Response,
+        &path,
+        &mut |_, _| {},
+    )
+    .expect("csv");
     assert!(std::fs::read_to_string(&path)
         .expect("r")
         .starts_with("Reference,"));
@@ -337,4 +406,130 @@ fn an_export_that_cannot_be_written_says_why_and_leaves_nothing() {
         })
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+/// Shared outside the response, an export holds no free text anyone typed
+/// and no staff name, in any format; libhxl still reads the CSV.
+#[test]
+fn a_shareable_export_holds_no_free_text_or_staff_names() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (store, crisis) = demo(dir.path());
+    // What must not leave: every description, item, title, note, remark
+    // and name the record holds.
+    let mut secret: Vec<String> = Vec::new();
+    for r in store.requests(crisis).expect("requests") {
+        secret.push(r.description.clone());
+        secret.extend(r.items.iter().map(|i| i.description.clone()));
+        secret.extend(r.author_name.clone());
+    }
+    for t in store.tasks(crisis).expect("tasks") {
+        secret.push(t.title.clone());
+        secret.extend(t.description.clone());
+        secret.extend(t.author_name.clone());
+        secret.extend(t.holder.and_then(|h| h.person_name));
+    }
+    for f in store
+        .flows(
+            crisis,
+            &relevo_store::FlowFilter {
+                limit: Some(u32::MAX),
+                ..Default::default()
+            },
+        )
+        .expect("flows")
+    {
+        secret.extend(f.count.remarks.clone());
+        secret.extend(f.author_name.clone());
+    }
+    for a in store.alerts(crisis, None).expect("alerts") {
+        secret.extend(a.raised_by.clone());
+        for ack in a.acks {
+            secret.extend(ack.by);
+            secret.extend(ack.note);
+        }
+    }
+    // Short words ("Agua") could also be a sector's or a place's name.
+    secret.retain(|s| s.chars().count() >= 8);
+    secret.sort();
+    secret.dedup();
+    assert!(
+        secret.len() > 20,
+        "the demo holds free text and names: {secret:?}"
+    );
+
+    let text_of = |path: &Path, format: Format| -> String {
+        if format == Format::Xlsx {
+            run_python(
+                "import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nprint(''.join(z.read(n).decode('utf-8', 'replace') for n in z.namelist()))",
+                path,
+            )
+        } else {
+            std::fs::read_to_string(path).expect("read")
+        }
+    };
+    // The full record holds them (so the check below can fail)...
+    let full = dir.path().join("full.json");
+    export(
+        &store,
+        crisis,
+        Format::Json,
+        Audience::Response,
+        &full,
+        &mut |_, _| {},
+    )
+    .expect("full");
+    let full_text = text_of(&full, Format::Json);
+    // As written, or escaped inside a JSON string.
+    let appears = |text: &str, s: &str| {
+        let escaped = serde_json::to_string(s).expect("json");
+        text.contains(s) || text.contains(&escaped[1..escaped.len() - 1])
+    };
+    let held = secret.iter().filter(|s| appears(&full_text, s)).count();
+    assert!(
+        held > 10,
+        "the full export holds the free text ({held} found)"
+    );
+    // ...a shareable export, in every format, holds none.
+    for format in [
+        Format::Csv,
+        Format::FiveW,
+        Format::Flows,
+        Format::Json,
+        Format::Report,
+        Format::Xlsx,
+    ] {
+        let path = dir
+            .path()
+            .join(format!("shareable-{format:?}.{}", format.extension()));
+        export(
+            &store,
+            crisis,
+            format,
+            Audience::Shareable,
+            &path,
+            &mut |_, _| {},
+        )
+        .expect("shareable");
+        let text = text_of(&path, format);
+        for s in &secret {
+            assert!(!appears(&text, s), "{format:?} holds {s:?}");
+        }
+    }
+    let report = std::fs::read_to_string(dir.path().join("shareable-Report.html")).expect("report");
+    assert!(
+        report.contains("Shareable version"),
+        "the report says what it is"
+    );
+    // libhxl reads the shareable CSV: every request, its people and places.
+    let out = run_python(
+        r##"
+import sys, hxl
+rows = list(hxl.data(sys.argv[1], hxl.InputOptions(allow_local=True)))
+print(len(rows), sum(int(r.get("#affected") or 0) for r in rows), sum(1 for r in rows if r.get("#description")))
+"##,
+        &dir.path().join("shareable-Csv.csv"),
+    );
+    let requests = store.requests(crisis).expect("requests");
+    let people: u64 = requests.iter().map(|r| u64::from(r.people.total)).sum();
+    assert_eq!(out.trim(), format!("{} {people} 0", requests.len()));
 }

@@ -142,8 +142,18 @@ fn network(devices: usize, per_device: usize) -> Network {
 }
 
 /// A fresh receiving device, enrolled (it holds the hub's grants).
-fn receiver(dir: &std::path::Path, net: &Network) -> Store {
-    let mut store = Store::open(&dir.join("receiver.db")).expect("open");
+fn receiver(dir: &std::path::Path, net: &Network, encrypted: bool) -> Store {
+    let path = dir.join(format!(
+        "receiver-{}.db",
+        if encrypted { "enc" } else { "plain" }
+    ));
+    let _ = std::fs::remove_file(&path);
+    let mut store = if encrypted {
+        Store::open(&path, &relevo_store::DbKey::random())
+    } else {
+        Store::open_unencrypted(&path)
+    }
+    .expect("open");
     let enrolled = Enrolled {
         hub: net.hub_ops[0].body.device,
         token: "bench".into(),
@@ -203,20 +213,41 @@ fn merge(n: usize) {
     let ops = &net.device_ops;
     let dir = tempfile::tempdir().expect("tempdir");
     let raw = raw_insert(dir.path(), ops);
-    let mut store = receiver(dir.path(), &net);
-    let started = Instant::now();
-    for page in ops.chunks(PAGE) {
-        for outcome in store.ingest_batch(page).expect("page") {
-            assert!(
-                matches!(outcome, Ok(relevo_store::Ingest::Applied(_))),
-                "{outcome:?}"
+    // Plaintext and encrypted (SQLCipher) receivers, twice each in turns,
+    // so that drift on the machine falls on both.
+    let mut best = [Duration::MAX; 2];
+    for round in 0..2 {
+        for (i, encrypted) in [false, true].into_iter().enumerate() {
+            let mut store = receiver(dir.path(), &net, encrypted);
+            let started = Instant::now();
+            for page in ops.chunks(PAGE) {
+                for outcome in store.ingest_batch(page).expect("page") {
+                    assert!(
+                        matches!(outcome, Ok(relevo_store::Ingest::Applied(_))),
+                        "{outcome:?}"
+                    );
+                }
+            }
+            let took = started.elapsed();
+            assert_eq!(
+                store.op_count().expect("n") as usize,
+                ops.len() + net.hub_ops.len() + 1
             );
+            println!(
+                "  round {round}: {} merge {:.1} µs/op",
+                if encrypted { "encrypted" } else { "plaintext" },
+                took.as_secs_f64() * 1e6 / ops.len() as f64
+            );
+            best[i] = best[i].min(took);
         }
     }
-    let merged = started.elapsed();
-    assert_eq!(
-        store.op_count().expect("n") as usize,
-        ops.len() + net.hub_ops.len() + 1
+    let [merged, encrypted] = best;
+    println!(
+        "merge {:>7} ops: encrypted/plaintext time {:.3}× (best of 2 each: {:.1} vs {:.1} µs/op)",
+        ops.len(),
+        encrypted.as_secs_f64() / merged.as_secs_f64(),
+        encrypted.as_secs_f64() * 1e6 / ops.len() as f64,
+        merged.as_secs_f64() * 1e6 / ops.len() as f64
     );
     let rate = |d: Duration| ops.len() as f64 / d.as_secs_f64();
     println!(
@@ -298,7 +329,12 @@ fn wire() {
 fn hub_load(devices: usize, per_device: usize) {
     use relevo_sync::http::{Client, EnrolRequest};
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = relevo_hub::open_store(&dir.path().join("hub.db"), "bench").expect("hub");
+    let store = relevo_hub::open_store(
+        &dir.path().join("hub.db"),
+        &relevo_store::DbKey::random(),
+        "bench",
+    )
+    .expect("hub");
     let limits = relevo_hub::Limits {
         per_device_per_second: std::num::NonZeroU32::new(1_000_000).expect("nz"),
         burst: std::num::NonZeroU32::new(1_000_000).expect("nz"),

@@ -191,9 +191,13 @@ impl std::fmt::Debug for Hub {
     }
 }
 
-/// Opens (creating if needed) a hub database.
-pub fn open_store(db: &Path, name: &str) -> Result<Store, relevo_store::Error> {
-    let mut store = Store::open(db)?;
+/// Opens (creating if needed) a hub database, encrypted with `key`.
+pub fn open_store(
+    db: &Path,
+    key: &relevo_store::DbKey,
+    name: &str,
+) -> Result<Store, relevo_store::Error> {
+    let mut store = Store::open(db, key)?;
     if store.device().is_none() {
         store.init_hub(name)?;
     } else if !store.is_hub() {
@@ -285,6 +289,14 @@ impl Hub {
             .enrol_device(&request.code, request.device, request.person)?;
         tracing::info!(device = %request.device.tag(), "device enrolled");
         Ok(encode_enrolled(&enrolled))
+    }
+
+    /// `GET /v1/network-key`: the network's bundle key, for an enrolled
+    /// device (authenticated and admitted by the caller).
+    pub fn network_key_for(&self, device: DeviceId) -> Result<Vec<u8>, HubError> {
+        let key = self.store().hub_network_key()?;
+        tracing::info!(device = %device.tag(), "network key given");
+        Ok(key.to_vec())
     }
 
     /// The device a bearer token belongs to.
@@ -529,20 +541,19 @@ async fn enrol(
     Ok(binary(answer))
 }
 
-async fn sync(
-    State(web): State<Arc<Web>>,
-    request: axum::extract::Request,
-) -> Result<Response, HubError> {
-    let (parts, body) = request.into_parts();
+/// Who is asking, before a byte of the body is read. A valid token goes
+/// through even from an address refused for others' failures (a proxy or a
+/// shared office router); a failed one from such an address is refused
+/// without a word more.
+async fn authenticated(
+    web: &Arc<Web>,
+    parts: &axum::http::request::Parts,
+) -> Result<DeviceId, HubError> {
     let ip = peer(&parts.extensions);
-    // Who is asking, before a byte of the body is read. A valid token goes
-    // through even from an address refused for others' failures (a proxy
-    // or a shared office router); a failed one from such an address is
-    // refused without a word more.
     let token = bearer(&parts.headers);
     let hub = web.hub.clone();
-    let device = match blocking(move || hub.authenticate(token.as_deref())).await {
-        Ok(device) => device,
+    match blocking(move || hub.authenticate(token.as_deref())).await {
+        Ok(device) => Ok(device),
         Err(e) => {
             if let Some(ip) = ip {
                 if web.is_blocked(ip) {
@@ -550,10 +561,29 @@ async fn sync(
                 }
                 web.failed(ip);
             }
-            tracing::info!(status = e.status().as_u16(), error = %e, "sync refused");
-            return Err(e);
+            tracing::info!(status = e.status().as_u16(), error = %e, "request refused");
+            Err(e)
         }
-    };
+    }
+}
+
+async fn network_key(
+    State(web): State<Arc<Web>>,
+    request: axum::extract::Request,
+) -> Result<Response, HubError> {
+    let (parts, _) = request.into_parts();
+    let device = authenticated(&web, &parts).await?;
+    let _busy = web.hub.admit(device)?;
+    let hub = web.hub.clone();
+    Ok(binary(blocking(move || hub.network_key_for(device)).await?))
+}
+
+async fn sync(
+    State(web): State<Arc<Web>>,
+    request: axum::extract::Request,
+) -> Result<Response, HubError> {
+    let (parts, body) = request.into_parts();
+    let device = authenticated(&web, &parts).await?;
     // Within its rate and its share of requests under way, also before the
     // body is read.
     let _busy = web.hub.admit(device)?;
@@ -592,5 +622,6 @@ pub fn router_with(hub: Arc<Hub>, limits: HttpLimits) -> Router {
         .route(HEALTH, get(health))
         .route(ENROL, post(enrol))
         .route(SYNC, post(sync))
+        .route(relevo_sync::http::NETWORK_KEY, get(network_key))
         .with_state(web)
 }

@@ -26,11 +26,20 @@ struct Cli {
 enum Command {
     /// Serves the hub's API (health, enrol, sync) on ADDR.
     Serve {
-        /// The hub's SQLite file (created on first use).
-        #[arg(long, env = "RELEVO_HUB_DB")]
-        db: PathBuf,
+        #[command(flatten)]
+        db: HubDb,
         #[arg(long, default_value = "127.0.0.1:8480")]
         listen: SocketAddr,
+        /// Serve https with this certificate chain (PEM); make a self-signed one with `relevo-hub certificate`.
+        #[arg(long, env = "RELEVO_HUB_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(long, env = "RELEVO_HUB_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Serve plain http on an address other machines reach: only behind
+        /// a reverse proxy that terminates TLS.
+        #[arg(long)]
+        plain_http: bool,
         /// The network's name, recorded when the hub is created.
         #[arg(long, default_value = "Relevo hub")]
         name: String,
@@ -64,10 +73,29 @@ enum Command {
     Waiting(Held),
     /// Lists ops quarantined as forks (another history of a device).
     Forks(Held),
+    /// Makes a self-signed TLS certificate and key for the hub (if they do
+    /// not exist yet) and prints the certificate's fingerprint, which
+    /// invitations carry so that devices pin it.
+    Certificate {
+        /// The certificate file (PEM) to make or read.
+        #[arg(long, env = "RELEVO_HUB_TLS_CERT")]
+        tls_cert: PathBuf,
+        /// The private key file (PEM) to make, readable by its owner alone.
+        #[arg(long, env = "RELEVO_HUB_TLS_KEY")]
+        tls_key: PathBuf,
+        /// Names and addresses the certificate lists (repeat; devices check
+        /// the pin, not the names).
+        #[arg(long = "name", default_values_t = vec!["localhost".to_owned(), "127.0.0.1".to_owned()])]
+        names: Vec<String>,
+    },
     /// Prints a one-time invitation code for a person, role and country.
     Invite {
-        #[arg(long, env = "RELEVO_HUB_DB")]
-        db: PathBuf,
+        #[command(flatten)]
+        db: HubDb,
+        /// The certificate the hub serves: its fingerprint is added to the
+        /// invitation, and the device pins it.
+        #[arg(long, env = "RELEVO_HUB_TLS_CERT")]
+        tls_cert: Option<PathBuf>,
         #[arg(long)]
         name: String,
         #[arg(long, default_value = "")]
@@ -87,8 +115,8 @@ enum Command {
     },
     /// Stops accepting a device's ops (a lost or stolen laptop).
     Revoke {
-        #[arg(long, env = "RELEVO_HUB_DB")]
-        db: PathBuf,
+        #[command(flatten)]
+        db: HubDb,
         /// The device id (64 hex digits).
         #[arg(long)]
         device: String,
@@ -97,11 +125,59 @@ enum Command {
     },
 }
 
+/// The hub's database and the key file that encrypts it.
+#[derive(clap::Args, Debug)]
+struct HubDb {
+    /// The hub's SQLite file (created on first use), encrypted with the key in --key-file.
+    #[arg(long, env = "RELEVO_HUB_DB")]
+    db: PathBuf,
+    /// The file holding the database's key, readable by its owner alone
+    /// (made on first use; default: the database's path with `.key` added).
+    /// Keep it apart from the database's backups.
+    #[arg(long, env = "RELEVO_HUB_KEY_FILE")]
+    key_file: Option<PathBuf>,
+}
+
+impl HubDb {
+    fn key_path(&self) -> PathBuf {
+        self.key_file.clone().unwrap_or_else(|| {
+            let mut name = self.db.as_os_str().to_owned();
+            name.push(".key");
+            PathBuf::from(name)
+        })
+    }
+
+    /// Opens (creating if needed) the hub's database.
+    fn open(&self, name: &str) -> Result<relevo_store::Store> {
+        let key_path = self.key_path();
+        if !key_path.exists() && relevo_store::keys::is_encrypted(&self.db) {
+            bail!(
+                "{} is encrypted and its key file {} does not exist: give it with --key-file",
+                self.db.display(),
+                key_path.display()
+            );
+        }
+        let key = relevo_store::DbKey::load_or_create(&key_path)?;
+        open_store(&self.db, &key, name).with_context(|| format!("opening {}", self.db.display()))
+    }
+
+    /// Opens a hub database that must already exist.
+    fn open_existing(&self) -> Result<relevo_store::Store> {
+        if !self.db.exists() {
+            bail!(
+                "{} does not exist: give the hub's database (`--db`)",
+                self.db.display()
+            );
+        }
+        self.open("Relevo hub")
+    }
+}
+
 /// What `waiting` and `forks` take.
 #[derive(clap::Args, Debug)]
 struct Held {
-    #[arg(long, env = "RELEVO_HUB_DB")]
-    db: PathBuf,
+    #[command(flatten)]
+    db: HubDb,
     /// Drop them instead (all, or only --device's).
     #[arg(long)]
     drop: bool,
@@ -141,6 +217,9 @@ fn run(cli: Cli) -> Result<()> {
             failures_per_minute,
             header_timeout,
             body_grace,
+            tls_cert,
+            tls_key,
+            plain_http,
         } => {
             let files = raise_file_limit();
             let mut server = ServerLimits::for_file_limit(files);
@@ -166,8 +245,22 @@ fn run(cli: Cli) -> Result<()> {
                 failures_per_minute: NonZeroU32::new(failures_per_minute)
                     .context("--failures-per-minute must be 1 or more")?,
             };
-            let store =
-                open_store(&db, &name).with_context(|| format!("opening {}", db.display()))?;
+            let tls = match (&tls_cert, &tls_key) {
+                (Some(cert), Some(key)) => {
+                    Some(relevo_hub::serve::tls_acceptor(cert, key).map_err(anyhow::Error::msg)?)
+                }
+                _ => None,
+            };
+            if tls.is_none() && !listen.ip().is_loopback() && !plain_http {
+                bail!(
+                    "refusing to serve plain http on {listen}, an address other machines reach: \
+                     sync tokens and records would cross the network unencrypted. Give \
+                     --tls-cert and --tls-key (make a self-signed pair with `relevo-hub \
+                     certificate`), or --plain-http if a reverse proxy in front of the hub \
+                     terminates TLS"
+                );
+            }
+            let store = db.open(&name)?;
             let limits = Limits {
                 per_device_per_second: NonZeroU32::new(rate).context("--rate must be 1 or more")?,
                 burst: NonZeroU32::new(burst).context("--burst must be 1 or more")?,
@@ -179,10 +272,15 @@ fn run(cli: Cli) -> Result<()> {
                 let listener = tokio::net::TcpListener::bind(listen)
                     .await
                     .with_context(|| format!("listening on {listen}"))?;
+                let pin = tls
+                    .as_ref()
+                    .map(|(_, pin)| relevo_sync::tls::show_pin(pin))
+                    .unwrap_or_else(|| "none (plain http)".into());
                 tracing::info!(
                     %listen,
+                    tls = %pin,
                     hub = %hub.id(),
-                    db = %db.display(),
+                    db = %db.db.display(),
                     open_files = files,
                     max_connections = server.max_connections,
                     per_address = server.per_address,
@@ -192,6 +290,7 @@ fn run(cli: Cli) -> Result<()> {
                     listener,
                     relevo_hub::router_with(hub, http),
                     server,
+                    tls.map(|(acceptor, _)| acceptor),
                     stop_signal(),
                 )
                 .await?;
@@ -199,8 +298,14 @@ fn run(cli: Cli) -> Result<()> {
                 anyhow::Ok(())
             })
         }
+        Command::Certificate {
+            tls_cert,
+            tls_key,
+            names,
+        } => certificate(&tls_cert, &tls_key, names),
         Command::Invite {
             db,
+            tls_cert,
             name,
             org,
             role,
@@ -208,7 +313,7 @@ fn run(cli: Cli) -> Result<()> {
             days,
             quiet,
         } => {
-            let mut store = open_store(&db, "Relevo hub")?;
+            let mut store = db.open("Relevo hub")?;
             let code = store.invite(
                 &IdentityDraft {
                     name: name.clone(),
@@ -218,15 +323,21 @@ fn run(cli: Cli) -> Result<()> {
                 },
                 days.saturating_mul(24 * 3600 * 1000),
             )?;
+            let pin = match &tls_cert {
+                Some(cert) => Some(cert_pin(cert)?),
+                None => None,
+            };
+            let invitation = relevo_sync::http::Invitation { code, pin };
             if quiet {
-                println!("{code}");
+                println!("{invitation}");
             } else {
-                println!("Invitation for {name} (valid {days} days, one use):\n\n    {code}\n\nOn their device: relevo enrol --hub URL --code {code}");
+                let scheme = if pin.is_some() { "https" } else { "http" };
+                println!("Invitation for {name} (valid {days} days, one use):\n\n    {invitation}\n\nOn their device: relevo enrol --hub {scheme}://ADDRESS:PORT --code '{invitation}'");
             }
             Ok(())
         }
         Command::Waiting(held) => {
-            let mut store = open_existing(&held.db)?;
+            let mut store = held.db.open_existing()?;
             let device = held.device.as_deref().map(parse_device).transpose()?;
             if held.drop {
                 let n = store.drop_waiting(device.as_ref())?;
@@ -242,7 +353,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Forks(held) => {
-            let mut store = open_existing(&held.db)?;
+            let mut store = held.db.open_existing()?;
             let device = held.device.as_deref().map(parse_device).transpose()?;
             if held.drop {
                 let n = store.drop_forks(device.as_ref())?;
@@ -258,7 +369,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Revoke { db, device, reason } => {
-            let mut store = open_store(&db, "Relevo hub")?;
+            let mut store = db.open("Relevo hub")?;
             let Ok(id) = device.parse() else {
                 bail!("'{device}' is not a device id (64 hex digits)");
             };
@@ -312,15 +423,56 @@ fn show<T: std::fmt::Display + serde::Serialize>(
     Ok(())
 }
 
-/// A hub database that must already exist.
-fn open_existing(db: &std::path::Path) -> Result<relevo_store::Store> {
-    if !db.exists() {
-        bail!(
-            "{} does not exist: give the hub's database (`--db`)",
-            db.display()
-        );
+/// The fingerprint of the first certificate in a PEM file.
+fn cert_pin(path: &std::path::Path) -> Result<relevo_sync::tls::Pin> {
+    use rustls::pki_types::pem::PemObject;
+    let cert = rustls::pki_types::CertificateDer::from_pem_file(path)
+        .with_context(|| format!("reading the certificate {}", path.display()))?;
+    Ok(relevo_sync::tls::fingerprint(cert.as_ref()))
+}
+
+/// `relevo-hub certificate`: a self-signed certificate and key, made once.
+fn certificate(cert: &std::path::Path, key: &std::path::Path, names: Vec<String>) -> Result<()> {
+    match (cert.exists(), key.exists()) {
+        (true, true) => {}
+        (false, false) => {
+            let made = rcgen::generate_simple_self_signed(names.clone())
+                .context("making a self-signed certificate")?;
+            write_new(key, made.signing_key.serialize_pem().as_bytes(), 0o600)?;
+            write_new(cert, made.cert.pem().as_bytes(), 0o644)?;
+            println!(
+                "Made a self-signed certificate for {} in {} (key in {}).",
+                names.join(", "),
+                cert.display(),
+                key.display()
+            );
+        }
+        _ => bail!(
+            "only one of {} and {} exists: give both files of a pair, or two new paths",
+            cert.display(),
+            key.display()
+        ),
     }
-    Ok(open_store(db, "Relevo hub")?)
+    let pin = relevo_sync::tls::show_pin(&cert_pin(cert)?);
+    println!("Fingerprint: {pin}\nServe with: relevo-hub serve --tls-cert {} --tls-key {} ...\nInvitations made with --tls-cert carry this fingerprint; devices pin it.", cert.display(), key.display());
+    Ok(())
+}
+
+/// Writes a file that must not exist yet, with `mode` (on Unix).
+fn write_new(path: &std::path::Path, bytes: &[u8], mode: u32) -> Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+    #[cfg(not(unix))]
+    let _ = mode;
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(())
 }
 
 fn parse_device(text: &str) -> Result<relevo_core::DeviceId> {

@@ -22,6 +22,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -110,6 +111,42 @@ impl Drop for AddressSlot {
     }
 }
 
+/// A connection's byte stream, plain or TLS.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send> Io for T {}
+
+/// The TLS acceptor for a certificate chain and its private key (PEM
+/// files), as `relevo-hub serve --tls-cert --tls-key` reads them, and the
+/// fingerprint of the chain's first certificate (the one devices pin).
+pub fn tls_acceptor(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<(tokio_rustls::TlsAcceptor, [u8; 32]), String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect())
+        .map_err(|e| format!("{}: not a PEM certificate chain ({e})", cert.display()))?;
+    let first = chain
+        .first()
+        .ok_or_else(|| format!("{}: holds no certificate", cert.display()))?;
+    let pin = relevo_sync::tls::fingerprint(first.as_ref());
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| format!("{}: not a PEM private key ({e})", key.display()))?;
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .map_err(|e| format!("the certificate and key do not make a TLS identity: {e}"))?;
+    Ok((
+        tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)),
+        pin,
+    ))
+}
+
 /// Serves `router` on `listener` until `shutdown` completes; then stops
 /// accepting, lets requests under way finish (up to ten seconds) and
 /// returns. Each request carries the peer's address as
@@ -118,6 +155,7 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ServerLimits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let open = Arc::new(Semaphore::new(limits.max_connections));
@@ -149,7 +187,8 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
         stream.set_write_timeout(Some(limits.write_timeout));
-        let io = TokioIo::new(Box::pin(stream));
+        let stream = Box::pin(stream);
+        let tls = tls.clone();
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
@@ -158,6 +197,25 @@ pub async fn serve(
         let mut stopping = stopping.clone();
         let header_timeout = limits.header_timeout;
         tokio::spawn(async move {
+            // The TLS handshake, in the connection's own task and within the
+            // time a client has for its headers.
+            let io: Pin<Box<dyn Io>> = match tls {
+                None => stream,
+                Some(acceptor) => {
+                    match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => Box::pin(tls),
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                            return;
+                        }
+                    }
+                }
+            };
+            let io = TokioIo::new(io);
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_timeout)

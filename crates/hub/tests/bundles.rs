@@ -4,21 +4,20 @@
 mod common;
 
 use common::*;
-use relevo_store::Store;
 use relevo_sync::bundle;
 
 #[test]
 fn a_bundle_gives_what_a_sync_gives_and_a_tampered_one_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let hub = hub_in_process(dir.path(), generous());
-    let mut boss = Store::open_dir(&dir.path().join("boss")).expect("open");
+    let mut boss = open_device(&dir.path().join("boss"));
     enrol_in_process(&hub, &mut boss, "Rosa", "regional-director", "PA");
     boss.open_crisis(&crisis()).expect("crisis");
-    let mut field = Store::open_dir(&dir.path().join("field")).expect("open");
+    let mut field = open_device(&dir.path().join("field"));
     enrol_in_process(&hub, &mut field, "Ana", "field-coordinator", "GT");
-    let mut shelter = Store::open_dir(&dir.path().join("shelter")).expect("open");
+    let mut shelter = open_device(&dir.path().join("shelter"));
     enrol_in_process(&hub, &mut shelter, "Luis", "field-coordinator", "GT");
-    let mut online = Store::open_dir(&dir.path().join("online")).expect("open");
+    let mut online = open_device(&dir.path().join("online"));
     enrol_in_process(&hub, &mut online, "Marta", "national-director", "GT");
     for s in [&mut boss, &mut field, &mut shelter, &mut online] {
         sync_in_process(&hub, s).expect("sync");
@@ -77,7 +76,7 @@ fn a_bundle_gives_what_a_sync_gives_and_a_tampered_one_nothing() {
     // A bundle of another hub's network is refused.
     let other_dir = tempfile::tempdir().expect("tempdir");
     let other_hub = hub_in_process(other_dir.path(), generous());
-    let mut stranger = Store::open_dir(&other_dir.path().join("s")).expect("open");
+    let mut stranger = open_device(&other_dir.path().join("s"));
     enrol_in_process(&other_hub, &mut stranger, "X", "field-coordinator", "GT");
     let foreign = bundle::export(&stranger, &Default::default())
         .expect("export")

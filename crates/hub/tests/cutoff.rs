@@ -4,7 +4,6 @@
 mod common;
 
 use common::*;
-use relevo_store::Store;
 use relevo_sync::http::Client;
 use relevo_sync::SyncError;
 use std::time::{Duration, Instant};
@@ -55,7 +54,7 @@ fn a_session_cut_off_by_a_killed_hub_completes_after_restart() {
         Ok(r) => panic!("the session should have been cut off, it sent {}", r.sent),
     }
     let on_hub = {
-        let hub_store = Store::open(&db).expect("the hub's file opens after a SIGKILL");
+        let hub_store = open_hub_db(&db);
         let vv = hub_store.version_vector().expect("vv");
         assert!(hub_store.verify().expect("verify").intact());
         vv.get(&mine).copied().unwrap_or(0)
@@ -79,7 +78,7 @@ fn a_session_cut_off_by_a_killed_hub_completes_after_restart() {
     );
     assert_eq!(device.not_on_hub().expect("n"), 0);
     sync(&mut field);
-    let hub_store = Store::open(&db).expect("open");
+    let hub_store = open_hub_db(&db);
     assert_eq!(hub_store.version_vector().expect("vv")[&mine], total);
     assert_eq!(
         hub_store.op_count().expect("count"),

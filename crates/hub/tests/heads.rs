@@ -85,7 +85,7 @@ fn devices_keep_hub_receipts_and_signed_heads_that_verify() {
     // the device's last op, which names its predecessor's hash.)
     let path = dir.path().join("Rosa Pérez").join("relevo.db");
     drop(director);
-    let conn = rusqlite::Connection::open(&path).expect("open");
+    let conn = raw_device(&path);
     let changed = conn
         .execute(
             "UPDATE ops SET payload = CAST(replace(CAST(payload AS TEXT), 'Albergue 2', 'Albergue 9') AS BLOB)
@@ -95,7 +95,7 @@ fn devices_keep_hub_receipts_and_signed_heads_that_verify() {
         .expect("tamper");
     assert_eq!(changed, 1);
     drop(conn);
-    let director = Store::open(&path).expect("reopen");
+    let director = open_device(path.parent().expect("folder"));
     let report = director.verify().expect("verify");
     assert!(!report.intact());
     assert!(
@@ -131,8 +131,7 @@ fn an_alternative_history_signed_with_a_cloned_key_is_caught_by_the_hub_heads() 
     drop(field);
 
     // The field device's key, as a thief would have it.
-    let field_db = rusqlite::Connection::open(dir.path().join("Ana López").join("relevo.db"))
-        .expect("open field");
+    let field_db = raw_device(&dir.path().join("Ana López").join("relevo.db"));
     let secret: Vec<u8> = field_db
         .query_row("SELECT secret FROM local_device WHERE id = 1", [], |r| {
             r.get(0)
@@ -146,7 +145,7 @@ fn an_alternative_history_signed_with_a_cloned_key_is_caught_by_the_hub_heads() 
     // re-chained and re-signed so that nothing looks out of place.
     let path = dir.path().join("Rosa Pérez").join("relevo.db");
     drop(director);
-    let mut conn = rusqlite::Connection::open(&path).expect("open");
+    let mut conn = raw_device(&path);
     let tx = conn.transaction().expect("tx");
     /// seq, hlc wall, hlc counter, author, kind, payload.
     type Row = (i64, i64, u32, Vec<u8>, String, Vec<u8>);
@@ -218,7 +217,7 @@ fn an_alternative_history_signed_with_a_cloned_key_is_caught_by_the_hub_heads() 
     tx.commit().expect("commit");
     drop(conn);
 
-    let director = Store::open(&path).expect("reopen");
+    let director = open_device(path.parent().expect("folder"));
     let report = director.verify().expect("verify");
     // Every chain and signature checks out...
     assert!(

@@ -380,9 +380,9 @@ fn connections_are_capped_timed_and_authenticated_first() {
     );
 
     // A body trickled slower than the minimum rate is dropped.
-    let mut d = relevo_store::Store::open_dir(&dir.path().join("dev")).expect("open");
+    let mut d = open_device(&dir.path().join("dev"));
     let code = hub.invite("Luis", "field-coordinator", "GT");
-    relevo_sync::http::enrol_store(&mut d, &hub.url, &code).expect("enrol");
+    relevo_sync::http::enrol_store(&mut d, &hub.url, &code, false).expect("enrol");
     let token = d.enrolment().expect("q").expect("e").token;
     let mut s = connect_from("127.0.0.6", port).expect("connect");
     write!(s, "POST /v1/sync HTTP/1.1\r\nHost: hub\r\nAuthorization: Bearer {token}\r\nContent-Length: 100000\r\n\r\n")
@@ -574,6 +574,7 @@ fn a_bundle_with_a_strangers_chain_is_refused_by_the_cli() {
         std::process::Command::new(&cli)
             .args(args)
             .env("RELEVO_DATA_DIR", dir.path().join("a"))
+            .env(relevo_store::keys::PASSPHRASE_ENV, PASSPHRASE)
             .output()
             .expect("run relevo")
     };
@@ -805,7 +806,8 @@ fn enrolment_proves_possession_of_the_key() {
     );
     assert!(refused(&replayed).contains("not signed by the key"));
     // The code was not used up: the real device enrols with it.
-    let mut store = relevo_store::Store::open_dir(&dir.path().join("ana")).expect("open");
-    relevo_sync::http::enrol_store(&mut store, &hub.url, &code).expect("the code still works");
+    let mut store = open_device(&dir.path().join("ana"));
+    relevo_sync::http::enrol_store(&mut store, &hub.url, &code, false)
+        .expect("the code still works");
     assert!(store.enrolment().expect("q").is_some());
 }

@@ -39,14 +39,14 @@ fn push(hub: &Hub, store: &Store, ops: Vec<Op>) -> Vec<String> {
 }
 
 fn field_device(hub: &Hub, dir: &std::path::Path, name: &str) -> Store {
-    let mut s = Store::open_dir(&dir.join(name)).expect("open");
+    let mut s = open_device(&dir.join(name));
     enrol_in_process(hub, &mut s, name, "field-coordinator", "GT");
     s
 }
 
 /// A device with a crisis, synced, plus one request the hub does not hold.
 fn with_unsent_op(hub: &Hub, dir: &std::path::Path) -> (Store, Op) {
-    let mut boss = Store::open_dir(&dir.join("boss")).expect("open");
+    let mut boss = open_device(&dir.join("boss"));
     enrol_in_process(hub, &mut boss, "Rosa", "regional-director", "PA");
     boss.open_crisis(&crisis()).expect("crisis");
     sync_in_process(hub, &mut boss).expect("sync");
@@ -133,7 +133,7 @@ fn forged_flipped_wrongly_signed_replayed_and_forked_ops_change_nothing() {
 /// The device's key, read back from its own database (tests only).
 fn device_key(store: &Store) -> DeviceKey {
     let path = store.path().expect("file store");
-    let conn = rusqlite::Connection::open(path).expect("open");
+    let conn = raw_device(path);
     let secret: Vec<u8> = conn
         .query_row("SELECT secret FROM local_device", [], |r| r.get(0))
         .expect("secret");
@@ -220,9 +220,9 @@ fn http_limits_on_a_real_hub_process() {
         .expect("a")
         .port();
     let hub = HubProcess::start_on(&db, port, &["--rate", "1", "--burst", "3"]);
-    let mut device = Store::open_dir(&dir.path().join("dev")).expect("open");
+    let mut device = open_device(&dir.path().join("dev"));
     let code = hub.invite("Ana", "field-coordinator", "GT");
-    relevo_sync::http::enrol_store(&mut device, &hub.url, &code).expect("enrol");
+    relevo_sync::http::enrol_store(&mut device, &hub.url, &code, false).expect("enrol");
     let token = device.enrolment().expect("q").expect("e").token;
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)

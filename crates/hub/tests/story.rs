@@ -150,7 +150,7 @@ fn three_devices_work_offline_sync_and_agree_conflict_included() {
 fn an_op_its_grant_does_not_allow_is_kept_and_refused_everywhere() {
     let dir = tempfile::tempdir().expect("tempdir");
     let hub = HubProcess::start(dir.path());
-    let mut rogue = Store::open_dir(&dir.path().join("rogue")).expect("open");
+    let mut rogue = open_device(&dir.path().join("rogue"));
     rogue
         .init_identity(&identity("Pablo", "regional-director", "GT"))
         .expect("self-declared");
@@ -158,7 +158,7 @@ fn an_op_its_grant_does_not_allow_is_kept_and_refused_everywhere() {
     let made = rogue.add_task(&task("GT")).expect("allowed while alone");
     assert!(rogue.task(made).expect("q").is_some());
     let code = hub.invite("Pablo Ruiz", "field-coordinator", "GT");
-    relevo_sync::http::enrol_store(&mut rogue, &hub.url, &code).expect("enrol");
+    relevo_sync::http::enrol_store(&mut rogue, &hub.url, &code, false).expect("enrol");
     assert!(
         rogue.task(made).expect("q").is_none(),
         "judged again with the grant: a field coordinator cannot create a task"

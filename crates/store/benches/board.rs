@@ -32,7 +32,7 @@ fn data_set(scale: f64) -> PathBuf {
     }
     let building = path.with_extension("building");
     let _ = std::fs::remove_file(&building);
-    let mut store = Store::open(&building).expect("open");
+    let mut store = Store::open_unencrypted(&building).expect("open");
     store
         .init_identity(&IdentityDraft {
             name: "Bench".into(),
@@ -70,7 +70,7 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1.0);
     let path = data_set(scale);
-    let mut store = Store::open(&path).expect("open");
+    let mut store = Store::open_unencrypted(&path).expect("open");
     let raw = rusqlite::Connection::open(&path).expect("raw");
     let crisis = store.current_crisis().expect("q").expect("crisis").id;
     let tasks: i64 = raw

@@ -33,7 +33,7 @@ fn main() {
     let hours = (365.0 * 24.0 * scale) as i64;
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("flows.db");
-    let mut store = Store::open(&path).expect("open");
+    let mut store = Store::open_unencrypted(&path).expect("open");
     store
         .init_identity(&IdentityDraft {
             name: "Bench".into(),
@@ -159,7 +159,7 @@ fn main() {
         hours / 24,
         started.elapsed().as_secs_f64()
     );
-    let store = Store::open(&path).expect("reopen");
+    let store = Store::open_unencrypted(&path).expect("reopen");
     let corridor: Corridor = store.corridor().expect("corridor");
     let conn = rusqlite::Connection::open(&path).expect("open");
 

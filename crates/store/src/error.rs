@@ -61,6 +61,24 @@ pub enum Error {
     #[error("{path} is an SQLite database of another program, not a Relevo database; the file was not changed.")]
     NotRelevo { path: PathBuf },
 
+    #[error("{path} could not be read with its key: the key or passphrase is not this file's, or the file is damaged. The file was not changed.")]
+    CannotDecrypt { path: PathBuf },
+
+    #[error("the passphrase from {given_by} does not open this data folder; nothing was changed. Check it and try again.")]
+    WrongPassphrase { given_by: &'static str },
+
+    #[error(
+        "this data folder is encrypted with a passphrase: enter it (or set {})",
+        crate::keys::PASSPHRASE_ENV
+    )]
+    PassphraseNeeded,
+
+    #[error("the system keyring holds this folder's key but did not answer ({0}): unlock your session's keyring (log in to the desktop) and try again; nothing was changed")]
+    KeyringUnavailable(String),
+
+    #[error("the key file {path} cannot be used: {detail}")]
+    KeyFile { path: PathBuf, detail: String },
+
     #[error("op {label} was refused: {fault}")]
     BadOp { label: String, fault: OpFault },
 
@@ -130,7 +148,13 @@ impl Error {
             Error::InConflict { .. } => ErrorCode::Conflict,
             Error::Invalid(_) => ErrorCode::Validation,
             Error::SchemaTooNew { .. } => ErrorCode::SchemaTooNew,
-            Error::Corrupt { .. } | Error::NotRelevo { .. } => ErrorCode::Corrupt,
+            Error::Corrupt { .. } | Error::NotRelevo { .. } | Error::CannotDecrypt { .. } => {
+                ErrorCode::Corrupt
+            }
+            Error::WrongPassphrase { .. }
+            | Error::PassphraseNeeded
+            | Error::KeyringUnavailable(_)
+            | Error::KeyFile { .. } => ErrorCode::Locked,
             Error::BadOp { .. }
             | Error::NotEnrolled { .. }
             | Error::Revoked { .. }

@@ -14,6 +14,7 @@ mod demo;
 mod error;
 mod flows;
 mod heads;
+pub mod keys;
 mod log;
 mod net;
 mod private;
@@ -33,6 +34,7 @@ pub use flows::{
     PointFlow, SegmentFlow, SurgeDay,
 };
 pub use heads::HeadsReport;
+pub use keys::{DbKey, Keeper, Prompt};
 pub use log::{
     DeviceReport, Ingest, VerifyReport, Waits, MAX_FORKS, MAX_FORKS_TOTAL, MAX_FORK_BYTES,
     MAX_WAITING_BYTES, MAX_WAITING_OPS, MAX_WAITING_TOTAL, MAX_WAITING_TOTAL_BYTES,
@@ -102,42 +104,69 @@ impl Store {
         self.clock.observe(relevo_core::Hlc::new(to_ms, 0));
     }
 
-    /// Opens (creating if needed) the database in a data folder. The folder
-    /// is made readable by its owner alone (0700), whatever the umask.
-    pub fn open_dir(dir: &Path) -> Result<Store> {
+    /// Opens (creating if needed) the encrypted database in a data folder
+    /// with its key (see [`keys::unlock`]). The folder is made readable by
+    /// its owner alone (0700), whatever the umask. A plaintext database
+    /// written by an earlier Relevo is encrypted in place first.
+    pub fn open_dir(dir: &Path, key: &DbKey) -> Result<Store> {
         std::fs::create_dir_all(dir)?;
         private::folder(dir)?;
-        Store::open(&dir.join(DB_FILE))
+        Store::open(&dir.join(DB_FILE), key)
     }
 
-    /// Opens (creating if needed) a database file. An existing file is first
-    /// examined read-only: a damaged file, another program's database or one
-    /// written by a newer Relevo is refused before anything is written to it.
+    /// Opens (creating if needed) a data folder's encrypted store, its key
+    /// unlocked as `relevo.key` says ([`keys::unlock`]; `ask` is called
+    /// when a passphrase is needed). Returns the key too, for other
+    /// connections to the same store.
+    pub fn unlock_dir(dir: &Path, ask: keys::Ask) -> Result<(Store, DbKey)> {
+        let (key, _) = keys::unlock(dir, ask)?;
+        Ok((Store::open_dir(dir, &key)?, key))
+    }
+
+    /// Opens (creating if needed) a database file encrypted with `key`. An
+    /// existing file is first examined read-only: a damaged file, a wrong
+    /// key, another program's database or one written by a newer Relevo is
+    /// refused before anything is written to it. A plaintext Relevo database
+    /// is encrypted in place first ([`Store::encrypt_in_place`]).
     ///
     /// When the disk is too full (or the folder too locked down) for SQLite
     /// to make its shared-memory file, and nothing waits in the write-ahead
     /// log, the file is opened read-only as it stands: everything it holds
     /// can be read and verified; recording fails with a clear error until
     /// space is freed.
-    pub fn open(path: &Path) -> Result<Store> {
-        match Store::open_writable(path) {
+    pub fn open(path: &Path, key: &DbKey) -> Result<Store> {
+        if keys::is_plaintext(path) {
+            Store::encrypt_in_place(path, key)?;
+        }
+        Store::open_with(path, Some(key))
+    }
+
+    /// Opens a plaintext database file: for benchmarks that compare against
+    /// encryption, and for tools. Devices and hubs open encrypted stores.
+    pub fn open_unencrypted(path: &Path) -> Result<Store> {
+        Store::open_with(path, None)
+    }
+
+    fn open_with(path: &Path, key: Option<&DbKey>) -> Result<Store> {
+        match Store::open_writable(path, key) {
             Err(Error::Unavailable { .. }) if path.exists() && wal_is_empty(path) => {
-                schema::preflight_with(path, true)?;
+                schema::preflight_with(path, true, key)?;
                 let conn = Connection::open_with_flags(
                     schema::immutable_uri(path),
                     rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
                         | rusqlite::OpenFlags::SQLITE_OPEN_URI
                         | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
                 )?;
+                keyed(&conn, key)?;
                 Store::configure(conn, Some(path.to_owned()))
             }
             other => other,
         }
     }
 
-    fn open_writable(path: &Path) -> Result<Store> {
+    fn open_writable(path: &Path, key: Option<&DbKey>) -> Result<Store> {
         if path.exists() {
-            schema::preflight(path)?;
+            schema::preflight_with(path, false, key)?;
         }
         // Owner only (0600), whatever the umask: SQLite gives the -wal and
         // -shm files the database file's permissions.
@@ -153,6 +182,7 @@ impl Store {
             }
         };
         let conn = Connection::open(path).map_err(unavailable)?;
+        keyed(&conn, key)?;
         let mode: String = conn
             .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
             .map_err(unavailable)?;
@@ -163,6 +193,107 @@ impl Store {
             });
         }
         Store::configure(conn, Some(path.to_owned()))
+    }
+
+    /// Encrypts a plaintext Relevo database in place, with nothing lost.
+    ///
+    /// The plaintext file is checked, its write-ahead log folded in, and its
+    /// whole content exported (`sqlcipher_export`) into `<file>.encrypting`,
+    /// which is then reopened with the key and compared, table by table, row
+    /// count by row count, before it is synced and renamed over the
+    /// original. Until that rename the original is untouched and readable;
+    /// a run stopped halfway leaves it as it was, and the next open starts
+    /// again.
+    pub fn encrypt_in_place(path: &Path, key: &DbKey) -> Result<()> {
+        schema::preflight_with(path, false, None)?;
+        let tmp = companion(path, ".encrypting");
+        let _ = std::fs::remove_file(&tmp);
+        private::database(&tmp)?;
+        let plain = Connection::open(path)?;
+        plain
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                let busy: i64 = r.get(0)?;
+                Ok(busy)
+            })
+            .and_then(|busy| {
+                if busy == 0 {
+                    Ok(())
+                } else {
+                    Err(rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                        Some("another program holds the database open".into()),
+                    ))
+                }
+            })?;
+        let version: i64 = plain.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let app_id: i32 = plain.pragma_query_value(None, "application_id", |r| r.get(0))?;
+        let tmp_text = tmp
+            .to_str()
+            .ok_or_else(|| Error::Invalid(format!("{} is not a UTF-8 path", tmp.display())))?;
+        plain.execute(
+            &format!(
+                "ATTACH DATABASE ?1 AS encrypted KEY {}",
+                key.attach_key().as_str()
+            ),
+            [tmp_text],
+        )?;
+        plain.execute_batch(&format!(
+            "SELECT sqlcipher_export('encrypted');
+             PRAGMA encrypted.user_version = {version};
+             PRAGMA encrypted.application_id = {app_id};"
+        ))?;
+        let counts = |conn: &Connection, schema: &str| -> Result<Vec<(String, i64)>> {
+            let names: Vec<String> = conn
+                .prepare(&format!(
+                    "SELECT name FROM {schema}.sqlite_master WHERE type = 'table' ORDER BY name"
+                ))?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            names
+                .into_iter()
+                .map(|name| {
+                    let n: i64 = conn.query_row(
+                        &format!(
+                            "SELECT count(*) FROM {schema}.\"{}\"",
+                            name.replace('"', "\"\"")
+                        ),
+                        [],
+                        |r| r.get(0),
+                    )?;
+                    Ok((name, n))
+                })
+                .collect()
+        };
+        let before = counts(&plain, "main")?;
+        plain.execute_batch("DETACH DATABASE encrypted")?;
+        drop(plain);
+        {
+            let check = Connection::open(&tmp)?;
+            keyed(&check, Some(key))?;
+            let ok: String = check.query_row("PRAGMA quick_check(1)", [], |r| r.get(0))?;
+            let after = counts(&check, "main")?;
+            if ok != "ok" || after != before {
+                return Err(Error::Corrupt {
+                    path: tmp.clone(),
+                    detail: format!(
+                        "the encrypted copy does not match the original ({ok}); the original \
+                         was kept as it was"
+                    ),
+                });
+            }
+        }
+        std::fs::File::open(&tmp)?.sync_all()?;
+        // The plaintext log was folded in above; its -wal and -shm must not
+        // be read against the encrypted file.
+        for suffix in ["-wal", "-shm"] {
+            match std::fs::remove_file(companion(path, suffix)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            }
+        }
+        std::fs::rename(&tmp, path)?;
+        keys::sync_folder(path);
+        Ok(())
     }
 
     /// A throwaway store for tests and tools.
@@ -205,6 +336,18 @@ impl Store {
             .execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;");
         Ok(store)
     }
+}
+
+/// Keys a fresh connection (a no-op for a plaintext store). Must run
+/// before anything reads the file.
+fn keyed(conn: &Connection, key: Option<&DbKey>) -> Result<()> {
+    if let Some(key) = key {
+        // SQLCipher would print a failed page check to stderr; the error
+        // returned says it, in words a person can act on.
+        conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
+        key.apply(conn)?;
+    }
+    Ok(())
 }
 
 /// A file SQLite keeps beside a database: `relevo.db-wal` for "-wal".

@@ -20,6 +20,9 @@ use std::collections::BTreeMap;
 const HUB_ID: &str = "hub.id";
 const HUB_URL: &str = "hub.url";
 const HUB_TOKEN: &str = "hub.token";
+const HUB_PIN: &str = "hub.pin";
+const NETWORK_KEY: &str = "network.bundle_key";
+const HUB_ALLOW_HTTP: &str = "hub.allow_http";
 const HUB_VECTOR: &str = "hub.vector";
 const LAST_SYNC: &str = "sync.last";
 
@@ -68,6 +71,11 @@ pub struct Enrolment {
     pub url: String,
     pub hub: DeviceId,
     pub token: String,
+    /// The fingerprint of the hub's certificate pinned at enrolment
+    /// (`sha256:HEX`), when its invitation carried one.
+    pub pin: Option<String>,
+    /// Plain http to a hub on another machine was allowed explicitly.
+    pub allow_http: bool,
 }
 
 /// What the hub gives a device that enrols.
@@ -257,6 +265,38 @@ impl Store {
         Ok(device)
     }
 
+    /// The network's bundle key: a random 256-bit key that the hub makes
+    /// once and gives every enrolled device, so that bundles on a USB stick
+    /// can be read by the network's devices alone. `None` on a device that
+    /// has not received it yet.
+    pub fn network_key(&self) -> Result<Option<[u8; 32]>> {
+        Ok(setting(&self.conn, NETWORK_KEY)?.and_then(|hex_key| {
+            let mut key = [0u8; 32];
+            hex::decode_to_slice(hex_key, &mut key).ok().map(|()| key)
+        }))
+    }
+
+    /// Hub: the network's bundle key, made on first use.
+    pub fn hub_network_key(&mut self) -> Result<[u8; 32]> {
+        self.require_hub()?;
+        if let Some(key) = self.network_key()? {
+            return Ok(key);
+        }
+        let key: [u8; 32] = random();
+        put_setting(&self.conn, NETWORK_KEY, &hex::encode(key))?;
+        Ok(key)
+    }
+
+    /// Device: keeps the bundle key its hub gave it.
+    pub fn set_network_key(&mut self, key: &[u8; 32]) -> Result<()> {
+        if self.net.is_hub {
+            return Err(Error::Enrolment(
+                "a hub makes its network's key; it does not take one".into(),
+            ));
+        }
+        put_setting(&self.conn, NETWORK_KEY, &hex::encode(key))
+    }
+
     fn require_hub(&self) -> Result<&Local> {
         match (&self.local, self.net.is_hub) {
             (Some(local), true) => Ok(local),
@@ -443,7 +483,29 @@ impl Store {
         ) else {
             return Ok(None);
         };
-        Ok(Some(Enrolment { url, hub, token }))
+        Ok(Some(Enrolment {
+            url,
+            hub,
+            token,
+            pin: setting(&self.conn, HUB_PIN)?,
+            allow_http: setting(&self.conn, HUB_ALLOW_HTTP)?.as_deref() == Some("yes"),
+        }))
+    }
+
+    /// Device: how the hub is reached, recorded at enrolment: the pinned
+    /// certificate's fingerprint (none: the usual web roots) and whether
+    /// plain http across the network was allowed.
+    pub fn set_hub_transport(&mut self, pin: Option<&str>, allow_http: bool) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        match pin {
+            Some(pin) => put_setting(&tx, HUB_PIN, pin)?,
+            None => {
+                tx.execute("DELETE FROM settings WHERE key = ?1", [HUB_PIN])?;
+            }
+        }
+        put_setting(&tx, HUB_ALLOW_HTTP, if allow_http { "yes" } else { "no" })?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Device: records a successful enrolment. The hub's ops (with this

@@ -480,12 +480,6 @@ const MIGRATIONS: &[&str] = &[
 /// The schema version this binary writes.
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
 
-/// Looks at an existing file without changing it: is it a Relevo database
-/// this binary can open, and is it intact?
-pub fn preflight(path: &Path) -> Result<()> {
-    preflight_with(path, false)
-}
-
 /// Is this failure the disk's or the folder's (full, unwritable, a read
 /// that failed) rather than damage in the file?
 pub(crate) fn is_io(e: &rusqlite::Error) -> bool {
@@ -503,7 +497,11 @@ pub(crate) fn is_io(e: &rusqlite::Error) -> bool {
 
 /// [`preflight`], on the file as it stands (`immutable`: without the
 /// shared-memory file, for a disk too full to create one).
-pub(crate) fn preflight_with(path: &Path, immutable: bool) -> Result<()> {
+pub(crate) fn preflight_with(
+    path: &Path,
+    immutable: bool,
+    key: Option<&crate::DbKey>,
+) -> Result<()> {
     let corrupt = |e: rusqlite::Error| {
         if is_io(&e) {
             Error::Unavailable {
@@ -531,9 +529,20 @@ pub(crate) fn preflight_with(path: &Path, immutable: bool) -> Result<()> {
         )
     }
     .map_err(corrupt)?;
+    crate::keyed(&conn, key)?;
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
-        .map_err(corrupt)?;
+        .map_err(|e| {
+            if key.is_some() && e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) {
+                // The first page of an encrypted file read with another
+                // key looks like noise, as does a damaged one.
+                Error::CannotDecrypt {
+                    path: path.to_owned(),
+                }
+            } else {
+                corrupt(e)
+            }
+        })?;
     let app_id: i32 = conn
         .pragma_query_value(None, "application_id", |r| r.get(0))
         .map_err(corrupt)?;
@@ -615,7 +624,7 @@ mod tests {
         let new = dir.path().join("new.db");
         let old = dir.path().join("old.db");
         let reference = {
-            let mut s = Store::open(&new).expect("open");
+            let mut s = Store::open_unencrypted(&new).expect("open");
             s.init_identity(&IdentityDraft {
                 name: "Ana".into(),
                 role: "field-coordinator".into(),
@@ -666,7 +675,9 @@ mod tests {
             tx.commit().expect("commit");
             conn.execute("DETACH DATABASE new", []).expect("detach");
         }
-        let s = Store::open(&old).expect("upgrade");
+        // Opened with a key, the plaintext file is also encrypted in place.
+        let s = Store::open(&old, &crate::DbKey::from_bytes([3; 32])).expect("upgrade");
+        assert!(crate::keys::is_encrypted(&old));
         let version: i64 = s
             .conn
             .pragma_query_value(None, "user_version", |r| r.get(0))

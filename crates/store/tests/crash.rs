@@ -24,7 +24,7 @@ fn crash_child() {
     let Some(dir) = std::env::var_os(CHILD_ENV) else {
         return;
     };
-    let mut store = Store::open_dir(std::path::Path::new(&dir)).expect("child open");
+    let mut store = Store::open_dir(std::path::Path::new(&dir), &key()).expect("child open");
     let me = store
         .identity()
         .expect("q")
@@ -55,7 +55,7 @@ fn crash_at_random_moments_loses_nothing() {
         .unwrap_or(50);
     let dir = tempfile::tempdir().expect("tempdir");
     let me = {
-        let mut s = Store::open_dir(dir.path()).expect("open");
+        let mut s = Store::open_dir(dir.path(), &key()).expect("open");
         let me = s
             .init_identity(&identity("field-coordinator", "GT"))
             .expect("init")
@@ -105,10 +105,9 @@ fn crash_at_random_moments_loses_nothing() {
         reader.join().expect("reader");
         highest_ack = highest_ack.max(rx.try_iter().max().unwrap_or(0));
 
-        let mut store = Store::open_dir(dir.path())
+        let mut store = Store::open_dir(dir.path(), &key())
             .unwrap_or_else(|e| panic!("run {run}: reopen after SIGKILL: {e}"));
-        let check: String = rusqlite::Connection::open(dir.path().join(relevo_store::DB_FILE))
-            .expect("raw")
+        let check: String = raw(&dir.path().join(relevo_store::DB_FILE))
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
             .expect("integrity_check");
         assert_eq!(check, "ok", "run {run}");

@@ -14,7 +14,7 @@ fn a_request_logged_offline_survives_closing_and_reopening() {
     let dir = tempfile::tempdir().expect("tempdir");
     let reference;
     {
-        let mut store = Store::open_dir(dir.path()).expect("open new");
+        let mut store = Store::open_dir(dir.path(), &key()).expect("open new");
         assert!(
             store.identity().expect("query").is_none(),
             "a new device has no identity"
@@ -35,7 +35,7 @@ fn a_request_logged_offline_survives_closing_and_reopening() {
         );
         reference = r.reference;
     }
-    let store = Store::open_dir(dir.path()).expect("reopen");
+    let store = Store::open_dir(dir.path(), &key()).expect("reopen");
     let crisis = store
         .current_crisis()
         .expect("query")
@@ -66,14 +66,14 @@ fn a_request_logged_offline_survives_closing_and_reopening() {
 #[test]
 fn references_count_per_device_and_the_clock_never_goes_back_across_restarts() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut store = Store::open_dir(dir.path()).expect("open");
+    let mut store = Store::open_dir(dir.path(), &key()).expect("open");
     store
         .init_identity(&identity("field-coordinator", "GT"))
         .expect("init");
     store.open_crisis(&crisis()).expect("crisis");
     let a = store.add_request(&request("Corinto", 5)).expect("a");
     drop(store);
-    let mut store = Store::open_dir(dir.path()).expect("reopen");
+    let mut store = Store::open_dir(dir.path(), &key()).expect("reopen");
     let b = store.add_request(&request("Corinto", 6)).expect("b");
     assert!(
         a.reference.ends_with("-1") && b.reference.ends_with("-2"),
@@ -206,20 +206,20 @@ fn a_database_from_a_newer_version_is_refused_and_left_untouched() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("relevo.db");
     {
-        let mut store = Store::open(&path).expect("create");
+        let mut store = Store::open(&path, &key()).expect("create");
         store
             .init_identity(&identity("field-coordinator", "GT"))
             .expect("init");
     }
     {
-        let conn = rusqlite::Connection::open(&path).expect("raw open");
+        let conn = raw(&path);
         conn.pragma_update(None, "user_version", 99)
             .expect("bump version");
         conn.pragma_update(None, "journal_mode", "DELETE")
             .expect("checkpoint and leave WAL");
     }
     let before = file_bytes(&path);
-    let err = Store::open(&path).expect_err("newer schema");
+    let err = Store::open(&path, &key()).expect_err("newer schema");
     assert_eq!(err.code(), ErrorCode::SchemaTooNew);
     let message = err.to_string();
     assert!(
@@ -241,7 +241,7 @@ fn a_damaged_file_is_refused_and_left_untouched() {
     )
     .expect("write");
     let before = file_bytes(&garbage);
-    let err = Store::open(&garbage).expect_err("garbage");
+    let err = Store::open(&garbage, &key()).expect_err("garbage");
     assert_eq!(err.code(), ErrorCode::Corrupt);
     assert!(err.to_string().contains("damaged"), "{err}");
     assert_eq!(file_bytes(&garbage), before);
@@ -249,7 +249,7 @@ fn a_damaged_file_is_refused_and_left_untouched() {
     // A real Relevo database with a page overwritten in the middle.
     let hurt = dir.path().join("hurt.db");
     {
-        let mut store = Store::open(&hurt).expect("create");
+        let mut store = Store::open(&hurt, &key()).expect("create");
         store
             .init_identity(&identity("field-coordinator", "GT"))
             .expect("init");
@@ -261,7 +261,7 @@ fn a_damaged_file_is_refused_and_left_untouched() {
         }
     }
     {
-        let conn = rusqlite::Connection::open(&hurt).expect("raw");
+        let conn = raw(&hurt);
         conn.pragma_update(None, "journal_mode", "DELETE")
             .expect("checkpoint");
     }
@@ -272,7 +272,7 @@ fn a_damaged_file_is_refused_and_left_untouched() {
         *b = 0xA5;
     }
     std::fs::write(&hurt, &bytes).expect("damage");
-    let err = Store::open(&hurt).expect_err("damaged pages");
+    let err = Store::open(&hurt, &key()).expect_err("damaged pages");
     assert_eq!(err.code(), ErrorCode::Corrupt, "{err}");
     assert_eq!(
         file_bytes(&hurt),
@@ -290,7 +290,7 @@ fn another_programs_database_is_refused() {
         .execute_batch("CREATE TABLE t (x);")
         .expect("create");
     let before = file_bytes(&path);
-    let err = Store::open(&path).expect_err("foreign db");
+    let err = Store::open(&path, &key()).expect_err("foreign db");
     assert!(err.to_string().contains("another program"), "{err}");
     assert_eq!(file_bytes(&path), before);
 }
@@ -336,7 +336,7 @@ fn tampering_with_one_byte_is_found_and_named() {
     let path = dir.path().join("relevo.db");
     let tag;
     {
-        let mut store = Store::open(&path).expect("open");
+        let mut store = Store::open(&path, &key()).expect("open");
         tag = store
             .init_identity(&identity("field-coordinator", "GT"))
             .expect("init")
@@ -346,14 +346,14 @@ fn tampering_with_one_byte_is_found_and_named() {
         store.add_request(&request("Tecún Umán", 100)).expect("b");
     }
     {
-        let conn = rusqlite::Connection::open(&path).expect("raw");
+        let conn = raw(&path);
         // 100 people becomes 900: one byte of op #3's payload.
         let changed = conn
             .execute("UPDATE ops SET payload = CAST(replace(CAST(payload AS TEXT), '\"total\":100', '\"total\":900') AS BLOB) WHERE seq = 3", [])
             .expect("tamper");
         assert_eq!(changed, 1);
     }
-    let store = Store::open(&path).expect("open tampered");
+    let store = Store::open(&path, &key()).expect("open tampered");
     let report = store.verify().expect("verify");
     assert!(!report.intact());
     let problem = report.devices[0].problem.clone().expect("a problem");

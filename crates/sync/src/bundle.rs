@@ -1,5 +1,13 @@
 //! Bundle files: the log carried on a USB stick where there is no network.
 //!
+//! A bundle is sealed for its network: the packed ops are encrypted with
+//! XChaCha20-Poly1305 under the network's bundle key, which the hub gives
+//! each device it enrols ([`relevo_store::Store::network_key`]). A lost
+//! stick gives a finder nothing but the network's hub id. The file is
+//! `RLVX`, a format version, the hub id and a random nonce (all
+//! authenticated), then the ciphertext. A plain `RLVB` bundle of an earlier
+//! Relevo is still read.
+//!
 //! A bundle holds ops (all of them, or only those a given device lacks) in
 //! the wire format, with the network it belongs to. Importing checks every
 //! op's signature and chain before taking any: a bundle with one altered op
@@ -17,6 +25,13 @@ use std::path::Path;
 
 const MAGIC: &[u8; 4] = b"RLVB";
 const WHAT: &str = "bundle";
+
+/// A sealed (encrypted) bundle.
+const SEALED: &[u8; 4] = b"RLVX";
+const SEALED_VERSION: u8 = 1;
+/// Magic, version and hub id: authenticated, in the clear.
+const SEALED_HEADER: usize = 4 + 1 + 32;
+const NONCE: usize = 24;
 
 #[derive(Serialize, Deserialize)]
 struct WireBundle {
@@ -50,8 +65,93 @@ pub struct Imported {
 }
 
 /// Every op this store may share that `lacks` does not hold (all of them
-/// when `lacks` is empty).
+/// when `lacks` is empty), sealed for the network: the bytes of a bundle
+/// file and how many ops it holds.
 pub fn export(store: &Store, lacks: &Vector) -> Result<(Vec<u8>, u64), SyncError> {
+    let hub = store.hub().ok_or_else(|| {
+        SyncError::Bundle(
+            "this device is not enrolled with a hub: bundles are encrypted for the devices of a \
+             network, so enrol it first"
+                .into(),
+        )
+    })?;
+    let key = store.network_key()?.ok_or_else(|| {
+        SyncError::Bundle(
+            "this device has not received its network's key yet: sync with the hub once, then \
+             make the bundle again"
+                .into(),
+        )
+    })?;
+    let (packed, n) = packed(store, lacks)?;
+    Ok((seal(&hub, &key, &packed), n))
+}
+
+/// Encrypts a packed bundle for the network of `hub`.
+fn seal(hub: &DeviceId, key: &[u8; 32], packed: &[u8]) -> Vec<u8> {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    let mut out = Vec::with_capacity(SEALED_HEADER + NONCE + packed.len() + 16);
+    out.extend_from_slice(SEALED);
+    out.push(SEALED_VERSION);
+    out.extend_from_slice(hub.as_bytes());
+    let mut nonce = [0u8; NONCE];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
+    out.extend_from_slice(&nonce);
+    let sealed = chacha20poly1305::XChaCha20Poly1305::new(key.into())
+        .encrypt(
+            (&nonce).into(),
+            Payload {
+                msg: packed,
+                aad: &out[..SEALED_HEADER],
+            },
+        )
+        .expect("encrypting in memory does not fail");
+    out.extend_from_slice(&sealed);
+    out
+}
+
+/// The packed bundle inside `data`: decrypted when sealed (for this
+/// store's network, with its key), as it is when plain.
+fn unseal<'a>(store: &Store, data: &'a [u8]) -> Result<std::borrow::Cow<'a, [u8]>, SyncError> {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    if !data.starts_with(SEALED) {
+        return Ok(std::borrow::Cow::Borrowed(data));
+    }
+    let refuse = |why: &str| Err(SyncError::Bundle(format!("{why}; nothing was imported")));
+    if data.len() < SEALED_HEADER + NONCE + 16 {
+        return refuse("this bundle is cut short");
+    }
+    if data[4] != SEALED_VERSION {
+        return refuse("this bundle was made by a newer Relevo: update Relevo to import it");
+    }
+    match store.hub() {
+        None => return refuse("this bundle belongs to a hub's network and this device is not enrolled: enrol it first"),
+        Some(hub) if hub.as_bytes()[..] != data[5..SEALED_HEADER] => {
+            return refuse("this bundle belongs to another hub's network")
+        }
+        Some(_) => {}
+    }
+    let Some(key) = store.network_key()? else {
+        return refuse("this device has not received its network's key yet: sync with the hub once, then import the bundle again");
+    };
+    let (header, rest) = data.split_at(SEALED_HEADER);
+    let (nonce, sealed) = rest.split_at(NONCE);
+    let nonce: &[u8; NONCE] = nonce.try_into().expect("split at NONCE");
+    match chacha20poly1305::XChaCha20Poly1305::new((&key).into()).decrypt(
+        nonce.into(),
+        Payload {
+            msg: sealed,
+            aad: header,
+        },
+    ) {
+        Ok(packed) => Ok(std::borrow::Cow::Owned(packed)),
+        Err(_) => {
+            refuse("this bundle does not open with this network's key: it was altered or damaged")
+        }
+    }
+}
+
+/// [`export`], unsealed: the packed bundle.
+fn packed(store: &Store, lacks: &Vector) -> Result<(Vec<u8>, u64), SyncError> {
     let held = store.sync_vector()?;
     let ranges = plan(&held, lacks);
     let ops = page(store, &ranges, count(&ranges) as usize, usize::MAX)?;
@@ -96,15 +196,18 @@ pub fn read_vector(path: &Path) -> Result<Vector, SyncError> {
         .collect()
 }
 
-/// Writes a file whole or not at all: to a temporary file beside it, then
-/// renamed over it.
-pub fn write_file(path: &Path, data: &[u8]) -> Result<(), SyncError> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let fail =
-        |e: std::io::Error| SyncError::Bundle(format!("could not write {}: {e}", path.display()));
+/// Writes a bundle file of every op `lacks` does not hold (see [`export`])
+/// to `path`, whole or not at all; the path is checked before any work.
+/// Returns how many ops and bytes were written.
+pub fn export_to(store: &Store, lacks: &Vector, path: &Path) -> Result<(u64, u64), SyncError> {
+    refuse_link(path)?;
+    let (data, n) = export(store, lacks)?;
+    write_file(path, &data)?;
+    Ok((n, data.len() as u64))
+}
+
+/// Refuses to write through a symbolic link.
+fn refuse_link(path: &Path) -> Result<(), SyncError> {
     if path
         .symlink_metadata()
         .is_ok_and(|m| m.file_type().is_symlink())
@@ -114,6 +217,19 @@ pub fn write_file(path: &Path, data: &[u8]) -> Result<(), SyncError> {
             path.display()
         )));
     }
+    Ok(())
+}
+
+/// Writes a file whole or not at all: to a temporary file beside it, then
+/// renamed over it.
+pub fn write_file(path: &Path, data: &[u8]) -> Result<(), SyncError> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let fail =
+        |e: std::io::Error| SyncError::Bundle(format!("could not write {}: {e}", path.display()));
+    refuse_link(path)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
     std::io::Write::write_all(&mut tmp, data).map_err(fail)?;
     tmp.as_file().sync_all().map_err(fail)?;
@@ -124,7 +240,8 @@ pub fn write_file(path: &Path, data: &[u8]) -> Result<(), SyncError> {
 /// Reads and checks a bundle: ours, of this version, of this network, every
 /// op genuine. Nothing is written.
 pub fn open(store: &Store, data: &[u8]) -> Result<(Vec<Op>, String), SyncError> {
-    let body: WireBundle = unpack_within(MAGIC, WHAT, data, MAX_BUNDLE_DECODED)?;
+    let data = unseal(store, data)?;
+    let body: WireBundle = unpack_within(MAGIC, WHAT, &data, MAX_BUNDLE_DECODED)?;
     let made_by = <[u8; 32]>::try_from(body.made_by.as_slice())
         .map(|b| DeviceId::from_bytes(b).tag())
         .unwrap_or_else(|_| "unknown device".into());
@@ -252,7 +369,7 @@ mod tests {
     #[test]
     fn an_altered_op_refuses_the_whole_bundle() {
         let source = device();
-        let (data, n) = export(&source, &Vector::new()).expect("export");
+        let (data, n) = packed(&source, &Vector::new()).expect("export");
         assert_eq!(n, 4);
         let mut body: WireBundle = unpack(MAGIC, WHAT, &data).expect("unpack");
         let mut ops = unrun(std::mem::take(&mut body.runs), WHAT).expect("ops");

@@ -1,6 +1,11 @@
 //! The hub's HTTP API, both ends of the contract: paths, the enrolment
-//! messages, and the client a device uses. TLS certificates are verified
-//! whenever the URL is `https`.
+//! messages, and the client a device uses.
+//!
+//! Transport security: an `https` hub is trusted through the certificate
+//! pinned at enrolment when the invitation carried one ([`crate::tls`]),
+//! and through the usual web roots otherwise. Plain `http` is refused to
+//! anything but this machine (loopback) unless the device was told
+//! explicitly that it may ([`Link::allow_http`]).
 
 use crate::wire::{pack, runs, unpack, unrun, Run, WireError};
 use crate::{SyncError, Transport};
@@ -12,6 +17,8 @@ use std::time::Duration;
 pub const HEALTH: &str = "/v1/health";
 pub const ENROL: &str = "/v1/enrol";
 pub const SYNC: &str = "/v1/sync";
+/// `GET`, as an enrolled device: the network's bundle key (32 bytes).
+pub const NETWORK_KEY: &str = "/v1/network-key";
 
 /// The largest request body the hub takes (8 MiB): a page of 2,000 ops is
 /// well under 1 MiB. A larger body is refused (413) before it is read.
@@ -112,16 +119,107 @@ pub fn decode_enrolled(data: &[u8]) -> Result<Enrolled, WireError> {
     })
 }
 
+/// An invitation as a person receives it: the one-time code, and the
+/// fingerprint of the hub's certificate when the hub serves TLS itself:
+/// `XXXXX-XXXXX-XXXXX-XXXXX#sha256:HEX`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    pub code: String,
+    pub pin: Option<crate::tls::Pin>,
+}
+
+impl Invitation {
+    pub fn parse(text: &str) -> Result<Invitation, SyncError> {
+        let (code, pin) = match text.trim().split_once('#') {
+            None => (text.trim(), None),
+            Some((code, pin)) => {
+                let pin = crate::tls::parse_pin(pin).ok_or_else(|| SyncError::Http {
+                    status: 0,
+                    message: format!(
+                        "the invitation's certificate fingerprint '{pin}' is not sha256: and 64 hex \
+                         digits; copy the whole invitation again"
+                    ),
+                })?;
+                (code.trim(), Some(pin))
+            }
+        };
+        Ok(Invitation {
+            code: code.to_owned(),
+            pin,
+        })
+    }
+}
+
+impl std::fmt::Display for Invitation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.code)?;
+        if let Some(pin) = &self.pin {
+            write!(f, "#{}", crate::tls::show_pin(pin))?;
+        }
+        Ok(())
+    }
+}
+
+/// How to reach a hub: its address, the certificate pinned for it, and
+/// whether plain http to a machine other than this one was allowed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Link {
+    pub url: String,
+    pub pin: Option<crate::tls::Pin>,
+    pub allow_http: bool,
+}
+
+impl Link {
+    pub fn new(url: &str) -> Link {
+        Link {
+            url: url.to_owned(),
+            ..Link::default()
+        }
+    }
+
+    /// The link a store's enrolment records.
+    pub fn of(enrolment: &relevo_store::Enrolment) -> Link {
+        Link {
+            url: enrolment.url.clone(),
+            pin: enrolment.pin.as_deref().and_then(crate::tls::parse_pin),
+            allow_http: enrolment.allow_http,
+        }
+    }
+}
+
+/// Is the host of `url` this machine (127.0.0.0/8, ::1, localhost)?
+fn is_loopback(url: &str) -> bool {
+    let Ok(uri) = url.parse::<ureq::http::Uri>() else {
+        return false;
+    };
+    let host = uri.host().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// A hub at a URL.
 #[derive(Debug, Clone)]
 pub struct Client {
     agent: ureq::Agent,
     base: String,
+    /// Where a pinned connection puts the fingerprint of a certificate that
+    /// did not match.
+    mismatch: Option<std::sync::Arc<std::sync::Mutex<Option<crate::tls::Pin>>>>,
 }
 
 impl Client {
-    /// Checks the URL's form; nothing is sent yet.
+    /// A client for `url` with no pinned certificate, where plain http is
+    /// allowed only to loopback; nothing is sent yet.
     pub fn new(url: &str) -> Result<Client, SyncError> {
+        Client::connect(&Link::new(url))
+    }
+
+    /// A client for a hub as `link` says to reach it; nothing is sent yet.
+    pub fn connect(link: &Link) -> Result<Client, SyncError> {
+        let url = link.url.as_str();
         let base = url.trim().trim_end_matches('/').to_owned();
         let ok = (base.starts_with("http://") || base.starts_with("https://"))
             && base
@@ -136,13 +234,43 @@ impl Client {
                 ),
             });
         }
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        if base.starts_with("http://") && !link.allow_http && !is_loopback(&base) {
+            return Err(SyncError::Insecure(format!(
+                "refusing plain http to {base}: the sync token and the records would cross the \
+                 network unencrypted. Use the hub's https:// address, or allow plain http \
+                 explicitly (--allow-http) on a network you trust"
+            )));
+        }
+        if link.pin.is_some() && !base.starts_with("https://") {
+            return Err(SyncError::Insecure(format!(
+                "the invitation pins the hub's certificate, so the hub must be reached over \
+                 https://, not {base}"
+            )));
+        }
+        let config = ureq::Agent::config_builder()
             .timeout_connect(Some(Duration::from_secs(5)))
             .timeout_global(Some(Duration::from_secs(120)))
             .http_status_as_error(false)
-            .build()
-            .into();
-        Ok(Client { agent, base })
+            .build();
+        let (agent, mismatch) = match link.pin {
+            None => (ureq::Agent::new_with_config(config), None),
+            Some(pin) => {
+                use ureq::unversioned::transport::{Connector, TcpConnector};
+                let (tls, mismatch) = crate::tls::PinnedTls::new(pin);
+                let connector = ().chain(TcpConnector::default()).chain(tls);
+                let agent = ureq::Agent::with_parts(
+                    config,
+                    connector,
+                    ureq::unversioned::resolver::DefaultResolver::default(),
+                );
+                (agent, Some(mismatch))
+            }
+        };
+        Ok(Client {
+            agent,
+            base,
+            mismatch,
+        })
     }
 
     pub fn url(&self) -> &str {
@@ -170,8 +298,31 @@ impl Client {
         })
     }
 
-    fn offline(e: ureq::Error) -> SyncError {
-        SyncError::Offline(e.to_string())
+    /// A failure to talk to the hub: offline, or a certificate that is not
+    /// the pinned one (which waiting will not mend).
+    fn failed(&self, e: ureq::Error) -> SyncError {
+        let seen = self
+            .mismatch
+            .as_ref()
+            .and_then(|m| m.lock().ok().and_then(|mut m| m.take()));
+        match seen {
+            Some(seen) => SyncError::Insecure(format!(
+                "the hub at {} presented a certificate ({}) that is not the one pinned when this \
+                 device enrolled. Someone may be impersonating the hub: nothing was sent. If the \
+                 hub's certificate was really replaced, enrol again with a new invitation",
+                self.base,
+                crate::tls::show_pin(&seen)
+            )),
+            None if e.to_string().contains("invalid peer certificate") => {
+                SyncError::Insecure(format!(
+                    "the hub at {} presented a certificate that no authority vouches for ({e}). \
+                     A hub with its own certificate is pinned through its invitation: enrol with \
+                     the whole invitation, fingerprint included (CODE#sha256:...)",
+                    self.base
+                ))
+            }
+            None => SyncError::Offline(e.to_string()),
+        }
     }
 
     pub fn health(&self) -> Result<Health, SyncError> {
@@ -179,7 +330,7 @@ impl Client {
             .agent
             .get(format!("{}{HEALTH}", self.base))
             .call()
-            .map_err(Client::offline)?;
+            .map_err(|e| self.failed(e))?;
         let body = Client::read(response)?;
         serde_json::from_slice(&body).map_err(|e| SyncError::Http {
             status: 200,
@@ -193,7 +344,7 @@ impl Client {
             .post(format!("{}{ENROL}", self.base))
             .content_type("application/json")
             .send(&serde_json::to_vec(request).expect("an enrolment request serialises")[..])
-            .map_err(Client::offline)?;
+            .map_err(|e| self.failed(e))?;
         let body = match Client::read(response) {
             Err(SyncError::Unauthorized) => {
                 return Err(SyncError::Http {
@@ -204,6 +355,21 @@ impl Client {
             other => other?,
         };
         Ok(decode_enrolled(&body)?)
+    }
+
+    /// The network's bundle key, as the device holding `token`.
+    pub fn network_key(&self, token: &str) -> Result<[u8; 32], SyncError> {
+        let response = self
+            .agent
+            .get(format!("{}{NETWORK_KEY}", self.base))
+            .header("Authorization", &format!("Bearer {token}"))
+            .call()
+            .map_err(|e| self.failed(e))?;
+        let body = Client::read(response)?;
+        <[u8; 32]>::try_from(body.as_slice()).map_err(|_| SyncError::Http {
+            status: 200,
+            message: "the hub's network key is not 32 bytes".into(),
+        })
     }
 
     /// A transport for sync sessions as the device holding `token`.
@@ -231,7 +397,7 @@ impl Transport for HttpTransport {
             .header("Authorization", &format!("Bearer {}", self.token))
             .content_type("application/octet-stream")
             .send(request)
-            .map_err(Client::offline)?;
+            .map_err(|e| self.client.failed(e))?;
         Client::read(response)
     }
 }
@@ -243,20 +409,34 @@ pub fn sync_store(
     progress: impl FnMut(crate::Progress),
 ) -> Result<crate::Report, SyncError> {
     let enrolment = store.enrolment()?.ok_or(SyncError::NotEnrolled)?;
-    let url = url_override.unwrap_or(&enrolment.url);
-    let client = Client::new(url)?;
+    let mut link = Link::of(&enrolment);
+    if let Some(url) = url_override {
+        link.url = url.to_owned();
+    }
+    let client = Client::connect(&link)?;
+    fetch_network_key(store, &client, &enrolment.token)?;
     let mut transport = client.session(&enrolment.token);
     crate::run(store, &mut transport, crate::PAGE, progress)
 }
 
 /// Enrols a store with a hub: a store with no identity yet gets one from the
-/// invitation.
+/// invitation. `invitation` is the code, with the hub certificate's
+/// fingerprint when the hub serves TLS itself (`CODE#sha256:HEX`); the pin
+/// and `allow_http` are kept for every later sync.
 pub fn enrol_store(
     store: &mut relevo_store::Store,
     url: &str,
-    code: &str,
+    invitation: &str,
+    allow_http: bool,
 ) -> Result<(), SyncError> {
-    let client = Client::new(url)?;
+    let invitation = Invitation::parse(invitation)?;
+    let code = invitation.code.as_str();
+    let link = Link {
+        url: url.to_owned(),
+        pin: invitation.pin,
+        allow_http,
+    };
+    let client = Client::connect(&link)?;
     // The hub's identity, which the enrolment's signature names.
     let hub: DeviceId = client.health()?.hub.parse().map_err(|_| SyncError::Http {
         status: 200,
@@ -279,5 +459,24 @@ pub fn enrol_store(
     };
     let enrolled = client.enrol(&request)?;
     store.join(client.url(), &enrolled, key)?;
+    store.set_hub_transport(
+        link.pin.as_ref().map(crate::tls::show_pin).as_deref(),
+        allow_http,
+    )?;
+    fetch_network_key(store, &client, &enrolled.token)?;
+    Ok(())
+}
+
+/// Takes the network's bundle key from the hub if this device lacks it (a
+/// device enrolled before bundles were encrypted gets it at its next sync).
+fn fetch_network_key(
+    store: &mut relevo_store::Store,
+    client: &Client,
+    token: &str,
+) -> Result<(), SyncError> {
+    if store.network_key()?.is_none() {
+        let key = client.network_key(token)?;
+        store.set_network_key(&key)?;
+    }
     Ok(())
 }

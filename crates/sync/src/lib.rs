@@ -16,6 +16,7 @@
 
 pub mod bundle;
 pub mod http;
+pub mod tls;
 pub mod wire;
 
 use relevo_core::head::{HeadEntry, HubHead};
@@ -458,6 +459,11 @@ pub enum SyncError {
     Bundle(String),
     #[error("the hub refused {count} op(s) and the session cannot go on: {first}")]
     Refused { count: usize, first: String },
+    /// The connection would not be private or not be with the real hub:
+    /// plain http across a network, or a certificate that is not the pinned
+    /// one. Waiting does not mend it.
+    #[error("{0}")]
+    Insecure(String),
 }
 
 impl SyncError {

@@ -88,7 +88,8 @@ export const api = {
   reviewWhere: () => call<WhoWhatWhere[]>('review_where'),
   reviewAreas: () => call<AreaCount[]>('review_areas'),
   defaultExportPath: (format: ExportFormat) => call<string>('default_export_path', { format }),
-  reviewExport: (format: ExportFormat, path: string) => call<Written>('review_export', { format, path }),
+  reviewExport: (format: ExportFormat, path: string, shareable: boolean) =>
+    call<Written>('review_export', { format, path, audience: shareable ? 'shareable' : 'response' }),
   verifyLog: () => call<VerifyReport>('verify_log'),
   syncStatus: () => call<SyncStatus>('sync_status'),
   syncNow: () => call<null>('sync_now'),
@@ -98,6 +99,7 @@ export const api = {
   importBundle: (path: string) => call<Imported>('import_bundle', { path }),
   systemLocale: () => call<string | null>('system_locale'),
   snapshot: () => call<Snapshot>('snapshot'),
+  unlock: (passphrase: string) => call<void>('unlock', { passphrase }),
   initIdentity: (draft: IdentityDraft) => call<IdentityView>('init_identity', { draft }),
   loadDemo: () => call<CrisisView>('load_demo'),
   openCrisis: (draft: CrisisDraft) => call<CrisisView>('open_crisis', { draft }),

@@ -27,7 +27,7 @@ limit: number | null,
  */
 message: string, };
 
-export type ErrorCode = "validation" | "not-initialised" | "already-initialised" | "no-crisis" | "forbidden" | "not-found" | "lifecycle" | "conflict" | "schema-too-new" | "corrupt" | "storage" | "offline" | "sync" | "internal";
+export type ErrorCode = "validation" | "not-initialised" | "already-initialised" | "no-crisis" | "forbidden" | "not-found" | "lifecycle" | "conflict" | "schema-too-new" | "corrupt" | "storage" | "locked" | "offline" | "sync" | "internal";
 
 export type ApiError = { code: ErrorCode, message: string, fields: Array<FieldError>, 
 /**

@@ -5,12 +5,27 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-pub fn relevo(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_relevo"))
-        .args(args)
+/// The passphrase the tests' data folders are encrypted with (no keyring
+/// answers in a test).
+pub const PASSPHRASE: &str = "frase de prueba del puesto";
+
+/// The `relevo` binary on a data folder, with the tests' passphrase.
+pub fn relevo_command(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_relevo"));
+    command
         .env("RELEVO_DATA_DIR", dir)
-        .output()
-        .expect("run relevo")
+        .env(relevo_store::keys::PASSPHRASE_ENV, PASSPHRASE);
+    command
+}
+
+pub fn relevo(dir: &Path, args: &[&str]) -> Output {
+    relevo_command(dir).args(args).output().expect("run relevo")
+}
+
+/// A device's store opened in the test, as the CLI opens it.
+pub fn open_store(dir: &Path) -> relevo_store::Store {
+    let (key, _) = relevo_store::keys::unlock_with_passphrase(dir, PASSPHRASE).expect("unlock");
+    relevo_store::Store::open_dir(dir, &key).expect("open")
 }
 
 pub fn ok(dir: &Path, args: &[&str]) -> String {

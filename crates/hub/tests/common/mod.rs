@@ -17,6 +17,8 @@ pub const HUB: &str = env!("CARGO_BIN_EXE_relevo-hub");
 pub struct HubProcess {
     child: Option<Child>,
     pub url: String,
+    /// The certificate a TLS hub's devices pin.
+    pub pin: Option<relevo_sync::tls::Pin>,
     pub db: PathBuf,
     pub log: PathBuf,
     pub port: u16,
@@ -47,18 +49,34 @@ impl HubProcess {
             .append(true)
             .open(&log)
             .expect("log file");
+        let listen = format!("127.0.0.1:{port}");
+        let default_listen: &[&str] = if extra.contains(&"--listen") {
+            &[]
+        } else {
+            &["--listen", &listen]
+        };
         let child = Command::new(program)
             .args(["serve", "--db"])
             .arg(db)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(default_listen)
             .args(extra)
             .stdout(Stdio::null())
             .stderr(out)
             .spawn()
             .expect("start relevo-hub");
+        let tls = extra.iter().position(|a| *a == "--tls-cert").map(|i| {
+            use rustls::pki_types::pem::PemObject;
+            let cert = rustls::pki_types::CertificateDer::from_pem_file(extra[i + 1])
+                .expect("certificate");
+            relevo_sync::tls::fingerprint(cert.as_ref())
+        });
         let mut hub = HubProcess {
             child: Some(child),
-            url: format!("http://127.0.0.1:{port}"),
+            url: format!(
+                "{}://127.0.0.1:{port}",
+                if tls.is_some() { "https" } else { "http" }
+            ),
+            pin: tls,
             db: db.to_owned(),
             log,
             port,
@@ -72,6 +90,7 @@ impl HubProcess {
         HubProcess {
             child: None,
             url: String::new(),
+            pin: None,
             db: PathBuf::new(),
             log: PathBuf::new(),
             port: 0,
@@ -79,7 +98,12 @@ impl HubProcess {
     }
 
     fn wait_healthy(&mut self) {
-        let client = Client::new(&self.url).expect("url");
+        let client = Client::connect(&http::Link {
+            url: self.url.clone(),
+            pin: self.pin,
+            allow_http: false,
+        })
+        .expect("url");
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if client.health().is_ok() {
@@ -157,11 +181,44 @@ pub fn invite(db: &Path, name: &str, role: &str, country: &str) -> String {
         .to_owned()
 }
 
+/// The passphrase the tests' device folders are encrypted with (no keyring
+/// answers in a test), as `RELEVO_PASSPHRASE` gives it to the CLI.
+pub const PASSPHRASE: &str = "frase de prueba del puesto";
+
+/// A device's encrypted store in the data folder `dir`, opened as the CLI
+/// opens it.
+pub fn open_device(dir: &Path) -> Store {
+    let (key, _) = relevo_store::keys::unlock_with_passphrase(dir, PASSPHRASE).expect("unlock");
+    Store::open_dir(dir, &key).expect("open device")
+}
+
+/// A raw SQLite connection to a device's database (`<folder>/relevo.db`),
+/// keyed, to read or tamper with it behind the store's back.
+pub fn raw_device(db: &Path) -> rusqlite::Connection {
+    let folder = db.parent().expect("the device's folder");
+    let (key, _) = relevo_store::keys::unlock_with_passphrase(folder, PASSPHRASE).expect("unlock");
+    let conn = rusqlite::Connection::open(db).expect("open");
+    key.apply(&conn).expect("key");
+    conn
+}
+
+/// The key of a hub database that a `relevo-hub` process made beside it.
+pub fn hub_key(db: &Path) -> relevo_store::DbKey {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".key");
+    relevo_store::DbKey::load_or_create(Path::new(&name)).expect("hub key")
+}
+
+/// A hub database a `relevo-hub` process wrote, opened in the test.
+pub fn open_hub_db(db: &Path) -> Store {
+    Store::open(db, &hub_key(db)).expect("open the hub's database")
+}
+
 /// A device: its own database in `dir/name`, enrolled with the hub.
 pub fn enrolled(dir: &Path, name: &str, hub: &HubProcess, role: &str, country: &str) -> Store {
-    let mut store = Store::open_dir(&dir.join(name)).expect("open device");
+    let mut store = open_device(&dir.join(name));
     let code = hub.invite(name, role, country);
-    http::enrol_store(&mut store, &hub.url, &code).expect("enrol");
+    http::enrol_store(&mut store, &hub.url, &code, false).expect("enrol");
     store
 }
 
@@ -205,7 +262,8 @@ pub fn identity(name: &str, role: &str, country: &str) -> IdentityDraft {
 /// The hub library in this process, driven through the same bytes a device
 /// sends over HTTP.
 pub fn hub_in_process(dir: &Path, limits: relevo_hub::Limits) -> std::sync::Arc<relevo_hub::Hub> {
-    let store = relevo_hub::open_store(&dir.join("hub.db"), "test hub").expect("hub store");
+    let db = dir.join("hub.db");
+    let store = relevo_hub::open_store(&db, &hub_key(&db), "test hub").expect("hub store");
     std::sync::Arc::new(relevo_hub::Hub::new(store, limits).expect("hub"))
 }
 
@@ -273,6 +331,12 @@ pub fn enrol_in_process(
     store
         .join("http://in-process", &enrolled, key)
         .expect("join");
+    let network = hub
+        .network_key_for(store.device().expect("device"))
+        .expect("network key");
+    store
+        .set_network_key(&network.try_into().expect("32 bytes"))
+        .expect("keep the network key");
 }
 
 pub fn sync_in_process(

@@ -2,7 +2,20 @@
 #![allow(dead_code)]
 
 use relevo_core::domain::{CrisisDraft, IdentityDraft, RequestDraft};
-use relevo_store::Store;
+use relevo_store::{DbKey, Store};
+
+/// The key the tests' stores are encrypted with.
+pub fn key() -> DbKey {
+    DbKey::from_bytes([7; 32])
+}
+
+/// A raw SQLite connection to a test store, keyed, to look at or damage
+/// the file behind the store's back.
+pub fn raw(path: &std::path::Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).expect("raw open");
+    key().apply(&conn).expect("key");
+    conn
+}
 
 pub fn identity(role: &str, country: &str) -> IdentityDraft {
     IdentityDraft {

@@ -1,0 +1,213 @@
+//! Data in transit: a hub serving TLS itself with a self-signed
+//! certificate, pinned through the invitation; a hub presenting another
+//! certificate refused; plain http refused across the network unless
+//! allowed explicitly, by the device and by the hub. Real `relevo-hub` and
+//! `relevo` processes.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+use std::process::Command;
+
+const CLI: &str = env!("CARGO_BIN_EXE_relevo-hub");
+
+fn relevo(data: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(Path::new(CLI).with_file_name("relevo"))
+        .args(args)
+        .env("RELEVO_DATA_DIR", data)
+        .env(relevo_store::keys::PASSPHRASE_ENV, PASSPHRASE)
+        .output()
+        .expect("run relevo")
+}
+
+fn hub_cli(args: &[&str]) -> String {
+    let out = Command::new(HUB)
+        .args(args)
+        .output()
+        .expect("run relevo-hub");
+    assert!(
+        out.status.success(),
+        "relevo-hub {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// A self-signed pair made by `relevo-hub certificate`, and its pin as printed.
+fn certificate(dir: &Path, name: &str) -> (String, String, String) {
+    let cert = dir.join(format!("{name}.crt")).display().to_string();
+    let key = dir.join(format!("{name}.key")).display().to_string();
+    let said = hub_cli(&["certificate", "--tls-cert", &cert, "--tls-key", &key]);
+    let pin = said
+        .lines()
+        .find_map(|l| l.strip_prefix("Fingerprint: "))
+        .expect("the fingerprint is printed")
+        .to_owned();
+    (cert, key, pin)
+}
+
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn a_self_signed_hub_is_pinned_by_the_invitation_and_an_impostor_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cert, key, pin) = certificate(dir.path(), "hub");
+    assert!(pin.starts_with("sha256:") && pin.len() == 71, "{pin}");
+    let db = dir.path().join("hub.db");
+    let port = free_port_here();
+    let hub = HubProcess::start_on(&db, port, &["--tls-cert", &cert, "--tls-key", &key]);
+    assert!(hub.url.starts_with("https://"));
+    assert!(hub.log_text().contains(&pin), "the hub logs what it serves");
+
+    let invitation = hub_cli(&[
+        "invite",
+        "--db",
+        db.to_str().expect("utf8"),
+        "--tls-cert",
+        &cert,
+        "--name",
+        "Ana",
+        "--role",
+        "field-coordinator",
+        "--country",
+        "GT",
+        "--quiet",
+    ]);
+    let invitation = invitation.trim();
+    assert!(invitation.ends_with(&format!("#{pin}")), "{invitation}");
+
+    // The pinned hub: enrolment and sync over TLS.
+    let ana = dir.path().join("ana");
+    let out = relevo(&ana, &["enrol", "--hub", &hub.url, "--code", invitation]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = relevo(
+        &ana,
+        &["crisis", "open", "--name", "Flujo", "--countries", "GT"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = relevo(&ana, &["sync"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("0 of this device's ops not on the hub"),
+        "{}",
+        text(&out)
+    );
+
+    // Without the fingerprint, nothing vouches for the certificate.
+    let code = invitation.split('#').next().expect("code");
+    let bo = dir.path().join("bo");
+    let out = relevo(&bo, &["enrol", "--hub", &hub.url, "--code", code]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).contains("no authority vouches"),
+        "{}",
+        text(&out)
+    );
+
+    // The same address, another certificate: an impostor, refused by name.
+    drop(hub);
+    let (other_cert, other_key, other_pin) = certificate(dir.path(), "impostor");
+    let _impostor = HubProcess::start_on(
+        &dir.path().join("impostor.db"),
+        port,
+        &["--tls-cert", &other_cert, "--tls-key", &other_key],
+    );
+    let before = relevo(&ana, &["status", "--json"]).stdout;
+    let out = relevo(&ana, &["sync"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let said = text(&out);
+    assert!(
+        said.contains("not the one pinned") && said.contains(&other_pin),
+        "{said}"
+    );
+    assert_eq!(
+        relevo(&ana, &["status", "--json"]).stdout,
+        before,
+        "nothing changed"
+    );
+}
+
+/// This machine's first non-loopback IPv4 address, if it has one.
+fn lan_address() -> Option<String> {
+    let out = Command::new("ip")
+        .args(["-4", "-o", "addr"])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(3))
+        .filter_map(|cidr| cidr.split('/').next())
+        .find(|ip| !ip.starts_with("127."))
+        .map(str::to_owned)
+}
+
+fn free_port_here() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+#[test]
+fn plain_http_across_the_network_is_refused_unless_allowed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("hub.db");
+    // The hub will not serve plain http where other machines reach it...
+    let out = Command::new(HUB)
+        .args([
+            "serve",
+            "--db",
+            db.to_str().expect("utf8"),
+            "--listen",
+            "0.0.0.0:0",
+        ])
+        .output()
+        .expect("serve");
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("refusing to serve plain http"), "{said}");
+    assert!(said.contains("--tls-cert"), "says what to do: {said}");
+
+    // ...nor will a device send to it, without being told explicitly.
+    let port = free_port_here();
+    let address = lan_address().unwrap_or_else(|| "192.0.2.1".into());
+    let url = format!("http://{address}:{port}");
+    let ana = dir.path().join("ana");
+    let out = relevo(
+        &ana,
+        &["enrol", "--hub", &url, "--code", "00000-00000-00000-00000"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("refusing plain http"), "{}", text(&out));
+
+    // Both told explicitly (a hub behind a TLS proxy, a trusted network).
+    let Some(_) = lan_address() else {
+        eprintln!("no non-loopback address here: the allowed half was not run");
+        return;
+    };
+    let hub = HubProcess::start_on(
+        &db,
+        port,
+        &["--listen", &format!("0.0.0.0:{port}"), "--plain-http"],
+    );
+    let code = hub.invite("Ana", "field-coordinator", "GT");
+    let out = relevo(
+        &ana,
+        &["enrol", "--hub", &url, "--code", &code, "--allow-http"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = relevo(&ana, &["sync"]);
+    assert!(
+        out.status.success(),
+        "the permission is kept: {}",
+        text(&out)
+    );
+}
