@@ -213,10 +213,10 @@ fn merge(n: usize) {
     let ops = &net.device_ops;
     let dir = tempfile::tempdir().expect("tempdir");
     let raw = raw_insert(dir.path(), ops);
-    // Plaintext and encrypted (SQLCipher) receivers, twice each in turns,
+    // Plaintext and encrypted (SQLCipher) receivers, five times each in turns,
     // so that drift on the machine falls on both.
     let mut best = [Duration::MAX; 2];
-    for round in 0..2 {
+    for round in 0..5 {
         for (i, encrypted) in [false, true].into_iter().enumerate() {
             let mut store = receiver(dir.path(), &net, encrypted);
             let started = Instant::now();
@@ -243,7 +243,7 @@ fn merge(n: usize) {
     }
     let [merged, encrypted] = best;
     println!(
-        "merge {:>7} ops: encrypted/plaintext time {:.3}× (best of 2 each: {:.1} vs {:.1} µs/op)",
+        "merge {:>7} ops: encrypted/plaintext time {:.3}× (best of 5 each: {:.1} vs {:.1} µs/op)",
         ops.len(),
         encrypted.as_secs_f64() / merged.as_secs_f64(),
         encrypted.as_secs_f64() * 1e6 / ops.len() as f64,

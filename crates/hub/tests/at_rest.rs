@@ -109,6 +109,17 @@ fn a_canary_is_in_no_file_of_the_device_the_hub_or_a_bundle() {
     );
     drop(held);
 
+    // The hub's key file and database are its owner's alone.
+    for file in [hub.db.clone(), dir.path().join("hub.db.key")] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file)
+            .expect("exists")
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{}", file.display());
+    }
+
     // While the hub still runs (its -wal and -shm exist) and after.
     let mut hub = hub;
     for moment in ["hub running", "hub stopped"] {

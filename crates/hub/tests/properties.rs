@@ -229,7 +229,11 @@ fn check(devices: usize, steps: Vec<Step>) -> Result<(), TestCaseError> {
         .iter()
         .enumerate()
         .map(|(i, (role, country))| {
-            let mut s = Store::open_in_memory().expect("open");
+            // Real encrypted files, as devices run (a fixed key: no
+            // passphrase derivation per case).
+            let path = dir.path().join(format!("device-{i}.db"));
+            let mut s = Store::open(&path, &relevo_store::DbKey::from_bytes([i as u8 + 1; 32]))
+                .expect("open");
             enrol_in_process(&hub, &mut s, &format!("Persona {i}"), role, country);
             s
         })

@@ -46,6 +46,15 @@ const ARGON2_MEMORY_KIB: u32 = 64 * 1024;
 const ARGON2_PASSES: u32 = 3;
 const ARGON2_LANES: u32 = 1;
 
+/// SQLCipher's settings for every Relevo store, set before a connection is
+/// keyed or a database attached. Pages are AES-256-CBC with HMAC-SHA256
+/// rather than SQLCipher's default HMAC-SHA512: as strong for page
+/// integrity, and hardware-accelerated on current x86 (SHA-NI) and ARM
+/// laptops. Measured on merging 100,000 received ops, it brings
+/// encryption's cost from about 1.28× to about 1.16× (README, Benchmarks).
+/// Changing it makes existing stores unreadable.
+pub(crate) const CIPHER_DEFAULTS: &str = "PRAGMA cipher_default_hmac_algorithm = HMAC_SHA256;";
+
 /// A store's 256-bit encryption key. Wiped from memory when dropped; never
 /// printed.
 #[derive(Clone)]
@@ -77,10 +86,14 @@ impl DbKey {
         Zeroizing::new(hex::encode(self.0.as_slice()))
     }
 
-    /// The statement that keys a fresh SQLCipher connection: a raw key, so
-    /// SQLCipher runs no key derivation of its own.
+    /// The statements that key a fresh SQLCipher connection: a raw key, so
+    /// SQLCipher runs no key derivation of its own, and pages authenticated
+    /// with HMAC-SHA256 (see [`CIPHER_DEFAULTS`]).
     fn pragma(&self) -> Zeroizing<String> {
-        Zeroizing::new(format!("PRAGMA key = \"x'{}'\";", self.to_hex().as_str()))
+        Zeroizing::new(format!(
+            "{CIPHER_DEFAULTS} PRAGMA key = \"x'{}'\";",
+            self.to_hex().as_str()
+        ))
     }
 
     /// Keys a raw SQLite connection to a store, for tools and tests that

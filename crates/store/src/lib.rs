@@ -227,6 +227,7 @@ impl Store {
             })?;
         let version: i64 = plain.pragma_query_value(None, "user_version", |r| r.get(0))?;
         let app_id: i32 = plain.pragma_query_value(None, "application_id", |r| r.get(0))?;
+        plain.execute_batch(keys::CIPHER_DEFAULTS)?;
         let tmp_text = tmp
             .to_str()
             .ok_or_else(|| Error::Invalid(format!("{} is not a UTF-8 path", tmp.display())))?;
@@ -309,6 +310,11 @@ impl Store {
         // 32 MiB of page cache (the default is 2 MiB): taking in a page of
         // ops touches the log, its index and every projection table.
         conn.pragma_update(None, "cache_size", -32768)?;
+        // Statement journals and sorting b-trees in memory: on an
+        // encrypted store every temporary file would be encrypted and
+        // written too (measured: logging a request 1.44× → 1.29× the
+        // plaintext store's time). They hold one statement's worth.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // Projections use a few dozen distinct statements per op kind.
         conn.set_prepared_statement_cache_capacity(128);
