@@ -410,16 +410,28 @@ fn sync_error(e: SyncError) -> ApiError {
 }
 
 /// Opens the encrypted store with the passphrase the person typed (or
-/// chose, for a new data folder), then starts the background sync.
+/// chose, for a new data folder), or, with none, tries again as at start
+/// (a keyring that did not answer may answer now); then starts the
+/// background sync.
 #[tauri::command]
 async fn unlock(app: tauri::AppHandle, state: State<'_, AppState>, passphrase: Value) -> Reply<()> {
-    let passphrase = zeroize::Zeroizing::new(text("passphrase", passphrase)?);
+    let passphrase = match passphrase {
+        Value::Null => None,
+        other => Some(zeroize::Zeroizing::new(text("passphrase", other)?)),
+    };
     let dir = state.dir.clone()?;
     let mut guard = locked(&state)?;
     if guard.is_ok() {
         return Ok(());
     }
-    let (store, key) = crate::open_store(&dir, Some(passphrase.as_str()))?;
+    let opened = crate::open_store(&dir, passphrase.as_ref().map(|p| p.as_str()));
+    if passphrase.is_none() {
+        // What the start screen shows next: the store, or why not.
+        if let Err(e) = &opened {
+            *guard = Err(e.clone());
+        }
+    }
+    let (store, key) = opened?;
     *guard = Ok(store);
     drop(guard);
     let _ = state.sync.set(crate::sync::Syncer::start(app, dir, key));

@@ -164,8 +164,9 @@ impl Review {
 
     /// The review as it may leave the response: no free text anyone typed
     /// (descriptions, notes, remarks, item names, task titles, the changes
-    /// the timeline records) and no staff names (authors, holders, who
-    /// acknowledged). What stays is what a cluster or a donor needs: counts,
+    /// the timeline records, refusal reasons) and no staff names or ids
+    /// (authors, holders, who acknowledged). Sites stay: they are the
+    /// crossings and shelters the "where" of a 3W/5W names. What stays is what a cluster or a donor needs: counts,
     /// places, sectors, priorities, statuses, dates, organisations and
     /// references. Every format written from it (CSV, 5W, flows, XLSX, JSON,
     /// report) is then shareable, as the IASC Operational Guidance on Data
@@ -190,8 +191,14 @@ impl Review {
         for e in &mut self.events {
             e.summary = e.kind.clone();
             e.author_name = None;
+            // A person's stable id would link their actions across exports.
+            e.author = EntityId::from_bytes([0; 16]);
             e.changes.clear();
             e.text = None;
+            // A refusal's reason can quote what was typed.
+            if e.refused.is_some() {
+                e.refused = Some("refused".into());
+            }
         }
         for f in &mut self.flows {
             f.count.remarks = None;

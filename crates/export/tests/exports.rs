@@ -448,6 +448,13 @@ fn a_shareable_export_holds_no_free_text_or_staff_names() {
             secret.extend(ack.note);
         }
     }
+    // Staff ids link one person's actions across exports.
+    for e in store
+        .timeline(crisis, &relevo_store::TimelineFilter::default())
+        .expect("timeline")
+    {
+        secret.push(e.author.to_string());
+    }
     // Short words ("Agua") could also be a sector's or a place's name.
     secret.retain(|s| s.chars().count() >= 8);
     secret.sort();

@@ -475,7 +475,7 @@ impl Web {
     /// every request: it walks every key).
     fn tidy(&self) {
         let n = self.requests.fetch_add(1, Ordering::Relaxed);
-        if n % 1024 == 0 {
+        if n.is_multiple_of(1024) {
             self.enrol.retain_recent();
             self.failures.retain_recent();
         }

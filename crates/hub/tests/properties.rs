@@ -162,7 +162,12 @@ fn work(s: &mut Store, action: u8, arg: u8) {
         2 => s
             .add_task(&TaskDraft {
                 title: format!("Tarea {arg}"),
-                scope: if arg % 4 == 0 { "regional" } else { "national" }.into(),
+                scope: if arg.is_multiple_of(4) {
+                    "regional"
+                } else {
+                    "national"
+                }
+                .into(),
                 country: "GT".into(),
                 sector: "wash".into(),
                 priority: "high".into(),
@@ -180,7 +185,7 @@ fn work(s: &mut Store, action: u8, arg: u8) {
             None => Ok(()),
         },
         _ => match pick(&tasks) {
-            Some(t) => s.add_note(&t, "visto", arg % 2 == 0),
+            Some(t) => s.add_note(&t, "visto", arg.is_multiple_of(2)),
             None => Ok(()),
         },
     };

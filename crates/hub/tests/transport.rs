@@ -211,3 +211,32 @@ fn plain_http_across_the_network_is_refused_unless_allowed() {
         text(&out)
     );
 }
+
+/// A hub never redirects; a device does not follow an answer that tries,
+/// so the token cannot be led to another address.
+#[test]
+fn a_redirect_is_not_followed() {
+    use std::io::{Read, Write};
+    let elsewhere = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    elsewhere.set_nonblocking(true).expect("nonblocking");
+    let target = format!("http://{}/v1/health", elsewhere.local_addr().expect("addr"));
+    let fake = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", fake.local_addr().expect("addr"));
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = fake.accept().expect("accept");
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf);
+        let _ = write!(
+            s,
+            "HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+    });
+    let client = relevo_sync::http::Client::new(&url).expect("url");
+    let err = client.health().expect_err("a redirect is an error");
+    server.join().expect("server");
+    assert!(err.to_string().contains("302"), "{err}");
+    assert!(
+        elsewhere.accept().is_err(),
+        "nothing connected to the address the redirect named"
+    );
+}

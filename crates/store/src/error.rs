@@ -203,6 +203,9 @@ impl From<Error> for ApiError {
                 let reference = reference.clone();
                 ApiError::new(e.code(), e.to_string()).with_arg("reference", reference)
             }
+            Error::WrongPassphrase { .. } => {
+                ApiError::new(e.code(), e.to_string()).with_arg("why", "wrong-passphrase")
+            }
             other => ApiError::new(other.code(), other.to_string()),
         }
     }

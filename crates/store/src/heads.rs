@@ -33,7 +33,7 @@ fn pack(entries: &[HeadEntry]) -> Vec<u8> {
 }
 
 fn unpack(bytes: &[u8]) -> Result<Vec<HeadEntry>> {
-    if bytes.len() % 40 != 0 {
+    if !bytes.len().is_multiple_of(40) {
         return Err(crate::log::damaged(
             "a kept hub head has a malformed entry list",
         ));

@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use zeroize::Zeroizing;
 
 /// The file beside a device's database that says where its key is kept.
@@ -51,9 +51,32 @@ const ARGON2_LANES: u32 = 1;
 /// rather than SQLCipher's default HMAC-SHA512: as strong for page
 /// integrity, and hardware-accelerated on current x86 (SHA-NI) and ARM
 /// laptops. Measured on merging 100,000 received ops, it brings
-/// encryption's cost from about 1.28× to about 1.16× (README, Benchmarks).
+/// encryption's cost from about 1.28× to about 1.15× (README, Benchmarks).
 /// Changing it makes existing stores unreadable.
-pub(crate) const CIPHER_DEFAULTS: &str = "PRAGMA cipher_default_hmac_algorithm = HMAC_SHA256;";
+/// (SQLCipher would also print a failed page check to stderr; the error
+/// returned says it, in words a person can act on.)
+const CIPHER_DEFAULTS: &str =
+    "PRAGMA cipher_log_level = NONE; PRAGMA cipher_default_hmac_algorithm = HMAC_SHA256;";
+
+/// Sets [`CIPHER_DEFAULTS`] once per process, before any connection is
+/// keyed or database attached: they are SQLCipher's process-wide defaults,
+/// and setting them while another thread keys a connection races (seen as
+/// "An error occurred with PRAGMA key" under parallel tests).
+pub(crate) fn cipher_defaults() -> rusqlite::Result<()> {
+    static SET: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    SET.get_or_init(|| {
+        rusqlite::Connection::open_in_memory()
+            .and_then(|c| c.execute_batch(CIPHER_DEFAULTS))
+            .map_err(|e| e.to_string())
+    })
+    .clone()
+    .map_err(|e| {
+        rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+            Some(format!("SQLCipher's settings could not be made: {e}")),
+        )
+    })
+}
 
 /// A store's 256-bit encryption key. Wiped from memory when dropped; never
 /// printed.
@@ -86,20 +109,17 @@ impl DbKey {
         Zeroizing::new(hex::encode(self.0.as_slice()))
     }
 
-    /// The statements that key a fresh SQLCipher connection: a raw key, so
-    /// SQLCipher runs no key derivation of its own, and pages authenticated
-    /// with HMAC-SHA256 (see [`CIPHER_DEFAULTS`]).
+    /// The statement that keys a fresh SQLCipher connection: a raw key, so
+    /// SQLCipher runs no key derivation of its own.
     fn pragma(&self) -> Zeroizing<String> {
-        Zeroizing::new(format!(
-            "{CIPHER_DEFAULTS} PRAGMA key = \"x'{}'\";",
-            self.to_hex().as_str()
-        ))
+        Zeroizing::new(format!("PRAGMA key = \"x'{}'\";", self.to_hex().as_str()))
     }
 
     /// Keys a raw SQLite connection to a store, for tools and tests that
     /// read the file behind the store's back. Must run before anything is
     /// read.
     pub fn apply(&self, conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+        cipher_defaults()?;
         conn.execute_batch(self.pragma().as_str())
     }
 
@@ -128,8 +148,11 @@ impl DbKey {
             let key = DbKey::random();
             let mut text = key.to_hex();
             text.push('\n');
-            write_private(path, text.as_bytes()).map_err(|e| bad(e.to_string()))?;
-            return Ok(key);
+            // Another process (`serve` and `invite` on a new hub) may have
+            // made it first: then its key is the key.
+            if publish_new(path, text.as_bytes()).map_err(|e| bad(e.to_string()))? {
+                return Ok(key);
+            }
         }
         #[cfg(unix)]
         {
@@ -254,11 +277,19 @@ fn open_existing(
         Kept::Keyring { account } => {
             let entry = keyring::Entry::new(KEYRING_SERVICE, account)
                 .map_err(|e| Error::KeyringUnavailable(e.to_string()))?;
-            let text = Zeroizing::new(
-                entry
-                    .get_password()
-                    .map_err(|e| Error::KeyringUnavailable(e.to_string()))?,
-            );
+            let text = Zeroizing::new(entry.get_password().map_err(|e| {
+                match e {
+                    keyring::Error::NoEntry => Error::KeyFile {
+                        path: path.to_owned(),
+                        detail: "the system keyring answers but no longer holds this folder's key \
+                             (the keyring was reset, or this is another computer or account). \
+                             Without it the database cannot be read: restore the keyring, or \
+                             set this device up again and sync a fresh copy from the hub"
+                            .into(),
+                    },
+                    other => Error::KeyringUnavailable(other.to_string()),
+                }
+            })?);
             let key = DbKey::from_hex(&text).filter(|k| k.check() == info.check);
             key.map(|k| (k, Keeper::Keyring))
                 .ok_or_else(|| Error::KeyFile {
@@ -322,10 +353,18 @@ fn create(path: &Path, env: Option<Zeroizing<String>>, ask: Ask) -> Result<(DbKe
     };
     let mut text = serde_json::to_string_pretty(&info).expect("key info serialises");
     text.push('\n');
-    write_private(path, text.as_bytes()).map_err(|e| Error::KeyFile {
+    let published = publish_new(path, text.as_bytes()).map_err(|e| Error::KeyFile {
         path: path.to_owned(),
         detail: e.to_string(),
     })?;
+    if !published {
+        return Err(Error::KeyFile {
+            path: path.to_owned(),
+            detail: "another Relevo set up this folder's key at the same moment; nothing was \
+                     changed: start again and use that one"
+                .into(),
+        });
+    }
     Ok((key, keeper))
 }
 
@@ -428,22 +467,29 @@ pub fn is_encrypted(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.len() > 0) && !is_plaintext(path)
 }
 
-/// Writes a small file readable by its owner alone, atomically: a reader
-/// sees the old file or the new one, never half of it.
-pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp: PathBuf = crate::companion(path, ".new");
-    let _ = std::fs::remove_file(&tmp);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&tmp, path)?;
-    sync_folder(path);
-    Ok(())
+/// Writes a new small file readable by its owner alone, whole, and only if
+/// no file of that name exists: a key file is never replaced, even by two
+/// processes setting up one folder at the same moment. `Ok(false)` when
+/// the file already existed.
+pub(crate) fn publish_new(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    // tempfile makes it 0600, with a name no other process uses.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".relevo-key-")
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    match tmp.persist_noclobber(path) {
+        Ok(_) => {
+            sync_folder(path);
+            Ok(true)
+        }
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e.error),
+    }
 }
 
 /// Makes a rename in `path`'s folder durable (best effort where folders
@@ -477,6 +523,17 @@ mod tests {
         assert_eq!(one.check(), again.check());
         assert_ne!(one.check(), other_salt.check());
         assert!(derive("x", b"0123456789abcdef", 1 << 30, 1, 1).is_err());
+    }
+
+    #[test]
+    fn a_key_file_is_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(KEY_FILE);
+        assert!(publish_new(&path, b"first").unwrap());
+        assert!(!publish_new(&path, b"second").unwrap(), "it existed");
+        assert_eq!(std::fs::read(&path).unwrap(), b"first");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "no temporary file left behind");
     }
 
     #[test]

@@ -136,7 +136,23 @@ impl Store {
     /// space is freed.
     pub fn open(path: &Path, key: &DbKey) -> Result<Store> {
         if keys::is_plaintext(path) {
-            Store::encrypt_in_place(path, key)?;
+            // One conversion at a time: another Relevo opening the same
+            // file waits, then finds it encrypted.
+            let lock_path = companion(path, ".converting");
+            let mut options = std::fs::OpenOptions::new();
+            options.create(true).truncate(false).write(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let lock = options.open(&lock_path)?;
+            lock.lock()?;
+            let converted = if keys::is_plaintext(path) {
+                Store::encrypt_in_place(path, key)
+            } else {
+                Ok(())
+            };
+            let _ = std::fs::remove_file(&lock_path);
+            drop(lock);
+            converted?;
         }
         Store::open_with(path, Some(key))
     }
@@ -227,7 +243,7 @@ impl Store {
             })?;
         let version: i64 = plain.pragma_query_value(None, "user_version", |r| r.get(0))?;
         let app_id: i32 = plain.pragma_query_value(None, "application_id", |r| r.get(0))?;
-        plain.execute_batch(keys::CIPHER_DEFAULTS)?;
+        keys::cipher_defaults()?;
         let tmp_text = tmp
             .to_str()
             .ok_or_else(|| Error::Invalid(format!("{} is not a UTF-8 path", tmp.display())))?;
@@ -348,9 +364,6 @@ impl Store {
 /// before anything reads the file.
 fn keyed(conn: &Connection, key: Option<&DbKey>) -> Result<()> {
     if let Some(key) = key {
-        // SQLCipher would print a failed page check to stderr; the error
-        // returned says it, in words a person can act on.
-        conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
         key.apply(conn)?;
     }
     Ok(())

@@ -84,7 +84,7 @@ fn act(all: &mut [Store], who: usize, action: u8, arg: u8, rng: &mut Rng) {
         let p = people(s);
         HolderDraft {
             person: p[arg as usize % p.len()].clone(),
-            org: if arg % 3 == 0 {
+            org: if arg.is_multiple_of(3) {
                 "iom".into()
             } else {
                 String::new()
@@ -101,7 +101,12 @@ fn act(all: &mut [Store], who: usize, action: u8, arg: u8, rng: &mut Rng) {
         1 => s
             .add_task(&TaskDraft {
                 title: format!("Tarea {arg}"),
-                scope: if arg % 4 == 0 { "regional" } else { "national" }.into(),
+                scope: if arg.is_multiple_of(4) {
+                    "regional"
+                } else {
+                    "national"
+                }
+                .into(),
                 country: "GT".into(),
                 sector: "wash".into(),
                 priority: "high".into(),
@@ -136,7 +141,7 @@ fn act(all: &mut [Store], who: usize, action: u8, arg: u8, rng: &mut Rng) {
             None => Ok(()),
         },
         6 => match pick(&requests) {
-            Some(r) => s.add_note(&r, "visto", arg % 2 == 0),
+            Some(r) => s.add_note(&r, "visto", arg.is_multiple_of(2)),
             None => Ok(()),
         },
         7 => match pick(&requests) {

@@ -251,13 +251,23 @@ impl Client {
             .timeout_connect(Some(Duration::from_secs(5)))
             .timeout_global(Some(Duration::from_secs(120)))
             .http_status_as_error(false)
+            // A hub never redirects: following one could carry the token
+            // to another address, or from https to plain http.
+            .max_redirects(0)
             .build();
         let (agent, mismatch) = match link.pin {
             None => (ureq::Agent::new_with_config(config), None),
             Some(pin) => {
-                use ureq::unversioned::transport::{Connector, TcpConnector};
+                use ureq::unversioned::transport::{
+                    ConnectProxyConnector, Connector, TcpConnector,
+                };
                 let (tls, mismatch) = crate::tls::PinnedTls::new(pin);
-                let connector = ().chain(TcpConnector::default()).chain(tls);
+                // As ureq's own chain: through an HTTP proxy where the
+                // environment names one, then TCP, then TLS.
+                let connector =
+                    ().chain(ConnectProxyConnector::default())
+                        .chain(TcpConnector::default())
+                        .chain(tls);
                 let agent = ureq::Agent::with_parts(
                     config,
                     connector,

@@ -251,7 +251,7 @@ impl WireHead {
             what,
             detail: format!("the hub head {detail}"),
         };
-        if self.entries.len() % 40 != 0 {
+        if !self.entries.len().is_multiple_of(40) {
             return Err(bad("has a malformed entry list"));
         }
         let entries = self
