@@ -87,15 +87,19 @@ fn the_key_is_kept_in_the_system_keyring_where_one_answers() {
 
     // No keyring (no session bus): refused, saying why, nothing changed.
     let before = std::fs::read(data.join("relevo.db")).expect("db");
-    let out = relevo_command(&data)
-        .env_remove(relevo_store::keys::PASSPHRASE_ENV)
-        .env(
-            "DBUS_SESSION_BUS_ADDRESS",
-            format!("unix:path={}", root.path().join("no-bus").display()),
-        )
-        .args(["people", "list"])
-        .output()
-        .expect("run");
+    let no_bus = format!("unix:path={}", root.path().join("no-bus").display());
+    let without_keyring = |passphrase: bool| {
+        let mut command = relevo_command(&data);
+        if !passphrase {
+            command.env_remove(relevo_store::keys::PASSPHRASE_ENV);
+        }
+        command
+            .env("DBUS_SESSION_BUS_ADDRESS", &no_bus)
+            .args(["people", "list"])
+            .output()
+            .expect("run")
+    };
+    let out = without_keyring(false);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -104,14 +108,7 @@ fn the_key_is_kept_in_the_system_keyring_where_one_answers() {
     );
     assert_eq!(std::fs::read(data.join("relevo.db")).expect("db"), before);
     // A passphrase does not stand in for the keyring's key.
-    let out = relevo_command(&data)
-        .env(
-            "DBUS_SESSION_BUS_ADDRESS",
-            format!("unix:path={}", root.path().join("no-bus").display()),
-        )
-        .args(["people", "list"])
-        .output()
-        .expect("run");
+    let out = without_keyring(true);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(std::fs::read(data.join("relevo.db")).expect("db"), before);
 }

@@ -7,17 +7,11 @@ mod common;
 
 use common::*;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const CANARY: &str = "canary-5d1e-menor-no-acompañada-Tapachula";
 
 fn relevo(data: &Path, args: &[&str]) -> String {
-    let out = Command::new(Path::new(HUB).with_file_name("relevo"))
-        .args(args)
-        .env("RELEVO_DATA_DIR", data)
-        .env(relevo_store::keys::PASSPHRASE_ENV, PASSPHRASE)
-        .output()
-        .expect("run relevo");
+    let out = relevo_run(data, args);
     assert!(
         out.status.success(),
         "relevo {args:?}: {}",

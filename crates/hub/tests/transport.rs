@@ -10,35 +10,11 @@ use common::*;
 use std::path::Path;
 use std::process::Command;
 
-const CLI: &str = env!("CARGO_BIN_EXE_relevo-hub");
-
-fn relevo(data: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(Path::new(CLI).with_file_name("relevo"))
-        .args(args)
-        .env("RELEVO_DATA_DIR", data)
-        .env(relevo_store::keys::PASSPHRASE_ENV, PASSPHRASE)
-        .output()
-        .expect("run relevo")
-}
-
-fn hub_cli(args: &[&str]) -> String {
-    let out = Command::new(HUB)
-        .args(args)
-        .output()
-        .expect("run relevo-hub");
-    assert!(
-        out.status.success(),
-        "relevo-hub {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
-}
-
 /// A self-signed pair made by `relevo-hub certificate`, and its pin as printed.
 fn certificate(dir: &Path, name: &str) -> (String, String, String) {
     let cert = dir.join(format!("{name}.crt")).display().to_string();
     let key = dir.join(format!("{name}.key")).display().to_string();
-    let said = hub_cli(&["certificate", "--tls-cert", &cert, "--tls-key", &key]);
+    let said = hub_run(&["certificate", "--tls-cert", &cert, "--tls-key", &key]);
     let pin = said
         .lines()
         .find_map(|l| l.strip_prefix("Fingerprint: "))
@@ -61,12 +37,12 @@ fn a_self_signed_hub_is_pinned_by_the_invitation_and_an_impostor_is_refused() {
     let (cert, key, pin) = certificate(dir.path(), "hub");
     assert!(pin.starts_with("sha256:") && pin.len() == 71, "{pin}");
     let db = dir.path().join("hub.db");
-    let port = free_port_here();
+    let port = free_port();
     let hub = HubProcess::start_on(&db, port, &["--tls-cert", &cert, "--tls-key", &key]);
     assert!(hub.url.starts_with("https://"));
     assert!(hub.log_text().contains(&pin), "the hub logs what it serves");
 
-    let invitation = hub_cli(&[
+    let invitation = hub_run(&[
         "invite",
         "--db",
         db.to_str().expect("utf8"),
@@ -85,14 +61,14 @@ fn a_self_signed_hub_is_pinned_by_the_invitation_and_an_impostor_is_refused() {
 
     // The pinned hub: enrolment and sync over TLS.
     let ana = dir.path().join("ana");
-    let out = relevo(&ana, &["enrol", "--hub", &hub.url, "--code", invitation]);
+    let out = relevo_run(&ana, &["enrol", "--hub", &hub.url, "--code", invitation]);
     assert!(out.status.success(), "{}", text(&out));
-    let out = relevo(
+    let out = relevo_run(
         &ana,
         &["crisis", "open", "--name", "Flujo", "--countries", "GT"],
     );
     assert!(out.status.success(), "{}", text(&out));
-    let out = relevo(&ana, &["sync"]);
+    let out = relevo_run(&ana, &["sync"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
         text(&out).contains("0 of this device's ops not on the hub"),
@@ -103,7 +79,7 @@ fn a_self_signed_hub_is_pinned_by_the_invitation_and_an_impostor_is_refused() {
     // Without the fingerprint, nothing vouches for the certificate.
     let code = invitation.split('#').next().expect("code");
     let bo = dir.path().join("bo");
-    let out = relevo(&bo, &["enrol", "--hub", &hub.url, "--code", code]);
+    let out = relevo_run(&bo, &["enrol", "--hub", &hub.url, "--code", code]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out).contains("no authority vouches"),
@@ -119,8 +95,8 @@ fn a_self_signed_hub_is_pinned_by_the_invitation_and_an_impostor_is_refused() {
         port,
         &["--tls-cert", &other_cert, "--tls-key", &other_key],
     );
-    let before = relevo(&ana, &["status", "--json"]).stdout;
-    let out = relevo(&ana, &["sync"]);
+    let before = relevo_run(&ana, &["status", "--json"]).stdout;
+    let out = relevo_run(&ana, &["sync"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let said = text(&out);
     assert!(
@@ -128,7 +104,7 @@ fn a_self_signed_hub_is_pinned_by_the_invitation_and_an_impostor_is_refused() {
         "{said}"
     );
     assert_eq!(
-        relevo(&ana, &["status", "--json"]).stdout,
+        relevo_run(&ana, &["status", "--json"]).stdout,
         before,
         "nothing changed"
     );
@@ -146,14 +122,6 @@ fn lan_address() -> Option<String> {
         .filter_map(|cidr| cidr.split('/').next())
         .find(|ip| !ip.starts_with("127."))
         .map(str::to_owned)
-}
-
-fn free_port_here() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 #[test]
@@ -177,11 +145,11 @@ fn plain_http_across_the_network_is_refused_unless_allowed() {
     assert!(said.contains("--tls-cert"), "says what to do: {said}");
 
     // ...nor will a device send to it, without being told explicitly.
-    let port = free_port_here();
+    let port = free_port();
     let address = lan_address().unwrap_or_else(|| "192.0.2.1".into());
     let url = format!("http://{address}:{port}");
     let ana = dir.path().join("ana");
-    let out = relevo(
+    let out = relevo_run(
         &ana,
         &["enrol", "--hub", &url, "--code", "00000-00000-00000-00000"],
     );
@@ -199,12 +167,12 @@ fn plain_http_across_the_network_is_refused_unless_allowed() {
         &["--listen", &format!("0.0.0.0:{port}"), "--plain-http"],
     );
     let code = hub.invite("Ana", "field-coordinator", "GT");
-    let out = relevo(
+    let out = relevo_run(
         &ana,
         &["enrol", "--hub", &url, "--code", &code, "--allow-http"],
     );
     assert!(out.status.success(), "{}", text(&out));
-    let out = relevo(&ana, &["sync"]);
+    let out = relevo_run(&ana, &["sync"]);
     assert!(
         out.status.success(),
         "the permission is kept: {}",

@@ -29,6 +29,30 @@ fn draft(i: u64) -> RequestDraft {
     }
 }
 
+/// A store ready to log requests: plaintext, or encrypted with `key`.
+fn bench_store(path: &std::path::Path, key: Option<&relevo_store::DbKey>) -> Store {
+    let mut store = match key {
+        Some(key) => Store::open(path, key),
+        None => Store::open_unencrypted(path),
+    }
+    .expect("open store");
+    store
+        .init_identity(&IdentityDraft {
+            name: "Bench".into(),
+            role: "field-coordinator".into(),
+            country: "GT".into(),
+            org: String::new(),
+        })
+        .expect("init");
+    store
+        .open_crisis(&CrisisDraft {
+            name: "Bench".into(),
+            countries: vec!["GT".into()],
+        })
+        .expect("crisis");
+    store
+}
+
 fn bench(c: &mut Criterion) {
     // Under target/ so both files share the disk the project builds on.
     let base = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
@@ -65,26 +89,7 @@ fn bench(c: &mut Criterion) {
             Some(relevo_store::DbKey::random()),
         ),
     ] {
-        let path = dir.path().join(format!("{name}.db"));
-        let mut store = match &key {
-            Some(key) => Store::open(&path, key),
-            None => Store::open_unencrypted(&path),
-        }
-        .expect("open store");
-        store
-            .init_identity(&IdentityDraft {
-                name: "Bench".into(),
-                role: "field-coordinator".into(),
-                country: "GT".into(),
-                org: String::new(),
-            })
-            .expect("init");
-        store
-            .open_crisis(&CrisisDraft {
-                name: "Bench".into(),
-                countries: vec!["GT".into()],
-            })
-            .expect("crisis");
+        let mut store = bench_store(&dir.path().join(format!("{name}.db")), key.as_ref());
         let mut m = 0u64;
         group.bench_function(name, |b| {
             b.iter(|| {
@@ -103,32 +108,12 @@ fn bench(c: &mut Criterion) {
 fn paired() {
     let base = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
     let dir = tempfile::tempdir_in(base).expect("tempdir");
-    let open = |name: &str, key: Option<relevo_store::DbKey>| {
-        let path = dir.path().join(name);
-        let mut store = match key {
-            Some(key) => Store::open(&path, &key),
-            None => Store::open_unencrypted(&path),
-        }
-        .expect("open");
-        store
-            .init_identity(&IdentityDraft {
-                name: "Bench".into(),
-                role: "field-coordinator".into(),
-                country: "GT".into(),
-                org: String::new(),
-            })
-            .expect("init");
-        store
-            .open_crisis(&CrisisDraft {
-                name: "Bench".into(),
-                countries: vec!["GT".into()],
-            })
-            .expect("crisis");
-        store
-    };
     let mut stores = [
-        open("paired-plain.db", None),
-        open("paired-encrypted.db", Some(relevo_store::DbKey::random())),
+        bench_store(&dir.path().join("paired-plain.db"), None),
+        bench_store(
+            &dir.path().join("paired-encrypted.db"),
+            Some(&relevo_store::DbKey::random()),
+        ),
     ];
     let mut n = 0u64;
     let mut round = |store: &mut Store| {

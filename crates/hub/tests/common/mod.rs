@@ -24,7 +24,7 @@ pub struct HubProcess {
     pub port: u16,
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
         .local_addr()
@@ -487,10 +487,14 @@ pub fn push_http(url: &str, token: &str, push: Vec<relevo_core::Op>) -> relevo_s
 
 /// `relevo-hub ARGS --db DB`: its output, or a panic with its errors.
 pub fn hub_cli(db: &Path, args: &[&str]) -> String {
+    let db = db.to_str().expect("utf-8 path");
+    hub_run(&[args, &["--db", db]].concat())
+}
+
+/// `relevo-hub ARGS`: its output, or a panic with its errors.
+pub fn hub_run(args: &[&str]) -> String {
     let out = Command::new(HUB)
         .args(args)
-        .arg("--db")
-        .arg(db)
         .output()
         .expect("run relevo-hub");
     assert!(
@@ -499,6 +503,17 @@ pub fn hub_cli(db: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// The `relevo` CLI (built beside the hub) on the data folder `data`, with
+/// the tests' passphrase.
+pub fn relevo_run(data: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(Path::new(HUB).with_file_name("relevo"))
+        .args(args)
+        .env("RELEVO_DATA_DIR", data)
+        .env(relevo_store::keys::PASSPHRASE_ENV, PASSPHRASE)
+        .output()
+        .expect("run relevo")
 }
 
 /// The peak resident memory of a running process, in KiB.
