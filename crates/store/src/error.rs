@@ -64,7 +64,9 @@ pub enum Error {
     #[error("{path} could not be read with its key: the key or passphrase is not this file's, or the file is damaged. The file was not changed.")]
     CannotDecrypt { path: PathBuf },
 
-    #[error("the passphrase from {given_by} does not open this data folder; nothing was changed. Check it and try again.")]
+    #[error(
+        "{given_by} does not open this data folder; nothing was changed. Check it and try again."
+    )]
     WrongPassphrase { given_by: &'static str },
 
     #[error(

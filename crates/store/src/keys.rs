@@ -230,7 +230,10 @@ pub fn unlock(dir: &Path, ask: Ask) -> Result<(DbKey, Keeper)> {
     let env = std::env::var(PASSPHRASE_ENV)
         .ok()
         .filter(|p| !p.is_empty())
-        .map(Zeroizing::new);
+        .map(|p| Given {
+            passphrase: Zeroizing::new(p),
+            by: "the passphrase in RELEVO_PASSPHRASE",
+        });
     unlock_given(dir, env, ask)
 }
 
@@ -239,14 +242,21 @@ pub fn unlock(dir: &Path, ask: Ask) -> Result<(DbKey, Keeper)> {
 /// new folder is kept behind it. A folder whose key is in the keyring is
 /// opened from the keyring.
 pub fn unlock_with_passphrase(dir: &Path, passphrase: &str) -> Result<(DbKey, Keeper)> {
-    unlock_given(
-        dir,
-        Some(Zeroizing::new(passphrase.to_owned())),
-        &mut |_| None,
-    )
+    let given = Given {
+        passphrase: Zeroizing::new(passphrase.to_owned()),
+        by: "the passphrase given",
+    };
+    unlock_given(dir, Some(given), &mut |_| None)
 }
 
-fn unlock_given(dir: &Path, env: Option<Zeroizing<String>>, ask: Ask) -> Result<(DbKey, Keeper)> {
+/// A passphrase that came without asking, and where from (for the error
+/// that says it is wrong).
+struct Given {
+    passphrase: Zeroizing<String>,
+    by: &'static str,
+}
+
+fn unlock_given(dir: &Path, env: Option<Given>, ask: Ask) -> Result<(DbKey, Keeper)> {
     std::fs::create_dir_all(dir)?;
     crate::private::folder(dir)?;
     let info_path = dir.join(KEY_FILE);
@@ -270,7 +280,7 @@ fn unlock_given(dir: &Path, env: Option<Zeroizing<String>>, ask: Ask) -> Result<
 fn open_existing(
     path: &Path,
     info: &KeyInfo,
-    env: Option<Zeroizing<String>>,
+    env: Option<Given>,
     ask: Ask,
 ) -> Result<(DbKey, Keeper)> {
     match &info.kept {
@@ -309,14 +319,12 @@ fn open_existing(
                 detail: "its salt is not hex".into(),
             })?;
             let derive = |p: &str| derive(p, &salt, *memory_kib, *passes, *lanes);
-            if let Some(passphrase) = env {
-                let key = derive(&passphrase)?;
+            if let Some(given) = env {
+                let key = derive(&given.passphrase)?;
                 return if key.check() == info.check {
                     Ok((key, Keeper::Passphrase))
                 } else {
-                    Err(Error::WrongPassphrase {
-                        given_by: PASSPHRASE_ENV,
-                    })
+                    Err(Error::WrongPassphrase { given_by: given.by })
                 };
             }
             let mut prompt = Prompt::Enter;
@@ -329,15 +337,15 @@ fn open_existing(
                 prompt = Prompt::Retry;
             }
             Err(Error::WrongPassphrase {
-                given_by: "the prompt",
+                given_by: "the passphrase typed",
             })
         }
     }
 }
 
-fn create(path: &Path, env: Option<Zeroizing<String>>, ask: Ask) -> Result<(DbKey, Keeper)> {
+fn create(path: &Path, env: Option<Given>, ask: Ask) -> Result<(DbKey, Keeper)> {
     let (key, kept, keeper) = match env {
-        Some(passphrase) => passphrase_key(&passphrase)?,
+        Some(given) => passphrase_key(&given.passphrase)?,
         None => match keyring_key() {
             Some((key, kept)) => (key, kept, Keeper::Keyring),
             None => {

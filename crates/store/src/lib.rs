@@ -226,21 +226,15 @@ impl Store {
         let _ = std::fs::remove_file(&tmp);
         private::database(&tmp)?;
         let plain = Connection::open(path)?;
-        plain
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-                let busy: i64 = r.get(0)?;
-                Ok(busy)
-            })
-            .and_then(|busy| {
-                if busy == 0 {
-                    Ok(())
-                } else {
-                    Err(rusqlite::Error::SqliteFailure(
-                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
-                        Some("another program holds the database open".into()),
-                    ))
-                }
-            })?;
+        // Sorting the export must not spill plaintext into temporary files.
+        plain.pragma_update(None, "temp_store", "MEMORY")?;
+        let busy: i64 = plain.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        if busy != 0 {
+            return Err(Error::Unavailable {
+                path: path.to_owned(),
+                detail: "another program holds the database open; close it and start again".into(),
+            });
+        }
         let version: i64 = plain.pragma_query_value(None, "user_version", |r| r.get(0))?;
         let app_id: i32 = plain.pragma_query_value(None, "application_id", |r| r.get(0))?;
         keys::cipher_defaults()?;
