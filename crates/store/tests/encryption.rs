@@ -183,22 +183,20 @@ fn a_conversion_stopped_halfway_leaves_the_original_readable() {
         assert!(keys::is_encrypted(&path));
         started.elapsed()
     };
-    let (mut plaintext_after, mut encrypted_after) = (0, 0);
-    for run in 0..12u32 {
+    // Whether the kill landed after the rename.
+    let kill_after = |run: u32, delay: std::time::Duration| -> bool {
         let work = dir.path().join(format!("run{run}"));
         std::fs::create_dir(&work).expect("mkdir");
         let path = work.join(relevo_store::DB_FILE);
         std::fs::copy(&original, &path).expect("copy");
         let mut running = child(&path);
-        // From a tenth of a run to a fifth past its end.
-        std::thread::sleep(whole * (run + 1) / 10);
+        std::thread::sleep(delay);
         let _ = running.kill();
         running.wait().expect("reap");
-        let reopened = if keys::is_encrypted(&path) {
-            encrypted_after += 1;
+        let encrypted = keys::is_encrypted(&path);
+        let reopened = if encrypted {
             Store::open(&path, &key())
         } else {
-            plaintext_after += 1;
             // Readable as it was, by the earlier Relevo too.
             let plain = Store::open_unencrypted(&path).expect("the original still opens");
             assert_eq!(plain.projection_dump().expect("dump"), dump, "run {run}");
@@ -209,12 +207,34 @@ fn a_conversion_stopped_halfway_leaves_the_original_readable() {
         .unwrap_or_else(|e| panic!("run {run}: {e}"));
         assert_eq!(reopened.projection_dump().expect("dump"), dump, "run {run}");
         assert!(reopened.verify().expect("verify").intact(), "run {run}");
+        encrypted
+    };
+    // Kills that landed before the rename, and after it.
+    let mut landed = [0u32; 2];
+    // From a tenth of a run to a fifth past its end.
+    for run in 0..12u32 {
+        landed[usize::from(kill_after(run, whole * (run + 1) / 10))] += 1;
+    }
+    // A machine busy with other tests runs slower (or faster) than the timed
+    // run: stretch or shrink the delay until kills have landed on both sides.
+    let mut run = 12;
+    while landed.contains(&0) && run < 24 {
+        let step = 1 << (run - 11);
+        let delay = if landed[1] == 0 {
+            whole * step
+        } else {
+            whole / (10 * step)
+        };
+        landed[usize::from(kill_after(run, delay))] += 1;
+        run += 1;
     }
     // The runs must have stopped it both before and after the end, or the
     // test proves nothing about the middle.
     assert!(
-        plaintext_after > 0 && encrypted_after > 0,
-        "kills landed {plaintext_after} times before the rename and {encrypted_after} after"
+        !landed.contains(&0),
+        "kills landed {} times before the rename and {} after",
+        landed[0],
+        landed[1]
     );
 }
 
