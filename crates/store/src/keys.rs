@@ -65,6 +65,7 @@ const CIPHER_DEFAULTS: &str =
 pub(crate) fn cipher_defaults() -> rusqlite::Result<()> {
     static SET: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
     SET.get_or_init(|| {
+        relevo_cipher::install()?;
         rusqlite::Connection::open_in_memory()
             .and_then(|c| c.execute_batch(CIPHER_DEFAULTS))
             .map_err(|e| e.to_string())

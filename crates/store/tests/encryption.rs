@@ -190,7 +190,11 @@ fn a_conversion_stopped_halfway_leaves_the_original_readable() {
         let path = work.join(relevo_store::DB_FILE);
         std::fs::copy(&original, &path).expect("copy");
         let mut running = child(&path);
-        std::thread::sleep(delay);
+        // Kill at `delay`, unless the child has finished before then.
+        let started = std::time::Instant::now();
+        while started.elapsed() < delay && running.try_wait().expect("poll").is_none() {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
         let _ = running.kill();
         running.wait().expect("reap");
         let encrypted = keys::is_encrypted(&path);
