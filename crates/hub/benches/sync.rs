@@ -213,11 +213,16 @@ fn merge(n: usize) {
     let ops = &net.device_ops;
     let dir = tempfile::tempdir().expect("tempdir");
     let raw = raw_insert(dir.path(), ops);
-    // Plaintext and encrypted (SQLCipher) receivers, five times each in turns,
-    // so that drift on the machine falls on both.
-    let mut best = [Duration::MAX; 2];
+    // Plaintext and encrypted (SQLCipher) receivers, five rounds, each round
+    // both in turns (the order swapped every round), so that drift on the
+    // machine falls on both; the median of the rounds' ratios is the
+    // figure.
+    let mut took = [Vec::new(), Vec::new()];
+    let mut ratios = Vec::new();
     for round in 0..5 {
-        for (i, encrypted) in [false, true].into_iter().enumerate() {
+        let order = if round % 2 == 0 { [false, true] } else { [true, false] };
+        let mut this = [Duration::ZERO; 2];
+        for encrypted in order {
             let mut store = receiver(dir.path(), &net, encrypted);
             let started = Instant::now();
             for page in ops.chunks(PAGE) {
@@ -228,24 +233,32 @@ fn merge(n: usize) {
                     );
                 }
             }
-            let took = started.elapsed();
+            this[usize::from(encrypted)] = started.elapsed();
             assert_eq!(
                 store.op_count().expect("n") as usize,
                 ops.len() + net.hub_ops.len() + 1
             );
-            println!(
-                "  round {round}: {} merge {:.1} µs/op",
-                if encrypted { "encrypted" } else { "plaintext" },
-                took.as_secs_f64() * 1e6 / ops.len() as f64
-            );
-            best[i] = best[i].min(took);
         }
+        println!(
+            "  round {round}: merge plaintext {:.1}, encrypted {:.1} µs/op",
+            this[0].as_secs_f64() * 1e6 / ops.len() as f64,
+            this[1].as_secs_f64() * 1e6 / ops.len() as f64
+        );
+        ratios.push(this[1].as_secs_f64() / this[0].as_secs_f64());
+        took[0].push(this[0]);
+        took[1].push(this[1]);
     }
-    let [merged, encrypted] = best;
+    ratios.sort_by(f64::total_cmp);
+    let [merged, encrypted] = took.map(|mut t| {
+        t.sort();
+        t[t.len() / 2]
+    });
     println!(
-        "merge {:>7} ops: encrypted/plaintext time {:.3}× (best of 5 each: {:.1} vs {:.1} µs/op)",
+        "merge {:>7} ops: encrypted/plaintext time {:.3}× (median of 5 paired rounds; {:.2}×–{:.2}×; medians {:.1} vs {:.1} µs/op)",
         ops.len(),
-        encrypted.as_secs_f64() / merged.as_secs_f64(),
+        ratios[ratios.len() / 2],
+        ratios[0],
+        ratios[ratios.len() - 1],
         encrypted.as_secs_f64() * 1e6 / ops.len() as f64,
         merged.as_secs_f64() * 1e6 / ops.len() as f64
     );
