@@ -220,7 +220,11 @@ fn merge(n: usize) {
     let mut took = [Vec::new(), Vec::new()];
     let mut ratios = Vec::new();
     for round in 0..5 {
-        let order = if round % 2 == 0 { [false, true] } else { [true, false] };
+        let order = if round % 2 == 0 {
+            [false, true]
+        } else {
+            [true, false]
+        };
         let mut this = [Duration::ZERO; 2];
         for encrypted in order {
             let mut store = receiver(dir.path(), &net, encrypted);
