@@ -67,44 +67,21 @@ fn not_found(what: &'static str, reference: &str) -> Error {
     }
 }
 
-/// The heads of one field: the writes nobody has replaced yet.
+/// The heads of one field: the writes nobody has replaced yet, the
+/// displayed winner first.
 pub(crate) fn heads(conn: &Connection, entity: EntityId, field: &str) -> Result<Vec<OpRef>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT device, seq FROM registers r WHERE entity = ?1 AND field = ?2
-           AND NOT EXISTS (SELECT 1 FROM superseded s WHERE s.entity = r.entity AND s.field = r.field
-                             AND s.device = r.device AND s.seq = r.seq)
-         ORDER BY hlc_wall DESC, hlc_counter DESC, device DESC",
-    )?;
-    let rows = stmt.query_map(params![entity.as_bytes(), field], |r| {
-        Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (device, seq) = row?;
-        out.push(OpRef {
-            device: device_id(&device)?,
-            seq: seq as u64,
-        });
-    }
-    Ok(out)
+    crate::project::head_writes(conn, entity, field)?
+        .iter()
+        .map(|w| w.op())
+        .collect()
 }
 
 /// The current value of one field (the displayed winner).
 pub(crate) fn value(conn: &Connection, entity: EntityId, field: &str) -> Result<Option<Value>> {
-    let Some(head) = heads(conn, entity, field)?.into_iter().next() else {
-        return Ok(None);
-    };
-    let text: String = conn.query_row(
-        "SELECT value FROM registers WHERE entity = ?1 AND field = ?2 AND device = ?3 AND seq = ?4",
-        params![
-            entity.as_bytes(),
-            field,
-            head.device.as_bytes(),
-            head.seq as i64
-        ],
-        |r| r.get(0),
-    )?;
-    Ok(serde_json::from_str(&text).ok())
+    Ok(crate::project::head_writes(conn, entity, field)?
+        .into_iter()
+        .next()
+        .and_then(|w| serde_json::from_str(&w.value).ok()))
 }
 
 /// The fields whose heads a change names as context, because the rules
@@ -765,11 +742,11 @@ impl Store {
                     )])
                 })?,
         };
-        let text: String = self.conn.query_row(
-            "SELECT value FROM registers WHERE entity = ?1 AND field = ?2 AND device = ?3 AND seq = ?4",
-            params![found.id.as_bytes(), field, chosen.device.as_bytes(), chosen.seq as i64],
-            |r| r.get(0),
-        )?;
+        let text: String = crate::project::head_writes(&self.conn, found.id, field)?
+            .into_iter()
+            .find(|w| w.op().is_ok_and(|op| op == chosen))
+            .map(|w| w.value)
+            .ok_or_else(|| damaged("a competing value is missing"))?;
         let value: Value =
             serde_json::from_str(&text).map_err(|_| damaged("a stored value is not valid"))?;
         self.act(

@@ -1,9 +1,11 @@
 //! Projections: the tables screens read, computed from the log.
 //!
 //! Records are created whole by one op; after that every field is a
-//! multi-value register. Each write is kept in `registers`; the writes a
-//! later write saw are listed in `superseded`; the heads of a field are its
-//! writes nobody superseded. The value shown is the head with the highest
+//! multi-value register. A record's create op is the first write of each of
+//! its fields: its values are read from the op itself when they are needed
+//! (see [`head_writes`]), not copied into a row per field. Every later write
+//! is kept in `registers`; the writes a later write saw are listed in
+//! `superseded`; the heads of a field are its writes nobody superseded. The value shown is the head with the highest
 //! (clock, device), and a field with more than one head is a conflict. Both
 //! are set functions of the ops applied, so the result is the same whatever
 //! order ops arrive in, and [`Store::rebuild_projections`] reproduces it.
@@ -12,9 +14,9 @@ use crate::error::Result;
 use crate::log::{RawOp, OP_COLUMNS};
 use crate::Store;
 use relevo_core::domain::{Holder, TaskScope};
-use relevo_core::payload::{ChangeKind, EntityKind, Payload};
-use relevo_core::{EntityId, Op};
-use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
+use relevo_core::payload::{ChangeKind, Payload};
+use relevo_core::{EntityId, Op, OpRef};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde_json::Value;
 use std::sync::LazyLock;
 
@@ -27,7 +29,6 @@ const TABLES: &[&str] = &[
     "requests",
     "tasks",
     "task_links",
-    "entities",
     "registers",
     "superseded",
     "conflicts",
@@ -359,6 +360,7 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
             )?;
         }
         Payload::CrisisOpen(c) => {
+            let before = record(tx, c.id)?;
             let countries = c
                 .countries
                 .iter()
@@ -381,10 +383,11 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
                     "open"
                 ],
             )?;
-            created(tx, op, payload, EntityKind::Crisis, c.id, None)?;
+            created(tx, op, payload, c.id, before)?;
         }
         Payload::RequestCreate(r) => {
             let q = &r.request;
+            let before = record(tx, r.id)?;
             exec(
                 tx,
                 &REQUESTS_UPSERT,
@@ -410,10 +413,11 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
                     counter
                 ],
             )?;
-            created(tx, op, payload, EntityKind::Request, r.id, Some(r.crisis))?;
+            created(tx, op, payload, r.id, before)?;
         }
         Payload::TaskCreate(t) => {
             let k = &t.task;
+            let before = record(tx, t.id)?;
             let holder = t.holder.clone().unwrap_or(Holder {
                 person: None,
                 org: None,
@@ -453,7 +457,7 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
                     params![t.id.as_bytes(), r.as_bytes()],
                 )?;
             }
-            created(tx, op, payload, EntityKind::Task, t.id, Some(t.crisis))?;
+            created(tx, op, payload, t.id, before)?;
         }
         Payload::FlowCount(f) => {
             let c = &f.count;
@@ -625,32 +629,106 @@ fn upsert_person(
     Ok(())
 }
 
-/// A create op writes every field: its values are each field's first head.
-/// Two creates claiming one id (which honest devices never make) both stay
-/// registered: every field then shows a conflict, the same on every replica.
+/// A create op is the first write of each of its record's fields, read
+/// from the op when needed: nothing is stored per field, except a task's
+/// links to requests, which the review reads across all tasks at once.
+///
+/// Two creates claiming one id (which honest devices never make) both get
+/// every field registered, so that every field then shows a conflict, the
+/// same on every replica whichever arrived first. `before` is the record
+/// as it was before this op.
 fn created(
     tx: &Transaction,
     op: &Op,
     payload: &Payload,
-    kind: EntityKind,
     id: EntityId,
-    crisis: Option<EntityId>,
+    before: Option<Record>,
 ) -> Result<()> {
-    let b = &op.body;
-    let inserted = exec(
-        tx,
-        "INSERT OR IGNORE INTO entities (id, kind, crisis) VALUES (?1, ?2, ?3)",
-        params![
-            id.as_bytes(),
-            kind.slug(),
-            crisis.map(|c| c.as_bytes().to_vec())
-        ],
-    )?;
-    // One statement for all of them: a record has about ten fields.
     let fields = payload.field_values(id);
+    let Some(earlier) = before else {
+        let links: Vec<(String, Value)> = fields
+            .into_iter()
+            .filter(|(f, _)| f.starts_with("link/"))
+            .collect();
+        return register(tx, id, op_write(op, payload.kind()), &links);
+    };
+    let mut earlier_fields: Vec<String> = Vec::new();
+    if let Some(held) = load_op(tx, &earlier.device, earlier.seq)? {
+        let fields = held.payload.field_values(id);
+        register(
+            tx,
+            id,
+            Write {
+                device: earlier.device.clone(),
+                seq: earlier.seq,
+                wall: held.wall,
+                counter: held.counter,
+                author: held.author,
+                kind: held.payload.kind().to_owned(),
+                text: None,
+                value: String::new(),
+            },
+            &fields,
+        )?;
+        earlier_fields = fields.into_iter().map(|(f, _)| f).collect();
+    }
+    register(tx, id, op_write(op, payload.kind()), &fields)?;
+    let mut touched: Vec<String> = fields.into_iter().map(|(f, _)| f).collect();
+    touched.extend(earlier_fields);
+    touched.sort();
+    touched.dedup();
+    for field in &touched {
+        refresh(tx, id, field)?;
+    }
+    Ok(())
+}
+
+/// One write of a field: who made it, when, with which op, and its value
+/// as JSON text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Write {
+    pub device: Vec<u8>,
+    pub seq: i64,
+    pub wall: i64,
+    pub counter: u32,
+    pub author: Vec<u8>,
+    pub kind: String,
+    pub text: Option<String>,
+    pub value: String,
+}
+
+impl Write {
+    pub fn op(&self) -> Result<OpRef> {
+        Ok(OpRef {
+            device: crate::log::device_id(&self.device)?,
+            seq: self.seq as u64,
+        })
+    }
+
+    fn is(&self, device: &[u8], seq: i64) -> bool {
+        self.device == device && self.seq == seq
+    }
+}
+
+/// `op`'s identity as a write, without a value yet.
+fn op_write(op: &Op, kind: &str) -> Write {
+    let b = &op.body;
+    Write {
+        device: b.device.as_bytes().to_vec(),
+        seq: b.seq as i64,
+        wall: b.hlc.wall_ms as i64,
+        counter: b.hlc.counter,
+        author: b.author.as_bytes().to_vec(),
+        kind: kind.to_owned(),
+        text: None,
+        value: String::new(),
+    }
+}
+
+/// Registers `fields` as written by `by` (one statement per
+/// [`REGISTER_ROWS`] fields).
+fn register(tx: &Transaction, id: EntityId, by: Write, fields: &[(String, Value)]) -> Result<()> {
     let values: Vec<String> = fields.iter().map(|(_, v)| v.to_string()).collect();
-    let (wall, counter, seq) = (b.hlc.wall_ms as i64, b.hlc.counter, b.seq as i64);
-    let kind = payload.kind();
     for (rows, texts) in fields
         .chunks(REGISTER_ROWS)
         .zip(values.chunks(REGISTER_ROWS))
@@ -660,24 +738,238 @@ fn created(
             params.extend([
                 id.as_bytes() as &dyn rusqlite::ToSql,
                 field,
-                b.device.as_bytes(),
-                &seq,
-                &wall,
-                &counter,
+                &by.device,
+                &by.seq,
+                &by.wall,
+                &by.counter,
                 value,
-                b.author.as_bytes(),
-                &kind,
+                &by.author,
+                &by.kind,
             ]);
         }
         tx.prepare_cached(&REGISTER_INSERTS[rows.len() - 1])?
             .execute(params.as_slice())?;
     }
-    if inserted == 0 {
-        for (field, _) in &fields {
-            refresh(tx, id, field)?;
+    Ok(())
+}
+
+/// A record as its fields' rules need it: its kind, its crisis, and the
+/// create op that made it (the earliest, if two ever claimed its id).
+#[derive(Debug, Clone)]
+pub(crate) struct Record {
+    pub kind: &'static str,
+    pub table: &'static str,
+    pub crisis: Option<Vec<u8>>,
+    pub device: Vec<u8>,
+    pub seq: i64,
+}
+
+/// The record with this id, if any: a request, a task or a crisis.
+pub(crate) fn record(conn: &Connection, id: EntityId) -> Result<Option<Record>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 'request', crisis, device, seq FROM requests WHERE id = ?1
+             UNION ALL SELECT 'task', crisis, device, seq FROM tasks WHERE id = ?1
+             UNION ALL SELECT 'crisis', NULL, device, seq FROM crises WHERE id = ?1
+             LIMIT 1",
+        )?
+        .query_row([id.as_bytes()], |r| {
+            let (kind, table) = match r.get_ref(0)?.as_str()? {
+                "request" => ("request", "requests"),
+                "task" => ("task", "tasks"),
+                _ => ("crisis", "crises"),
+            };
+            Ok(Record {
+                kind,
+                table,
+                crisis: r.get(1)?,
+                device: r.get(2)?,
+                seq: r.get(3)?,
+            })
+        })
+        .optional()?)
+}
+
+/// An op held in the log: its clock, its author and its payload.
+struct Held {
+    wall: i64,
+    counter: u32,
+    author: Vec<u8>,
+    payload: Payload,
+}
+
+fn load_op(conn: &Connection, device: &[u8], seq: i64) -> Result<Option<Held>> {
+    let row = conn
+        .prepare_cached(
+            "SELECT hlc_wall, hlc_counter, author, kind, payload FROM ops WHERE device = ?1 AND seq = ?2",
+        )?
+        .query_row(params![device, seq], |r| {
+            Ok((
+                (r.get(0)?, r.get(1)?, r.get(2)?),
+                (r.get::<_, String>(3)?, r.get::<_, Vec<u8>>(4)?),
+            ))
+        })
+        .optional()?;
+    let Some(((wall, counter, author), (kind, payload))) = row else {
+        return Ok(None);
+    };
+    let payload = Payload::decode(&kind, &payload)
+        .ok()
+        .flatten()
+        .ok_or_else(|| crate::log::damaged("a create op in the log cannot be read"))?;
+    Ok(Some(Held {
+        wall,
+        counter,
+        author,
+        payload,
+    }))
+}
+
+/// The writes a record's create op made, one per field, in the op's field
+/// order.
+pub(crate) fn create_writes(
+    conn: &Connection,
+    id: EntityId,
+    record: &Record,
+) -> Result<Vec<(String, Write)>> {
+    let Some(Held {
+        wall,
+        counter,
+        author,
+        payload,
+    }) = load_op(conn, &record.device, record.seq)?
+    else {
+        return Ok(Vec::new());
+    };
+    let kind = payload.kind().to_owned();
+    Ok(payload
+        .field_values(id)
+        .into_iter()
+        .map(|(field, value)| {
+            (
+                field,
+                Write {
+                    device: record.device.clone(),
+                    seq: record.seq,
+                    wall,
+                    counter,
+                    author: author.clone(),
+                    kind: kind.clone(),
+                    text: None,
+                    value: value.to_string(),
+                },
+            )
+        })
+        .collect())
+}
+
+/// Has a later write replaced `device`/`seq`'s write of this field?
+fn is_superseded(
+    conn: &Connection,
+    id: EntityId,
+    field: &str,
+    device: &[u8],
+    seq: i64,
+) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM superseded WHERE entity = ?1 AND field = ?2 AND device = ?3 AND seq = ?4",
+        )?
+        .query_row(params![id.as_bytes(), field, device, seq], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Every write of one field, the create's first, in clock order, each with
+/// whether a later write replaced it.
+pub(crate) fn field_writes(
+    conn: &Connection,
+    id: EntityId,
+    field: &str,
+) -> Result<Vec<(Write, bool)>> {
+    let mut out: Vec<(Write, bool)> = Vec::new();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT device, seq, hlc_wall, hlc_counter, author, kind, text, value,
+                    EXISTS (SELECT 1 FROM superseded s WHERE s.entity = r.entity AND s.field = r.field
+                              AND s.device = r.device AND s.seq = r.seq)
+             FROM registers r WHERE entity = ?1 AND field = ?2",
+        )?;
+        let mut rows = stmt.query(params![id.as_bytes(), field])?;
+        while let Some(r) = rows.next()? {
+            out.push((
+                Write {
+                    device: r.get(0)?,
+                    seq: r.get(1)?,
+                    wall: r.get(2)?,
+                    counter: r.get(3)?,
+                    author: r.get(4)?,
+                    kind: r.get(5)?,
+                    text: r.get(6)?,
+                    value: r.get(7)?,
+                },
+                r.get(8)?,
+            ));
         }
     }
-    Ok(())
+    if let Some(record) = record(conn, id)? {
+        if !out.iter().any(|(w, _)| w.is(&record.device, record.seq)) {
+            if let Some((_, write)) = create_writes(conn, id, &record)?
+                .into_iter()
+                .find(|(f, _)| f == field)
+            {
+                let superseded = is_superseded(conn, id, field, &record.device, record.seq)?;
+                out.push((write, superseded));
+            }
+        }
+    }
+    out.sort_by(|(a, _), (b, _)| {
+        (a.wall, a.counter, &a.device).cmp(&(b.wall, b.counter, &b.device))
+    });
+    Ok(out)
+}
+
+/// The heads of one field (its writes nobody replaced), the displayed
+/// winner first: highest (clock, device).
+pub(crate) fn head_writes(conn: &Connection, id: EntityId, field: &str) -> Result<Vec<Write>> {
+    let mut heads: Vec<Write> = Vec::new();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT device, seq, hlc_wall, hlc_counter, author, kind, text, value FROM registers r
+             WHERE entity = ?1 AND field = ?2
+               AND NOT EXISTS (SELECT 1 FROM superseded s WHERE s.entity = r.entity AND s.field = r.field
+                                 AND s.device = r.device AND s.seq = r.seq)",
+        )?;
+        let mut rows = stmt.query(params![id.as_bytes(), field])?;
+        while let Some(r) = rows.next()? {
+            heads.push(Write {
+                device: r.get(0)?,
+                seq: r.get(1)?,
+                wall: r.get(2)?,
+                counter: r.get(3)?,
+                author: r.get(4)?,
+                kind: r.get(5)?,
+                text: r.get(6)?,
+                value: r.get(7)?,
+            });
+        }
+    }
+    // The create is a head until a write that saw it replaces it: checked
+    // first, so that its op is read only while it still is one.
+    if let Some(record) = record(conn, id)? {
+        if !heads.iter().any(|w| w.is(&record.device, record.seq))
+            && !is_superseded(conn, id, field, &record.device, record.seq)?
+        {
+            if let Some((_, write)) = create_writes(conn, id, &record)?
+                .into_iter()
+                .find(|(f, _)| f == field)
+            {
+                heads.push(write);
+            }
+        }
+    }
+    heads.sort_by(|a, b| (b.wall, b.counter, &b.device).cmp(&(a.wall, a.counter, &a.device)));
+    Ok(heads)
 }
 
 pub(crate) fn scope_column(scope: TaskScope) -> &'static str {
@@ -692,36 +984,18 @@ pub(crate) fn scope_column(scope: TaskScope) -> &'static str {
 /// writes of one value agree).
 fn refresh(tx: &Transaction, entity: EntityId, field: &str) -> Result<()> {
     let id = entity.as_bytes();
-    let heads: Vec<String> = {
-        let mut stmt = tx.prepare_cached(
-            "SELECT value FROM registers r WHERE entity = ?1 AND field = ?2
-               AND NOT EXISTS (SELECT 1 FROM superseded s WHERE s.entity = r.entity AND s.field = r.field
-                                 AND s.device = r.device AND s.seq = r.seq)
-             ORDER BY hlc_wall DESC, hlc_counter DESC, device DESC",
-        )?;
-        let rows = stmt.query_map(params![id, field], |r| r.get(0))?;
-        rows.collect::<rusqlite::Result<_>>()?
+    let Some(record) = record(tx, entity)? else {
+        return Ok(());
     };
+    let heads: Vec<String> = head_writes(tx, entity, field)?
+        .into_iter()
+        .map(|w| w.value)
+        .collect();
     let Some(winner) = heads.first() else {
         return Ok(());
     };
     let value: Value = serde_json::from_str(winner).unwrap_or(Value::Null);
-    let (kind, crisis): (String, Option<Vec<u8>>) = match tx
-        .query_row(
-            "SELECT kind, crisis FROM entities WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?
-    {
-        Some(row) => row,
-        None => return Ok(()),
-    };
-    let table = match kind.as_str() {
-        "request" => "requests",
-        "task" => "tasks",
-        _ => "crises",
-    };
+    let (kind, crisis, table) = (record.kind, record.crisis, record.table);
     let set = |column: &str, v: rusqlite::types::Value| -> Result<()> {
         exec(
             tx,

@@ -475,6 +475,15 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE tasks ADD COLUMN alert BLOB;
     CREATE INDEX tasks_by_alert ON tasks (alert) WHERE alert IS NOT NULL;
     "#,
+    // 7: lean projections. A create op is the first write of each of its
+    // record's fields, read from the op when needed: no register row per
+    // field at create, and no `entities` table (a record's kind and crisis
+    // are in its own row). Every commit that logs a request writes about a
+    // quarter fewer pages. The projections are rebuilt from the log after
+    // this migration, which drops the create rows from `registers`.
+    r#"
+    DROP TABLE entities;
+    "#,
 ];
 
 /// The schema version this binary writes.

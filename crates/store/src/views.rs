@@ -561,6 +561,37 @@ impl Store {
                 }
             }
         }
+        // The create op, whose values are not stored per field.
+        if let Some(record) = crate::project::record(&self.conn, id)? {
+            let d = device_id(&record.device)?;
+            let op = OpRef {
+                device: d,
+                seq: record.seq as u64,
+            }
+            .to_string();
+            if !entries.iter().any(|e| e.3.op == op) {
+                if let Some((_, w)) = crate::project::create_writes(&self.conn, id, &record)?
+                    .into_iter()
+                    .next()
+                {
+                    entries.push((
+                        w.wall,
+                        w.counter,
+                        w.device.clone(),
+                        TimelineEntry {
+                            op,
+                            author_name: names.person(&w.author)?,
+                            device_tag: d.tag(),
+                            at_ms: w.wall as u64,
+                            changes: Vec::new(),
+                            text: None,
+                            significant: false,
+                            kind: w.kind,
+                        },
+                    ));
+                }
+            }
+        }
         {
             let mut stmt = self.conn.prepare_cached(
                 "SELECT device, seq, hlc_wall, hlc_counter, author, text, significant FROM notes WHERE entity = ?1",
@@ -682,12 +713,12 @@ impl Store {
                 )
                 .unwrap_or_else(|_| id.to_string());
             let mut values = Vec::new();
-            for (i, head) in heads(&self.conn, id, &field)?.into_iter().enumerate() {
-                let (value, author, wall): (String, Vec<u8>, i64) = self.conn.query_row(
-                    "SELECT value, author, hlc_wall FROM registers WHERE entity = ?1 AND field = ?2 AND device = ?3 AND seq = ?4",
-                    rusqlite::params![entity, field, head.device.as_bytes(), head.seq as i64],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )?;
+            for (i, write) in crate::project::head_writes(&self.conn, id, &field)?
+                .into_iter()
+                .enumerate()
+            {
+                let head = write.op()?;
+                let (value, author, wall) = (write.value, write.author, write.wall);
                 let holder = (field == "holder")
                     .then(|| {
                         serde_json::from_str::<Option<Holder>>(&value)
@@ -824,35 +855,20 @@ impl Store {
         let names = self.names()?;
         let current: Vec<OpRef> = heads(&self.conn, found.id, "holder")?;
         let mut holders = Vec::new();
-        {
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT r.value, r.kind, r.author, r.hlc_wall, r.text, r.device, r.seq,
-                        EXISTS (SELECT 1 FROM superseded s WHERE s.entity = r.entity AND s.field = r.field
-                                  AND s.device = r.device AND s.seq = r.seq)
-                 FROM registers r WHERE r.entity = ?1 AND r.field = 'holder'
-                 ORDER BY r.hlc_wall, r.hlc_counter, r.device",
-            )?;
-            let mut rows = stmt.query([found.id.as_bytes()])?;
-            while let Some(r) = rows.next()? {
-                let value: String = r.get(0)?;
-                let holder: Option<Holder> = serde_json::from_str(&value).unwrap_or(None);
-                let op = OpRef {
-                    device: device_id(&r.get::<_, Vec<u8>>(5)?)?,
-                    seq: r.get::<_, i64>(6)? as u64,
-                };
-                let superseded: bool = r.get(7)?;
-                if holder.is_none() && r.get::<_, String>(1)?.ends_with(".create") {
-                    continue;
-                }
-                holders.push(HolderChange {
-                    holder: holder.map(|h| holder_view(h, &names)),
-                    kind: r.get(1)?,
-                    by_name: names.person(&r.get::<_, Vec<u8>>(2)?)?,
-                    at_ms: r.get::<_, i64>(3)? as u64,
-                    note: r.get(4)?,
-                    contested: !superseded && current.len() > 1 && current.first() != Some(&op),
-                });
+        for (write, superseded) in crate::project::field_writes(&self.conn, found.id, "holder")? {
+            let holder: Option<Holder> = serde_json::from_str(&write.value).unwrap_or(None);
+            if holder.is_none() && write.kind.ends_with(".create") {
+                continue;
             }
+            let op = write.op()?;
+            holders.push(HolderChange {
+                holder: holder.map(|h| holder_view(h, &names)),
+                by_name: names.person(&write.author)?,
+                at_ms: write.wall as u64,
+                note: write.text,
+                kind: write.kind,
+                contested: !superseded && current.len() > 1 && current.first() != Some(&op),
+            });
         }
         let allowed = self.task_actions(&task)?;
         Ok(TaskDetail {

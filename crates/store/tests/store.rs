@@ -546,3 +546,37 @@ fn now() -> u64 {
         .expect("clock")
         .as_millis() as u64
 }
+
+/// The rows of one projection table in a dump.
+fn dumped_rows(store: &Store, table: &str) -> Vec<String> {
+    let dump = store.projection_dump().expect("dump");
+    dump.split("## ")
+        .find_map(|section| section.strip_prefix(&format!("{table}\n")))
+        .expect("table in dump")
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A create op is its fields' first write, read from the op: logging a
+/// request stores no row per field, an edit stores one row per field it
+/// writes, and the request's history still shows both.
+#[test]
+fn a_create_is_read_from_its_op_and_only_later_writes_are_registered() {
+    let mut store = ready_store("field-coordinator", "GT");
+    let logged = store.add_request(&request("Tecún Umán", 120)).expect("log");
+    assert_eq!(dumped_rows(&store, "registers"), Vec::<String>::new());
+    store
+        .set_request_status(&logged.reference, "in-progress", "")
+        .expect("status");
+    let rows = dumped_rows(&store, "registers");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let detail = store.request_detail(&logged.reference).expect("detail");
+    let kinds: Vec<&str> = detail.timeline.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["request.create", "request.status"], "{kinds:?}");
+    assert_eq!(detail.request.status.slug(), "in-progress");
+    // A rebuild from the log gives the same tables.
+    let before = store.projection_dump().expect("dump");
+    store.rebuild_projections().expect("rebuild");
+    assert_eq!(store.projection_dump().expect("dump"), before);
+}
