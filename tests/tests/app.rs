@@ -97,6 +97,10 @@ async fn a_field_coordinator_logs_a_request_offline_and_finds_it_after_a_restart
     assert!(s.text("#form-error").await.contains("No se guardó nada"));
     s.screenshot("e2e-form-errors-es").await;
 
+    // A corrected field's error goes at once, before the next save.
+    s.type_into("#girls", "15").await;
+    relevo_e2e::wait_gone(&s, "#error-people-girls", std::time::Duration::from_secs(5)).await;
+
     // Correct it and save with the keyboard shortcut.
     fill_request(
         &s,
@@ -325,4 +329,82 @@ async fn without_a_keyring_the_app_asks_for_a_passphrase_and_encrypts_with_it() 
         relevo_store::keys::unlock_with_passphrase(&device.data_dir(), chosen).expect("unlock");
     let store = relevo_store::Store::open_dir(&device.data_dir(), &key).expect("open");
     assert!(store.identity().expect("q").is_some());
+}
+
+/// The contrast of the first element matching `css`, from its computed
+/// colours (WCAG's relative luminance); `None` if there is none.
+async fn contrast(s: &Session, css: &str) -> Option<f64> {
+    let script = r#"
+        const el = document.querySelector(arguments[0]);
+        if (!el) return null;
+        const cs = getComputedStyle(el);
+        const rgb = (c) => c.match(/[\d.]+/g).slice(0, 3).map(Number);
+        const lum = ([r, g, b]) => {
+          const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+          return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+        };
+        const a = lum(rgb(cs.color)), b = lum(rgb(cs.backgroundColor));
+        return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    "#;
+    s.client()
+        .execute(script, vec![serde_json::json!(css)])
+        .await
+        .expect("script")
+        .as_f64()
+}
+
+/// In Spanish, on the demo crisis: the "overdue" badge in who-holds-what is
+/// readable (white on red, not red on red), and a request's head count
+/// lists only the groups it has, each with its number.
+#[tokio::test]
+#[ignore = "needs Xvfb, tauri-driver and the built app: run through ./dev test"]
+async fn badges_and_head_counts_read_as_they_should() {
+    let device = Device::new();
+    let reference = {
+        let mut store = open_store(&device.data_dir());
+        store
+            .init_identity(&relevo_core::domain::IdentityDraft {
+                name: "Rosa Regional".into(),
+                role: "regional-director".into(),
+                country: "PA".into(),
+                org: "OIM".into(),
+            })
+            .expect("init");
+        store.load_demo().expect("demo");
+        store
+            .add_request(&relevo_core::domain::RequestDraft {
+                country: "GT".into(),
+                site: "Tecún Umán".into(),
+                sector: "shelter".into(),
+                people_total: Some(40.0),
+                women: Some(10.0),
+                men: Some(12.0),
+                girls: Some(9.0),
+                boys: Some(9.0),
+                priority: "high".into(),
+                description: "Colchonetas".into(),
+                ..Default::default()
+            })
+            .expect("log")
+            .reference
+    };
+    let s = device.launch_with_locale("es_GT.UTF-8").await;
+    s.click("#nav-holders").await;
+    s.wait_for(".badge.overdue").await;
+    let ratio = contrast(&s, ".badge.overdue").await.expect("a badge");
+    assert!(ratio >= 4.5, "the overdue badge's contrast is {ratio:.2}:1");
+    s.screenshot("e2e-holders-es").await;
+
+    s.click("#nav-requests").await;
+    s.click(&format!(
+        "li.request[data-reference=\"{reference}\"] .open-request"
+    ))
+    .await;
+    let breakdown = s.text("#request-breakdown").await;
+    assert!(!breakdown.contains("Menores de 5"), "{breakdown}");
+    assert!(
+        breakdown.contains(": 10") && breakdown.contains(": 12"),
+        "{breakdown}"
+    );
+    s.quit().await;
 }

@@ -287,6 +287,16 @@ async fn a_regional_director_resolves_the_demo_conflict_in_the_dialog() {
     s.wait_for_text("#task-title", "Conflicto").await;
     s.click("#action-resolve-holder").await;
     s.wait_for("#conflict-dialog[open]").await;
+    // Focus starts on Cancel: Enter on a fresh dialog keeps no value.
+    let focused = s
+        .client()
+        .execute(
+            "return document.activeElement && document.activeElement.id",
+            vec![],
+        )
+        .await
+        .expect("active element");
+    assert_eq!(focused.as_str(), Some("conflict-cancel"), "{focused:?}");
     let dialog = s.text("#conflict-dialog").await;
     for v in &before {
         let who = v.author_name.as_deref().expect("author");

@@ -880,12 +880,14 @@ fn is_superseded(
         .is_some())
 }
 
-/// Every write of one field, the create's first, in clock order, each with
-/// whether a later write replaced it.
-pub(crate) fn field_writes(
+/// The writes of one field, each with whether a later write replaced it:
+/// the registered ones and the create's. With `heads_only`, only those
+/// nobody replaced, and the create's op is read only while it still is one.
+fn writes(
     conn: &Connection,
     id: EntityId,
     field: &str,
+    heads_only: bool,
 ) -> Result<Vec<(Write, bool)>> {
     let mut out: Vec<(Write, bool)> = Vec::new();
     {
@@ -897,6 +899,10 @@ pub(crate) fn field_writes(
         )?;
         let mut rows = stmt.query(params![id.as_bytes(), field])?;
         while let Some(r) = rows.next()? {
+            let superseded: bool = r.get(8)?;
+            if heads_only && superseded {
+                continue;
+            }
             out.push((
                 Write {
                     device: r.get(0)?,
@@ -908,21 +914,33 @@ pub(crate) fn field_writes(
                     text: r.get(6)?,
                     value: r.get(7)?,
                 },
-                r.get(8)?,
+                superseded,
             ));
         }
     }
     if let Some(record) = record(conn, id)? {
-        if !out.iter().any(|(w, _)| w.is(&record.device, record.seq)) {
+        let registered = out.iter().any(|(w, _)| w.is(&record.device, record.seq));
+        let superseded = !registered && is_superseded(conn, id, field, &record.device, record.seq)?;
+        if !registered && (!heads_only || !superseded) {
             if let Some((_, write)) = create_writes(conn, id, &record)?
                 .into_iter()
                 .find(|(f, _)| f == field)
             {
-                let superseded = is_superseded(conn, id, field, &record.device, record.seq)?;
                 out.push((write, superseded));
             }
         }
     }
+    Ok(out)
+}
+
+/// Every write of one field, the create's first, in clock order, each with
+/// whether a later write replaced it.
+pub(crate) fn field_writes(
+    conn: &Connection,
+    id: EntityId,
+    field: &str,
+) -> Result<Vec<(Write, bool)>> {
+    let mut out = writes(conn, id, field, false)?;
     out.sort_by(|(a, _), (b, _)| {
         (a.wall, a.counter, &a.device).cmp(&(b.wall, b.counter, &b.device))
     });
@@ -932,42 +950,10 @@ pub(crate) fn field_writes(
 /// The heads of one field (its writes nobody replaced), the displayed
 /// winner first: highest (clock, device).
 pub(crate) fn head_writes(conn: &Connection, id: EntityId, field: &str) -> Result<Vec<Write>> {
-    let mut heads: Vec<Write> = Vec::new();
-    {
-        let mut stmt = conn.prepare_cached(
-            "SELECT device, seq, hlc_wall, hlc_counter, author, kind, text, value FROM registers r
-             WHERE entity = ?1 AND field = ?2
-               AND NOT EXISTS (SELECT 1 FROM superseded s WHERE s.entity = r.entity AND s.field = r.field
-                                 AND s.device = r.device AND s.seq = r.seq)",
-        )?;
-        let mut rows = stmt.query(params![id.as_bytes(), field])?;
-        while let Some(r) = rows.next()? {
-            heads.push(Write {
-                device: r.get(0)?,
-                seq: r.get(1)?,
-                wall: r.get(2)?,
-                counter: r.get(3)?,
-                author: r.get(4)?,
-                kind: r.get(5)?,
-                text: r.get(6)?,
-                value: r.get(7)?,
-            });
-        }
-    }
-    // The create is a head until a write that saw it replaces it: checked
-    // first, so that its op is read only while it still is one.
-    if let Some(record) = record(conn, id)? {
-        if !heads.iter().any(|w| w.is(&record.device, record.seq))
-            && !is_superseded(conn, id, field, &record.device, record.seq)?
-        {
-            if let Some((_, write)) = create_writes(conn, id, &record)?
-                .into_iter()
-                .find(|(f, _)| f == field)
-            {
-                heads.push(write);
-            }
-        }
-    }
+    let mut heads: Vec<Write> = writes(conn, id, field, true)?
+        .into_iter()
+        .map(|(w, _)| w)
+        .collect();
     heads.sort_by(|a, b| (b.wall, b.counter, &b.device).cmp(&(a.wall, a.counter, &a.device)));
     Ok(heads)
 }

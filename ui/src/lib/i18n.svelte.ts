@@ -47,8 +47,14 @@ class I18n {
     document.documentElement.lang = lang;
   }
 
-  t = (key: TextKey, params?: Record<string, string | number>): string =>
-    fill(catalogues[this.lang].text[key], params);
+  /** A text; with `count` 1, its singular (`key.one`) where it has one. */
+  t = (key: TextKey, params?: Record<string, string | number>): string => {
+    const text = catalogues[this.lang].text;
+    const one = `${key}.one`;
+    const single = params?.count === 1 || params?.count === '1';
+    const template = single && one in text ? text[one as TextKey] : text[key];
+    return fill(template, params);
+  };
   country = (c: Country): string => catalogues[this.lang].country[c];
   sector = (s: Sector): string => catalogues[this.lang].sector[s];
   priority = (p: Priority): string => catalogues[this.lang].priority[p];
