@@ -133,6 +133,12 @@ async fn a_reviewer_moves_through_the_crisis_and_exports_the_report() {
     let circles = s.count("#review-map circle.area").await;
     assert!(circles >= 8, "{circles} admin areas on the map");
     assert!(s.count("#www-table tbody tr").await > 0);
+    // Column headers name the columns, not the filters' "All ..." choices.
+    let headers = s.text("#www-table thead").await;
+    assert!(
+        headers.contains("Sector") && headers.contains("Country") && !headers.contains("All "),
+        "{headers}"
+    );
     let www = s.text("#www-table tbody").await;
     assert!(
         ["San Marcos", "Chiapas", "Darién"]
