@@ -55,6 +55,18 @@ async fn a_field_coordinator_logs_a_request_offline_and_finds_it_after_a_restart
         "Set up this device",
         "English from the OS locale"
     );
+    // The window fits a 1366×768 laptop screen with a panel (about 32 px)
+    // and a title bar (about 37 px) above it.
+    let size = s
+        .client()
+        .execute("return [window.innerWidth, window.innerHeight]", vec![])
+        .await
+        .expect("window size");
+    let (width, height) = (size[0].as_f64().expect("w"), size[1].as_f64().expect("h"));
+    assert!(
+        width <= 1366.0 && height <= 768.0 - 32.0 - 37.0,
+        "the window is {width}×{height}"
+    );
     // An empty set-up form is refused next to the field.
     s.click("#setup-submit").await;
     assert!(s.text("#error-name").await.contains("Required"));
