@@ -253,7 +253,7 @@ async fn a_field_coordinator_is_not_offered_assignment_and_the_command_refuses_i
 #[ignore = "needs Xvfb, tauri-driver and the built app: run through ./dev test"]
 async fn a_regional_director_resolves_the_demo_conflict_in_the_dialog() {
     let device = Device::new();
-    let (task, before) = {
+    let (task, before, title) = {
         let mut store = open_store(&device.data_dir());
         store
             .init_identity(&IdentityDraft {
@@ -266,7 +266,12 @@ async fn a_regional_director_resolves_the_demo_conflict_in_the_dialog() {
         store.load_demo().expect("demo");
         let c = store.conflicts(None, None).expect("conflicts");
         assert_eq!(c.len(), 1, "the demo carries one unresolved conflict");
-        (c[0].reference.clone(), c[0].values.clone())
+        assert!(!c[0].label.is_empty(), "the conflict names its task");
+        (
+            c[0].reference.clone(),
+            c[0].values.clone(),
+            c[0].label.clone(),
+        )
     };
 
     let s = device.launch_with_locale("es_GT.UTF-8").await;
@@ -298,6 +303,10 @@ async fn a_regional_director_resolves_the_demo_conflict_in_the_dialog() {
         .expect("active element");
     assert_eq!(focused.as_str(), Some("conflict-cancel"), "{focused:?}");
     let dialog = s.text("#conflict-dialog").await;
+    assert!(
+        dialog.contains(&title),
+        "the dialog names the task: {dialog}"
+    );
     for v in &before {
         let who = v.author_name.as_deref().expect("author");
         assert!(dialog.contains(who), "{who} in {dialog}");

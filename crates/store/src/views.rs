@@ -146,6 +146,9 @@ pub struct ConflictValue {
 pub struct ConflictView {
     pub record: EntityId,
     pub reference: String,
+    /// What people call the record besides its reference: a task's title,
+    /// a request's site, a crisis's name.
+    pub label: String,
     /// `request`, `task` or `crisis`.
     pub kind: String,
     pub field: String,
@@ -703,15 +706,16 @@ impl Store {
         let mut out = Vec::new();
         for (entity, field, kind) in list {
             let id = entity_id(&entity)?;
-            let reference: String = self
+            let (reference, label): (String, String) = self
                 .conn
                 .query_row(
-                    "SELECT reference FROM requests WHERE id = ?1 UNION ALL SELECT reference FROM tasks WHERE id = ?1
-                     UNION ALL SELECT name FROM crises WHERE id = ?1",
+                    "SELECT reference, site FROM requests WHERE id = ?1
+                     UNION ALL SELECT reference, title FROM tasks WHERE id = ?1
+                     UNION ALL SELECT name, name FROM crises WHERE id = ?1",
                     [&entity],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
-                .unwrap_or_else(|_| id.to_string());
+                .unwrap_or_else(|_| (id.to_string(), String::new()));
             let mut values = Vec::new();
             for (i, write) in crate::project::head_writes(&self.conn, id, &field)?
                 .into_iter()
@@ -740,6 +744,7 @@ impl Store {
             out.push(ConflictView {
                 record: id,
                 reference,
+                label,
                 kind,
                 field,
                 values,

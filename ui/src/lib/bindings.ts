@@ -256,6 +256,11 @@ provisional: boolean, };
 
 export type ConflictView = { record: EntityId, reference: string, 
 /**
+ * What people call the record besides its reference: a task's title,
+ * a request's site, a crisis's name.
+ */
+label: string, 
+/**
  * `request`, `task` or `crisis`.
  */
 kind: string, field: string, values: Array<ConflictValue>, };
