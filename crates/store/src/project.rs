@@ -888,6 +888,7 @@ fn writes(
     id: EntityId,
     field: &str,
     heads_only: bool,
+    record: Option<&Record>,
 ) -> Result<Vec<(Write, bool)>> {
     let mut out: Vec<(Write, bool)> = Vec::new();
     {
@@ -918,11 +919,11 @@ fn writes(
             ));
         }
     }
-    if let Some(record) = record(conn, id)? {
+    if let Some(record) = record {
         let registered = out.iter().any(|(w, _)| w.is(&record.device, record.seq));
         let superseded = !registered && is_superseded(conn, id, field, &record.device, record.seq)?;
         if !registered && (!heads_only || !superseded) {
-            if let Some((_, write)) = create_writes(conn, id, &record)?
+            if let Some((_, write)) = create_writes(conn, id, record)?
                 .into_iter()
                 .find(|(f, _)| f == field)
             {
@@ -940,7 +941,7 @@ pub(crate) fn field_writes(
     id: EntityId,
     field: &str,
 ) -> Result<Vec<(Write, bool)>> {
-    let mut out = writes(conn, id, field, false)?;
+    let mut out = writes(conn, id, field, false, record(conn, id)?.as_ref())?;
     out.sort_by(|(a, _), (b, _)| {
         (a.wall, a.counter, &a.device).cmp(&(b.wall, b.counter, &b.device))
     });
@@ -950,7 +951,17 @@ pub(crate) fn field_writes(
 /// The heads of one field (its writes nobody replaced), the displayed
 /// winner first: highest (clock, device).
 pub(crate) fn head_writes(conn: &Connection, id: EntityId, field: &str) -> Result<Vec<Write>> {
-    let mut heads: Vec<Write> = writes(conn, id, field, true)?
+    heads_of(conn, id, field, record(conn, id)?.as_ref())
+}
+
+/// [`head_writes`] for a record already looked up.
+fn heads_of(
+    conn: &Connection,
+    id: EntityId,
+    field: &str,
+    record: Option<&Record>,
+) -> Result<Vec<Write>> {
+    let mut heads: Vec<Write> = writes(conn, id, field, true, record)?
         .into_iter()
         .map(|(w, _)| w)
         .collect();
@@ -973,7 +984,7 @@ fn refresh(tx: &Transaction, entity: EntityId, field: &str) -> Result<()> {
     let Some(record) = record(tx, entity)? else {
         return Ok(());
     };
-    let heads: Vec<String> = head_writes(tx, entity, field)?
+    let heads: Vec<String> = heads_of(tx, entity, field, Some(&record))?
         .into_iter()
         .map(|w| w.value)
         .collect();
