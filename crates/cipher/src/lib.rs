@@ -114,6 +114,7 @@ extern "C" {
     fn sqlcipher_get_provider() -> *mut Provider;
     fn sqlcipher_malloc(size: u64) -> *mut c_void;
     fn sqlcipher_version() -> *mut c_char;
+    fn sqlcipher_extra_init(arg: *const c_char) -> c_int;
 }
 
 /// The two providers, once this crate has registered its own: raw pointers
@@ -165,6 +166,17 @@ fn register() -> Result<Registered, String> {
     let rc = unsafe { libsqlite3_sys::sqlite3_initialize() };
     if rc != SQLITE_OK {
         return Err(format!("SQLite could not be initialised (code {rc})"));
+    }
+    // SQLite marks itself initialised before it runs SQLCipher's set-up,
+    // so when another thread is opening the process's first connection,
+    // `sqlite3_initialize` above may return before SQLCipher has a
+    // provider. Running the set-up here waits for it: it takes SQLite's
+    // master mutex and returns at once if the set-up is done.
+    // SAFETY: SQLite is initialised (so its mutexes exist); the set-up
+    // ignores its argument.
+    let rc = unsafe { sqlcipher_extra_init(std::ptr::null()) };
+    if rc != SQLITE_OK {
+        return Err(format!("SQLCipher could not be initialised (code {rc})"));
     }
     let version = linked_version();
     if !version.starts_with("4.") {
