@@ -1,3 +1,4 @@
+/// <reference types="vitest/config" />
 import { defineConfig } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 
@@ -15,5 +16,11 @@ export default defineConfig({
     // The bundle carries the review map's shapes (world-atlas, about
     // 750 kB): everything is local, nothing is fetched at run time.
     chunkSizeWarningLimit: 1400,
+  },
+  // Unit tests of the UI's own logic (formatting, plurals, alerts, dates);
+  // the WebDriver tests drive the real window.
+  test: {
+    include: ['src/**/*.test.ts'],
+    environment: 'jsdom',
   },
 });

@@ -7,11 +7,12 @@ use relevo_core::domain::{
     Corridor, Country, CrisisDraft, FlowDraft, IdentityDraft, RequestDraft, TaskDraft,
 };
 use relevo_core::EntityId;
+use relevo_store::settings::Settings;
 use relevo_store::{
-    AlertView, AreaCount, AsOfView, Basis, Board, ConflictView, CorridorPicture, CrisisView, Event,
-    FlowFilter, FlowView, FulfilmentDraft, HolderDraft, Holding, IdentityView, Logged, Measures,
-    RequestDetail, RequestFilter, RequestView, Roster, Snapshot, Span, Store, SyncStatus,
-    TaskDetail, TaskFilter, TimelineFilter, VerifyReport, WhoWhatWhere,
+    AlertTaskProposal, AlertView, AreaCount, AsOfView, Basis, Board, ConflictView, CorridorPicture,
+    CrisisView, Event, FlowFilter, FlowView, FulfilmentDraft, HolderDraft, Holding, IdentityView,
+    Logged, Measures, RequestDetail, RequestFilter, RequestView, Roster, Snapshot, Span, Store,
+    SyncStatus, TaskDetail, TaskFilter, TimelineFilter, VerifyReport, WhoWhatWhere,
 };
 use relevo_sync::SyncError;
 use serde_json::Value;
@@ -69,7 +70,10 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         alerts,
         alerts_awaiting_me,
         acknowledge_alert,
-        tasks_from_alert,
+        settings,
+        save_settings,
+        propose_alert_tasks,
+        create_alert_tasks,
         corridor_picture,
         corridor,
         set_corridor
@@ -119,6 +123,27 @@ fn with_store<T>(
     let mut guard = locked(state)?;
     let store = guard.as_mut().map_err(|e| e.clone())?;
     f(store).map_err(ApiError::from)
+}
+
+/// The person's and the device's settings, from the data folder (the
+/// defaults where there is none).
+#[tauri::command]
+fn settings(state: State<'_, AppState>) -> Settings {
+    match &state.dir {
+        Ok(dir) => Settings::load(dir),
+        Err(_) => Settings::default(),
+    }
+}
+
+/// Lays `changes` over the data folder's settings and keeps them; answers
+/// with the settings now in force.
+#[tauri::command]
+fn save_settings(state: State<'_, AppState>, changes: Value) -> Reply<Settings> {
+    let changes: Settings = parse("settings", changes)?;
+    let dir = state.dir.as_ref().map_err(Clone::clone)?;
+    let merged = Settings::load(dir).merged(&changes);
+    merged.save(dir).map_err(ApiError::from)?;
+    Ok(merged)
 }
 
 /// The operating system's language (such as `es-GT`), which the web view
@@ -404,8 +429,7 @@ async fn close_crisis(state: State<'_, AppState>) -> Reply<CrisisView> {
 fn sync_error(e: SyncError) -> ApiError {
     match e {
         SyncError::Store(e) => ApiError::from(e),
-        SyncError::Offline(_) => ApiError::new(ErrorCode::Offline, e.to_string()),
-        other => ApiError::new(ErrorCode::Sync, other.to_string()),
+        other => ApiError::new(other.code(), other.to_string()),
     }
 }
 
@@ -577,8 +601,14 @@ async fn review_areas(state: State<'_, AppState>) -> Reply<Vec<AreaCount>> {
 /// Where an export goes unless the person says otherwise: their documents
 /// folder (or home), named after the crisis and the day.
 #[tauri::command]
-async fn default_export_path(state: State<'_, AppState>, format: Value) -> Reply<String> {
+async fn default_export_path(
+    state: State<'_, AppState>,
+    format: Value,
+    lang: Value,
+) -> Reply<String> {
     let format: relevo_export::Format = parse("export format", format)?;
+    // The file is named in the person's language, like the report in it.
+    let spanish = text("language", lang)?.starts_with("es");
     let name = with_store(&state, |s| Ok(s.current_crisis()?.map(|c| c.name)))?
         .unwrap_or_else(|| "crisis".into());
     let slug: String = name
@@ -601,8 +631,10 @@ async fn default_export_path(state: State<'_, AppState>, format: Value) -> Reply
         .unwrap_or_else(std::env::temp_dir);
     let day = chrono::Utc::now().format("%Y-%m-%d");
     let file = match format {
+        relevo_export::Format::Report if spanish => format!("relevo-{slug}-informe-{day}.html"),
         relevo_export::Format::Report => format!("relevo-{slug}-report-{day}.html"),
         relevo_export::Format::FiveW => format!("relevo-{slug}-5w-{day}.csv"),
+        relevo_export::Format::Flows if spanish => format!("relevo-{slug}-flujos-{day}.csv"),
         relevo_export::Format::Flows => format!("relevo-{slug}-flows-{day}.csv"),
         f => format!("relevo-{slug}-{day}.{}", f.extension()),
     };
@@ -630,12 +662,13 @@ async fn review_export(
             "choose where to write the export",
         ));
     }
-    let review = with_store(&state, |s| {
-        relevo_export::Review::read(s, current(s)?).map_err(|e| match e {
-            relevo_export::ExportError::Store(e) => e,
-            other => relevo_store::Error::Invalid(other.to_string()),
-        })
-    })?
+    let review = {
+        let guard = locked(&state)?;
+        let store = guard.as_ref().map_err(Clone::clone)?;
+        let crisis = current(store).map_err(ApiError::from)?;
+        relevo_export::Review::read(store, crisis)
+            .map_err(|e| ApiError::new(e.code(), e.to_string()))?
+    }
     .for_audience(audience);
     relevo_export::write(
         &review,
@@ -648,7 +681,7 @@ async fn review_export(
             );
         },
     )
-    .map_err(|e| ApiError::new(ErrorCode::Validation, e.to_string()))
+    .map_err(|e| ApiError::new(e.code(), e.to_string()))
 }
 
 /// Checks every device's chain of ops and signatures.
@@ -692,21 +725,34 @@ async fn acknowledge_alert(
     with_store(&state, |s| s.acknowledge_alert(&alert, &note))
 }
 
-/// Turns an alert into tasks in one step; answers with the alert, which
-/// now lists them.
+/// The tasks an alert suggests, for the director to change before anything
+/// is signed.
 #[tauri::command]
-async fn tasks_from_alert(
+async fn propose_alert_tasks(
     state: State<'_, AppState>,
     alert: Value,
     country: Value,
     lang: Value,
-) -> Reply<AlertView> {
+) -> Reply<AlertTaskProposal> {
     let alert = text("alert", alert)?;
     // Null (a regional director's choice left to the corridor) is None.
     let country: Option<Country> = parse("country", country)?;
     let lang = text("language", lang)?;
+    with_store(&state, |s| s.propose_alert_tasks(&alert, country, &lang))
+}
+
+/// Creates the tasks of a proposal as the director left them, all or none;
+/// answers with the alert, which now lists them.
+#[tauri::command]
+async fn create_alert_tasks(
+    state: State<'_, AppState>,
+    alert: Value,
+    drafts: Value,
+) -> Reply<AlertView> {
+    let alert = text("alert", alert)?;
+    let drafts: Vec<TaskDraft> = parse("task list", drafts)?;
     with_store(&state, |s| {
-        s.tasks_from_alert(&alert, country, &lang)?;
+        s.create_alert_tasks(&alert, &drafts)?;
         let (id, _) = s.find_alert(&alert)?;
         s.alert_view(id)?
             .ok_or_else(|| relevo_store::Error::Invalid(format!("alert {alert} vanished")))

@@ -11,6 +11,7 @@ mod commands;
 mod sync;
 
 use relevo_core::api::{ApiError, ErrorCode};
+use relevo_store::settings::{Settings, WindowSize};
 use relevo_store::{keys, DbKey, Prompt, Store};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
@@ -69,6 +70,27 @@ fn data_dir(app: &tauri::App) -> Result<PathBuf, ApiError> {
     })
 }
 
+/// Keeps the window's size in the data folder's settings, for the next
+/// start. Best effort: a size not kept costs nothing.
+fn remember_size(window: &tauri::Window) {
+    let state = window.state::<AppState>();
+    let Ok(dir) = &state.dir else { return };
+    let (Ok(size), Ok(scale)) = (window.inner_size(), window.scale_factor()) else {
+        return;
+    };
+    let logical = size.to_logical::<f64>(scale);
+    let changes = Settings {
+        window: Some(WindowSize {
+            width: logical.width.round() as u32,
+            height: logical.height.round() as u32,
+        }),
+        ..Settings::default()
+    };
+    if let Err(e) = Settings::load(dir).merged(&changes).save(dir) {
+        eprintln!("relevo: the window's size was not kept: {e}");
+    }
+}
+
 fn main() {
     tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
@@ -89,12 +111,24 @@ fn main() {
                 }
                 (Ok(_), Err(e)) => Err(e.clone()),
             };
+            // The window opens at the size it was closed at, from this data
+            // folder's settings.
+            if let (Ok(dir), Some(window)) = (&dir, app.get_webview_window("main")) {
+                if let Some(size) = Settings::load(dir).window {
+                    let _ = window.set_size(tauri::LogicalSize::new(size.width, size.height));
+                }
+            }
             app.manage(AppState {
                 store: Mutex::new(store),
                 sync,
                 dir,
             });
             Ok(())
+        })
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::CloseRequested { .. } = event {
+                remember_size(window);
+            }
         })
         .invoke_handler(commands::handler())
         .run(tauri::generate_context!())

@@ -86,7 +86,18 @@ impl Device {
         self.start("en_US.UTF-8", false).await
     }
 
+    /// Starts the app on a second data folder of the same machine (same
+    /// user, same web view storage), named `folder` under the device.
+    pub async fn launch_folder(&self, folder: &str, locale: &str) -> Session {
+        self.start_in(&self.root.path().join(folder), locale, true)
+            .await
+    }
+
     async fn start(&self, locale: &str, passphrase: bool) -> Session {
+        self.start_in(&self.data_dir(), locale, passphrase).await
+    }
+
+    async fn start_in(&self, data: &Path, locale: &str, passphrase: bool) -> Session {
         let app = app_binary();
         assert!(
             app.exists(),
@@ -117,7 +128,7 @@ impl Device {
                 "--native-port",
                 &native.to_string(),
             ])
-            .env("RELEVO_DATA_DIR", self.data_dir())
+            .env("RELEVO_DATA_DIR", data)
             .env("XDG_DATA_HOME", xdg("data"))
             .env("XDG_CONFIG_HOME", xdg("config"))
             .env("XDG_CACHE_HOME", xdg("cache"))

@@ -420,3 +420,187 @@ async fn badges_and_head_counts_read_as_they_should() {
     );
     s.quit().await;
 }
+
+/// Runs a script in the window and returns its number.
+async fn number(s: &Session, script: &str) -> f64 {
+    s.client()
+        .execute(script, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("{script}: {e}"))
+        .as_f64()
+        .unwrap_or_else(|| panic!("{script}: not a number"))
+}
+
+/// A regional director on a 1366×768 screen: the board folds its empty
+/// columns, the header and tabs stay put while a view scrolls, the page
+/// itself never scrolls, terms of art explain themselves on focus, dates
+/// are typed day first in Spanish and countries are picked by name.
+#[tokio::test]
+#[ignore = "needs Xvfb, tauri-driver and the built app: run through ./dev test"]
+async fn the_field_screens_are_dense_fixed_and_speak_one_language() {
+    let device = Device::new();
+    {
+        let mut store = open_store(&device.data_dir());
+        store
+            .init_identity(&relevo_core::domain::IdentityDraft {
+                name: "Rosa Regional".into(),
+                role: "regional-director".into(),
+                country: "PA".into(),
+                org: "iom".into(),
+            })
+            .expect("init");
+        store.load_demo().expect("demo");
+    }
+    let s = device.launch_with_locale("es_GT.UTF-8").await;
+
+    // The board: a folded strip for each empty column, a full one for the rest.
+    s.wait_for("#board .task-card").await;
+    let columns: Vec<(String, bool, f64)> = serde_json::from_value(
+        s.client()
+            .execute(
+                "return [...document.querySelectorAll('.board-column')].map(c => \
+                 [c.querySelector('.count').textContent.trim(), c.classList.contains('folded'), \
+                  c.getBoundingClientRect().width])",
+                vec![],
+            )
+            .await
+            .expect("columns"),
+    )
+    .expect("column list");
+    assert_eq!(columns.len(), 7, "{columns:?}");
+    assert!(
+        columns.iter().any(|c| c.1),
+        "no empty column in the demo? {columns:?}"
+    );
+    for (count, folded, width) in &columns {
+        assert_eq!(*folded, count == "0", "{columns:?}");
+        if *folded {
+            assert!(*width < 50.0, "a folded column is {width} px wide");
+        } else {
+            assert!(*width > 180.0, "a column with tasks is {width} px wide");
+        }
+    }
+    s.screenshot("e2e-board-dense-es").await;
+
+    // One scroll per view: the page never scrolls; the view does, under a
+    // header and tabs that stay where they are.
+    for view in ["requests", "board", "holders", "review", "sync"] {
+        s.click(&format!("#nav-{view}")).await;
+        s.wait_for("#view").await;
+        let overflow = number(
+            &s,
+            "return document.documentElement.scrollHeight - window.innerHeight",
+        )
+        .await;
+        assert!(
+            overflow <= 1.0,
+            "{view}: the page itself scrolls by {overflow} px"
+        );
+    }
+    s.click("#nav-holders").await;
+    s.wait_for(".holding").await;
+    let tabs_before = number(
+        &s,
+        "return document.querySelector('#nav-holders').getBoundingClientRect().top",
+    )
+    .await;
+    let scrolled = number(
+        &s,
+        "const v = document.querySelector('#view'); v.scrollTop = 400; return v.scrollTop",
+    )
+    .await;
+    assert!(scrolled > 0.0, "the holders view should scroll in the demo");
+    let tabs_after = number(
+        &s,
+        "return document.querySelector('#nav-holders').getBoundingClientRect().top",
+    )
+    .await;
+    assert_eq!(tabs_before, tabs_after, "the tabs moved with the view");
+
+    // A term of art explains itself on keyboard focus, in Spanish.
+    s.click("#nav-review").await;
+    s.click("#review-tab-where").await;
+    s.wait_for("#www-title .term").await;
+    let tip = s
+        .client()
+        .execute(
+            "const t = document.querySelector('#www-title .term'); t.focus(); \
+             const tip = t.querySelector('.tip'); \
+             return [getComputedStyle(tip).display, tip.textContent]",
+            vec![],
+        )
+        .await
+        .expect("tip");
+    assert_ne!(
+        tip[0], "none",
+        "the explanation stays hidden on focus: {tip}"
+    );
+    assert!(
+        tip[1].as_str().unwrap_or("").contains("quién hace qué"),
+        "{tip}"
+    );
+
+    // Dates are typed and read day first in Spanish, and stored as ISO.
+    s.click("#nav-requests").await;
+    let needed = s.wait_for("#needed-by").await;
+    assert_eq!(
+        needed
+            .attr("placeholder")
+            .await
+            .expect("placeholder")
+            .as_deref(),
+        Some("dd/mm/aaaa")
+    );
+    s.type_into("#needed-by", "30/11/2026").await;
+    let stored = s
+        .client()
+        .execute(
+            "const shown = document.querySelector('#needed-by'); shown.blur(); \
+             return shown.previousElementSibling.value",
+            vec![],
+        )
+        .await
+        .expect("stored");
+    assert_eq!(stored, serde_json::json!("2026-11-30"));
+
+    // Countries by name where a flow says where people came from.
+    s.click("#nav-movement").await;
+    s.wait_for("#flow-from").await;
+    assert_eq!(s.text("#flow-from option[value=\"VE\"]").await, "Venezuela");
+    assert_eq!(s.text("#flow-from option[value=\"HT\"]").await, "Haití");
+    s.quit().await;
+}
+
+/// The language and the last site belong to the data folder: a second data
+/// folder on the same machine (same user, same web view) starts in the
+/// system's language and with an empty site, and the first keeps its own.
+#[tokio::test]
+#[ignore = "needs Xvfb, tauri-driver and the built app: run through ./dev test"]
+async fn language_and_last_site_belong_to_the_data_folder() {
+    let device = Device::new();
+    let s = device.launch_with_locale("es_GT.UTF-8").await;
+    set_up(&s).await;
+    s.click("#lang-en").await;
+    fill_request(&s, "Tecún Umán", "12", "3", "2", "Agua").await;
+    s.click("#submit-request").await;
+    s.wait_for_text("#form-saved", "REQ-").await;
+    s.quit().await;
+    let kept = std::fs::read_to_string(device.data_dir().join("settings.json")).expect("settings");
+    assert!(
+        kept.contains("\"en\"") && kept.contains("Tecún Umán"),
+        "{kept}"
+    );
+
+    let other = device.launch_folder("second", "es_GT.UTF-8").await;
+    assert_eq!(other.text("#setup-title").await, "Configurar este equipo");
+    other.quit().await;
+
+    let again = device.launch_with_locale("es_GT.UTF-8").await;
+    again.wait_for_text("#nav-requests", "Requests").await;
+    let site = again.wait_for("#site").await;
+    assert_eq!(
+        site.prop("value").await.expect("site").as_deref(),
+        Some("Tecún Umán")
+    );
+    again.quit().await;
+}

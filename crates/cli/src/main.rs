@@ -1,8 +1,10 @@
 //! `relevo`: a Relevo device on the command line.
 //!
 //! A thin shell over `relevo-store`: parse, call, print. Errors go to stderr
-//! with exit status 1 (2 for a command line clap cannot parse); verification
-//! failures exit 1 after naming the first bad op of each device.
+//! with one exit status per class of error (`ErrorCode::exit_status`, listed
+//! by `relevo --help`; 2 for a command line clap cannot parse); a log that
+//! does not verify exits as `corrupt` after naming the first bad op of each
+//! device.
 
 // Every line printed goes through `out`, which shows control characters and
 // bidirectional overrides in people's text as escapes instead of handing
@@ -18,7 +20,7 @@ macro_rules! eprintln {
 mod out;
 
 use chrono::{Local, TimeZone};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use relevo_core::domain::{
     CrisisDraft, IdentityDraft, ItemDraft, PersonDraft, RequestDraft, TaskDraft, VulnerableDraft,
 };
@@ -576,14 +578,22 @@ fn main() -> ExitCode {
     // `relevo timeline | head` ends quietly, as command-line tools do,
     // instead of failing on the closed pipe.
     sigpipe::reset();
-    let cli = Cli::parse();
+    // The exit statuses, one per class of error, close `relevo --help`.
+    let matches = Cli::command()
+        .after_help(relevo_core::api::ErrorCode::exit_table())
+        .get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     match run(cli) {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {}", e.to_string().replace('\n', "\nerror: "));
-            ExitCode::FAILURE
-        }
+        Err(e) => fail(e.code(), &e.to_string()),
     }
+}
+
+/// Says what went wrong and exits with its class's status (see
+/// `relevo --help`).
+fn fail(code: relevo_core::api::ErrorCode, message: &str) -> ExitCode {
+    eprintln!("error: {}", message.replace('\n', "\nerror: "));
+    ExitCode::from(code.exit_status())
 }
 
 fn data_dir(flag: Option<PathBuf>) -> Result<PathBuf, Error> {
@@ -1121,10 +1131,8 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         | Command::Status { .. }
         | Command::Waiting(_)
         | Command::Forks(_) => {
-            return Ok(net::run(&mut store, cli.command).unwrap_or_else(|e| {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }));
+            return Ok(net::run(&mut store, cli.command)
+                .unwrap_or_else(|e| fail(e.code(), &e.to_string())));
         }
         Command::Timeline(a) => review::timeline(&store, a)?,
         Command::Asof {
@@ -1148,8 +1156,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 relevo_export::Audience::Response
             };
             if let Err(e) = review::export(&store, format, audience, file) {
-                eprintln!("error: {e}");
-                return Ok(ExitCode::FAILURE);
+                return Ok(fail(e.code(), &e.to_string()));
             }
         }
         Command::Verify { json } => {
@@ -1182,8 +1189,11 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                     .find_map(|d| d.problem.clone())
                     .or_else(|| report.hub_heads.problem.clone())
                     .unwrap_or_default();
-                eprintln!("error: the log does not verify: {first}");
-                return Ok(ExitCode::FAILURE);
+                // A log that does not verify is a damaged record.
+                return Ok(fail(
+                    relevo_core::api::ErrorCode::Corrupt,
+                    &format!("the log does not verify: {first}"),
+                ));
             }
         }
     }

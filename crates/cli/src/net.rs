@@ -136,9 +136,8 @@ pub(crate) fn run(store: &mut Store, command: Command) -> Result<ExitCode, SyncE
             );
         }
         Command::Bundle(BundleCommand::Import { file }) => {
-            let data = std::fs::read(&file).map_err(|e| {
-                SyncError::Bundle(format!("could not read {}: {e}", file.display()))
-            })?;
+            let data = std::fs::read(&file)
+                .map_err(|e| SyncError::File(format!("could not read {}: {e}", file.display())))?;
             let r = bundle::import(store, &data)?;
             println!(
                 "Imported {} op(s) from {}: {} new, {} already held, {} waiting, {} quarantined, {} refused.",

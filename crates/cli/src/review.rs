@@ -270,8 +270,8 @@ pub fn export(
     format: ExportFormat,
     audience: relevo_export::Audience,
     file: PathBuf,
-) -> Result<(), String> {
-    let crisis = current(store).map_err(|e| e.to_string())?;
+) -> Result<(), relevo_export::ExportError> {
+    let crisis = current(store)?;
     let format = match format {
         ExportFormat::Csv => relevo_export::Format::Csv,
         ExportFormat::FiveW => relevo_export::Format::FiveW,
@@ -294,8 +294,7 @@ pub fn export(
                 eprintln!("  {done} of {total}");
             }
         },
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     println!(
         "wrote {}{} ({} bytes: {} requests, {} tasks, {} flow counts, {} alerts)",
         written.path.display(),

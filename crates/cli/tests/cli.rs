@@ -44,7 +44,10 @@ fn with(base: &[&str], replace: &[(&str, &str)]) -> Vec<String> {
 fn a_field_coordinator_session() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    assert!(fails(d, ADD).contains("no identity"), "before init");
+    assert!(
+        fails(d, ErrorCode::NotInitialised, ADD).contains("no identity"),
+        "before init"
+    );
     let who = ok(
         d,
         &[
@@ -62,6 +65,7 @@ fn a_field_coordinator_session() {
     assert!(who.contains("Ana López"));
     assert!(fails(
         d,
+        ErrorCode::AlreadyInitialised,
         &[
             "init",
             "--name",
@@ -73,7 +77,7 @@ fn a_field_coordinator_session() {
         ]
     )
     .contains("already"));
-    assert!(fails(d, ADD).contains("no crisis"));
+    assert!(fails(d, ErrorCode::NoCrisis, ADD).contains("no crisis"));
     ok(
         d,
         &[
@@ -145,7 +149,7 @@ fn bad_requests_are_named_and_write_nothing() {
     for (replace, expected) in cases {
         let args = with(ADD, replace);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let err = fails(d, &args);
+        let err = fails(d, ErrorCode::Validation, &args);
         assert!(err.contains(expected), "{replace:?}: {err}");
     }
     let log: serde_json::Value = serde_json::from_str(&ok(d, &["log", "--json"])).expect("json");
@@ -157,7 +161,7 @@ fn bad_requests_are_named_and_write_nothing() {
 }
 
 #[test]
-fn verify_names_a_tampered_op_and_exits_1() {
+fn verify_names_a_tampered_op_and_exits_as_corrupt() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
     let who = ok(
@@ -208,7 +212,7 @@ fn verify_names_a_tampered_op_and_exits_1() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
-        Some(1),
+        Some(i32::from(ErrorCode::Corrupt.exit_status())),
         "stdout: {stdout}\nstderr: {stderr}"
     );
     assert!(
@@ -232,7 +236,7 @@ fn a_damaged_database_is_reported_and_left_alone() {
     )
     .expect("write");
     let before = std::fs::read(&db).expect("read");
-    let err = fails(d, &["request", "list"]);
+    let err = fails(d, ErrorCode::Corrupt, &["request", "list"]);
     assert!(
         err.contains("damaged") && err.contains("not changed"),
         "{err}"
@@ -367,6 +371,7 @@ fn a_director_works_a_task_from_the_command_line() {
     // Over-fulfilment is refused and names what is left.
     let err = fails(
         d,
+        ErrorCode::Validation,
         &[
             "request",
             "fulfil",
@@ -441,13 +446,25 @@ fn a_director_works_a_task_from_the_command_line() {
     let requests = json(d, &["request", "list", "--status", "fulfilled"]);
     assert_eq!(requests.as_array().expect("list").len(), 1);
     // Bad input names the problem.
-    let err = fails(d, &["task", "status", task, "finished"]);
+    let err = fails(
+        d,
+        ErrorCode::Validation,
+        &["task", "status", task, "finished"],
+    );
     assert!(err.contains("'finished' is not a task status"), "{err}");
-    let err = fails(d, &["task", "accept", "TSK-NOPE-1"]);
+    let err = fails(d, ErrorCode::NotFound, &["task", "accept", "TSK-NOPE-1"]);
     assert!(err.contains("no task TSK-NOPE-1"), "{err}");
-    let err = fails(d, &["note", "add", "REQ-NOPE-7", "hola"]);
+    let err = fails(
+        d,
+        ErrorCode::NotFound,
+        &["note", "add", "REQ-NOPE-7", "hola"],
+    );
     assert!(err.contains("no record REQ-NOPE-7 is held"), "{err}");
-    let err = fails(d, &["task", "list", "--sector", "water"]);
+    let err = fails(
+        d,
+        ErrorCode::Validation,
+        &["task", "list", "--sector", "water"],
+    );
     assert!(err.contains("'water' is not a known sector"), "{err}");
     // Escalated, the task leaves the national director's scope.
     ok(
@@ -466,6 +483,7 @@ fn a_director_works_a_task_from_the_command_line() {
     );
     let err = fails(
         d,
+        ErrorCode::Forbidden,
         &["task", "handover", task, "--org", "unhcr", "--note", "x"],
     );
     assert!(err.contains("only within their own country"), "{err}");
@@ -541,7 +559,11 @@ fn two_offline_directors_conflict_and_a_regional_director_resolves_it() {
     let text = ok(&gt, &["conflicts", "list"]);
     assert!(text.contains("(shown for now)"), "{text}");
     // The national director may not resolve it; the regional director does.
-    let err = fails(&gt, &["conflicts", "resolve", &task, "holder", "1"]);
+    let err = fails(
+        &gt,
+        ErrorCode::Forbidden,
+        &["conflicts", "resolve", &task, "holder", "1"],
+    );
     assert!(err.contains("cannot resolve a conflict"), "{err}");
     let keep = a[0]["values"]
         .as_array()
@@ -604,9 +626,17 @@ fn enrol_sync_status_and_bundles_with_a_real_hub() {
 
     // No hub yet: a clear error, nothing enrolled.
     let code = invite("Marta Gómez", "national-director");
-    let err = fails(&a, &["enrol", "--hub", &url, "--code", &code]);
+    let err = fails(
+        &a,
+        ErrorCode::Offline,
+        &["enrol", "--hub", &url, "--code", &code],
+    );
     assert!(err.contains("cannot be reached"), "{err}");
-    let err = fails(&a, &["enrol", "--hub", "hub.local", "--code", &code]);
+    let err = fails(
+        &a,
+        ErrorCode::Validation,
+        &["enrol", "--hub", "hub.local", "--code", &code],
+    );
     assert!(err.contains("must start with http"), "{err}");
 
     /// Kills the hub even when an assertion fails first.
@@ -632,6 +662,7 @@ fn enrol_sync_status_and_bundles_with_a_real_hub() {
     }
     let err = fails(
         &a,
+        ErrorCode::Enrolment,
         &["enrol", "--hub", &url, "--code", "00000-00000-00000-00000"],
     );
     assert!(err.contains("not known to this hub"), "{err}");
@@ -640,7 +671,11 @@ fn enrol_sync_status_and_bundles_with_a_real_hub() {
         said.contains("Marta Gómez (national-director, GT)"),
         "{said}"
     );
-    let err = fails(&b, &["enrol", "--hub", &url, "--code", &code]);
+    let err = fails(
+        &b,
+        ErrorCode::Enrolment,
+        &["enrol", "--hub", &url, "--code", &code],
+    );
     assert!(err.contains("already been used"), "{err}");
     ok(
         &b,
@@ -675,7 +710,7 @@ fn enrol_sync_status_and_bundles_with_a_real_hub() {
 
     // The hub goes away; a bundle carries the request to b instead.
     drop(hub);
-    let err = fails(&a, &["sync"]);
+    let err = fails(&a, ErrorCode::Offline, &["sync"]);
     assert!(err.contains("cannot be reached"), "{err}");
     std::fs::write(root.path().join("b.json"), ok(&b, &["status", "--json"])).expect("write");
     let bundle = root.path().join("stick").join("a.bundle");
@@ -699,7 +734,11 @@ fn enrol_sync_status_and_bundles_with_a_real_hub() {
     damaged[at] ^= 0xff;
     let broken = root.path().join("broken.bundle");
     std::fs::write(&broken, damaged).expect("write");
-    let err = fails(&b, &["bundle", "import", broken.to_str().expect("path")]);
+    let err = fails(
+        &b,
+        ErrorCode::Sync,
+        &["bundle", "import", broken.to_str().expect("path")],
+    );
     assert!(err.contains("damaged") || err.contains("altered"), "{err}");
     assert!(
         !ok(&b, &["request", "list"]).contains(reference),
@@ -746,7 +785,10 @@ fn a_reviewer_replays_measures_and_exports_the_demo_crisis() {
         notes.iter().filter(|e| e["kind"] == "alert.raise").count(),
         1
     );
-    assert!(fails(d, &["timeline", "--country", "XX"]).contains("not a country code"));
+    assert!(
+        fails(d, ErrorCode::Validation, &["timeline", "--country", "XX"])
+            .contains("not a country code")
+    );
 
     // As of a moment early in the crisis, fewer requests existed.
     let first = events[0]["made_at_ms"].as_u64().expect("ms");
@@ -760,9 +802,10 @@ fn a_reviewer_replays_measures_and_exports_the_demo_crisis() {
         then_n > 0 && then_n < now.as_array().expect("requests").len(),
         "{then_n}"
     );
-    assert!(fails(d, &["asof", "2001-01-01"]).contains("before the crisis began"));
-    assert!(fails(d, &["asof", "2999-01-01"]).contains("in the future"));
-    assert!(fails(d, &["asof", "yesterday"]).contains("is not a moment"));
+    assert!(fails(d, ErrorCode::Validation, &["asof", "2001-01-01"])
+        .contains("before the crisis began"));
+    assert!(fails(d, ErrorCode::Validation, &["asof", "2999-01-01"]).contains("in the future"));
+    assert!(fails(d, ErrorCode::Validation, &["asof", "yesterday"]).contains("is not a moment"));
 
     let m = json(d, &["measures"]);
     assert_eq!(m["response"][0]["by"], "all");
@@ -791,7 +834,11 @@ fn a_reviewer_replays_measures_and_exports_the_demo_crisis() {
         .expect("hxl row")
         .starts_with("#meta+ref,#crisis+name"));
     let bad = d.join("missing/report.html");
-    let e = fails(d, &["export", "report", bad.to_str().expect("utf8")]);
+    let e = fails(
+        d,
+        ErrorCode::Export,
+        &["export", "report", bad.to_str().expect("utf8")],
+    );
     assert!(e.contains("nothing was written"), "{e}");
 }
 
@@ -926,30 +973,61 @@ fn counts_a_surge_an_alert_its_acknowledgement_and_its_tasks() {
         .expect("segments")
         .push(serde_json::json!({"from": "mx-ciudad-hidalgo", "to": "gt-tecun-uman", "days": 1.0}));
     std::fs::write(&file, v.to_string()).expect("write");
-    let e = fails(d, &["corridor", "set", file.to_str().expect("utf-8")]);
+    let e = fails(
+        d,
+        ErrorCode::Validation,
+        &["corridor", "set", file.to_str().expect("utf-8")],
+    );
     assert!(e.contains("goes round in a circle"), "{e}");
     std::fs::write(&file, "not json").expect("write");
-    assert!(fails(d, &["corridor", "set", file.to_str().expect("utf-8")]).contains("not JSON"));
+    assert!(fails(
+        d,
+        ErrorCode::Validation,
+        &["corridor", "set", file.to_str().expect("utf-8")]
+    )
+    .contains("not JSON"));
 
     // Bad counts: named, nothing written.
     let before = ok(d, &["flow", "list", "--json"]);
     let mut bad = count(1, "10");
     bad.extend(["--women", "20", "--nationality", "Venezuela=3"].map(String::from));
-    let e = fails(d, &bad.iter().map(String::as_str).collect::<Vec<_>>());
+    let e = fails(
+        d,
+        ErrorCode::Validation,
+        &bad.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
     assert!(e.contains("more than the total of 10"), "{e}");
     assert!(
         e.contains("'Venezuela' is not a two-letter ISO country code"),
         "{e}"
     );
     let future = count(-3, "10");
-    assert!(
-        fails(d, &future.iter().map(String::as_str).collect::<Vec<_>>()).contains("in the future")
-    );
+    assert!(fails(
+        d,
+        ErrorCode::Validation,
+        &future.iter().map(String::as_str).collect::<Vec<_>>()
+    )
+    .contains("in the future"));
     let mut nowhere = count(1, "10");
     nowhere[3] = "xx-nowhere".into();
-    assert!(
-        fails(d, &nowhere.iter().map(String::as_str).collect::<Vec<_>>())
-            .contains("not a flow monitoring point")
-    );
+    assert!(fails(
+        d,
+        ErrorCode::Validation,
+        &nowhere.iter().map(String::as_str).collect::<Vec<_>>()
+    )
+    .contains("not a flow monitoring point"));
     assert_eq!(ok(d, &["flow", "list", "--json"]), before);
+}
+
+/// `relevo --help` lists one exit status per class of error, the same
+/// table the CLI exits by.
+#[test]
+fn the_help_lists_an_exit_status_per_class_of_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let help = ok(dir.path(), &["--help"]);
+    assert!(help.contains("Exit status:"), "{help}");
+    for code in ErrorCode::ALL {
+        let line = format!("{:<3} {:<20} ", code.exit_status(), code.slug());
+        assert!(help.contains(&line), "{line:?} missing from: {help}");
+    }
 }

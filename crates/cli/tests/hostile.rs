@@ -65,13 +65,23 @@ fn an_export_over_a_symbolic_link_is_refused_and_the_link_kept() {
     std::fs::write(&target, "do not touch").expect("write");
     let link = root.path().join("export.json");
     std::os::unix::fs::symlink(&target, &link).expect("symlink");
-    for args in [
-        vec!["export", "json", link.to_str().expect("utf8")],
-        vec!["bundle", "export", link.to_str().expect("utf8")],
+    for (class, args) in [
+        (
+            ErrorCode::Export,
+            vec!["export", "json", link.to_str().expect("utf8")],
+        ),
+        (
+            ErrorCode::Io,
+            vec!["bundle", "export", link.to_str().expect("utf8")],
+        ),
     ] {
         let out = relevo(&dir, &args);
         let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(
+            out.status.code(),
+            Some(i32::from(class.exit_status())),
+            "{args:?}: {err}"
+        );
         assert!(err.contains("symbolic link"), "{args:?}: {err}");
         assert!(
             std::fs::symlink_metadata(&link)
@@ -123,7 +133,11 @@ fn a_full_disk_still_lets_the_device_read_and_verify() {
         .status();
     let out = relevo(&dir, &request_args("Tecún Umán", "otra"));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(
+        out.status.code(),
+        Some(i32::from(ErrorCode::Storage.exit_status())),
+        "{err}"
+    );
     assert!(err.contains("disk may be full"), "{err}");
     assert!(
         !err.contains("is damaged or is not"),

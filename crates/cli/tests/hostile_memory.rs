@@ -161,7 +161,11 @@ fn a_few_hostile_kilobytes_cost_the_cli_little_memory() {
         std::fs::write(&file, data).expect("write");
         let out = relevo(&dir, &["bundle", "import", file.to_str().expect("utf8")]);
         let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "bundle {i}: {err}");
+        assert_eq!(
+            out.status.code(),
+            Some(i32::from(ErrorCode::Sync.exit_status())),
+            "bundle {i}: {err}"
+        );
         assert!(
             err.contains("bundle is damaged") || err.contains("unpacks to more than"),
             "bundle {i}: {err}"
@@ -188,7 +192,11 @@ fn a_few_hostile_kilobytes_cost_the_cli_little_memory() {
         fake_hub(listener, body, 4);
         let out = relevo(&dir, &["sync", "--hub", &url]);
         let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "answer {i}: {err}");
+        assert_eq!(
+            out.status.code(),
+            Some(i32::from(ErrorCode::Sync.exit_status())),
+            "answer {i}: {err}"
+        );
         assert!(err.contains("sync response"), "answer {i}: {err}");
         let peak = children_peak_kib();
         assert!(

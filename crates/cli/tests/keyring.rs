@@ -100,7 +100,8 @@ fn the_key_is_kept_in_the_system_keyring_where_one_answers() {
             .expect("run")
     };
     let out = without_keyring(false);
-    assert_eq!(out.status.code(), Some(1));
+    // Locked: the key is not at hand (see `relevo --help`).
+    assert_eq!(out.status.code(), Some(11));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("system keyring") && err.contains("did not answer"),
@@ -109,6 +110,7 @@ fn the_key_is_kept_in_the_system_keyring_where_one_answers() {
     assert_eq!(std::fs::read(data.join("relevo.db")).expect("db"), before);
     // A passphrase does not stand in for the keyring's key.
     let out = without_keyring(true);
-    assert_eq!(out.status.code(), Some(1));
+    // Locked: the key is not at hand (see `relevo --help`).
+    assert_eq!(out.status.code(), Some(11));
     assert_eq!(std::fs::read(data.join("relevo.db")).expect("db"), before);
 }

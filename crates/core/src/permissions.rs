@@ -10,10 +10,13 @@
 //! and again on every replica that receives it.
 
 use crate::domain::{Country, Role};
+use serde::{Deserialize, Serialize};
 use std::fmt;
+use ts_rs::TS;
 
 /// Something a person can do to the record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "kebab-case")]
 pub enum Action {
     OpenCrisis,
     CloseCrisis,
@@ -241,6 +244,18 @@ fn reach(role: Role, action: Action) -> Reach {
     }
 }
 
+/// The actions `actor` may take somewhere: in their own country, in the
+/// region, or on a task they hold. The app offers what this lists and
+/// nothing else, so that it never re-derives permissions from role names;
+/// every op is still checked by [`check`] when it is made and received.
+pub fn allowed(actor: Actor) -> Vec<Action> {
+    Action::ALL
+        .iter()
+        .copied()
+        .filter(|a| reach(actor.role, *a) != Reach::Never)
+        .collect()
+}
+
 /// May `actor` do `action` on a record in `scope`? `holds` says whether the
 /// actor is the holder the op saw (only [`Action::UpdateHeldTask`] uses it;
 /// directors who do not hold a task manage it through assign and hand over).
@@ -277,6 +292,31 @@ mod tests {
 
     const GT: Country = Country::Gt;
     const HN: Country = Country::Hn;
+
+    /// What the app offers is exactly what some op of the person would
+    /// pass: in their country, another, the region, or on a held task.
+    #[test]
+    fn allowed_lists_what_check_lets_through_somewhere() {
+        for role in Role::ALL.iter().copied() {
+            let actor = Actor { role, country: GT };
+            let allowed = allowed(actor);
+            for action in Action::ALL.iter().copied() {
+                let somewhere = [Scope::National(GT), Scope::National(HN), Scope::Regional]
+                    .into_iter()
+                    .any(|scope| {
+                        [false, true]
+                            .into_iter()
+                            .any(|holds| check(actor, action, scope, holds).is_ok())
+                    });
+                assert_eq!(allowed.contains(&action), somewhere, "{role:?} {action:?}");
+            }
+        }
+        let reviewer = allowed(Actor {
+            role: Role::Reviewer,
+            country: GT,
+        });
+        assert!(reviewer.is_empty(), "{reviewer:?}");
+    }
 
     /// Every role × action × scope, written out: (role, action, own country,
     /// other country, regional, a task the actor holds).

@@ -27,6 +27,17 @@ pub enum ExportError {
     Format(String),
 }
 
+impl ExportError {
+    /// The class of the failure, for the app and the CLI's exit status.
+    pub fn code(&self) -> relevo_core::api::ErrorCode {
+        match self {
+            ExportError::Store(e) => e.code(),
+            ExportError::Write { .. } => relevo_core::api::ErrorCode::Export,
+            ExportError::Format(_) => relevo_core::api::ErrorCode::Validation,
+        }
+    }
+}
+
 pub type Result<T> = std::result::Result<T, ExportError>;
 
 /// What an export can produce.

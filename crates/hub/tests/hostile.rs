@@ -430,6 +430,7 @@ fn guessing_codes_and_tokens_is_slowed_per_address() {
             ))
             .expect_err("a guess");
         statuses.push(match e {
+            relevo_sync::SyncError::Enrolment { status, .. } => status,
             relevo_sync::SyncError::Http { status, .. } => status,
             other => panic!("{other}"),
         });
@@ -777,7 +778,7 @@ fn enrolment_proves_possession_of_the_key() {
     let (victim, person) = relevo_store::new_device_identity();
     let (attacker, _) = relevo_store::new_device_identity();
     let refused = |request: &relevo_sync::http::EnrolRequest| match client.enrol(request) {
-        Err(relevo_sync::SyncError::Http { status, message }) => {
+        Err(relevo_sync::SyncError::Enrolment { status, message }) => {
             assert_eq!(status, 422, "{message}");
             message
         }

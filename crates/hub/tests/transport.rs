@@ -80,7 +80,8 @@ fn a_self_signed_hub_is_pinned_by_the_invitation_and_an_impostor_is_refused() {
     let code = invitation.split('#').next().expect("code");
     let bo = dir.path().join("bo");
     let out = relevo_run(&bo, &["enrol", "--hub", &hub.url, "--code", code]);
-    assert_eq!(out.status.code(), Some(1));
+    // Refused as a sync failure (see `relevo --help`).
+    assert_eq!(out.status.code(), Some(18));
     assert!(
         text(&out).contains("no authority vouches"),
         "{}",
@@ -97,7 +98,7 @@ fn a_self_signed_hub_is_pinned_by_the_invitation_and_an_impostor_is_refused() {
     );
     let before = relevo_run(&ana, &["status", "--json"]).stdout;
     let out = relevo_run(&ana, &["sync"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(18), "{}", text(&out));
     let said = text(&out);
     assert!(
         said.contains("not the one pinned") && said.contains(&other_pin),
@@ -153,7 +154,7 @@ fn plain_http_across_the_network_is_refused_unless_allowed() {
         &ana,
         &["enrol", "--hub", &url, "--code", "00000-00000-00000-00000"],
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(18));
     assert!(text(&out).contains("refusing plain http"), "{}", text(&out));
 
     // Both told explicitly (a hub behind a TLS proxy, a trusted network).

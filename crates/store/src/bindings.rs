@@ -45,6 +45,7 @@ pub fn typescript() -> String {
         RequestDraft::decl(&cfg),
         IdentityDraft::decl(&cfg),
         CrisisDraft::decl(&cfg),
+        relevo_core::permissions::Action::decl(&cfg),
         IdentityView::decl(&cfg),
         CrisisView::decl(&cfg),
         RequestView::decl(&cfg),
@@ -117,10 +118,13 @@ pub fn typescript() -> String {
         crate::AckView::decl(&cfg),
         crate::AlertTask::decl(&cfg),
         crate::AlertView::decl(&cfg),
+        crate::AlertTaskProposal::decl(&cfg),
         crate::PointFlow::decl(&cfg),
         crate::SegmentFlow::decl(&cfg),
         crate::CorridorPicture::decl(&cfg),
         crate::Logged::decl(&cfg),
+        crate::settings::WindowSize::decl(&cfg),
+        crate::settings::Settings::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from the Rust types by relevo-store's bindings test. Do not edit.\n\

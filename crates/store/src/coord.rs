@@ -196,7 +196,7 @@ impl Store {
     }
 
     /// Is `holder` on the roster? Names the field that is not.
-    fn check_holder(&self, draft: &HolderDraft) -> Result<Holder> {
+    pub(crate) fn check_holder(&self, draft: &HolderDraft) -> Result<Holder> {
         let mut errors = Vec::new();
         let holder = relevo_core::domain::task::holder(&draft.person, &draft.org, &mut errors);
         if !errors.is_empty() {

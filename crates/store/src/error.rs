@@ -161,8 +161,8 @@ impl Error {
             | Error::NotEnrolled { .. }
             | Error::Revoked { .. }
             | Error::TooManyWaiting { .. }
-            | Error::TooManyWaitingInAll { .. }
-            | Error::Enrolment(_) => ErrorCode::Validation,
+            | Error::TooManyWaitingInAll { .. } => ErrorCode::Validation,
+            Error::Enrolment(_) => ErrorCode::Enrolment,
             Error::Sqlite(_) | Error::Io(_) | Error::Unavailable { .. } => ErrorCode::Storage,
         }
     }

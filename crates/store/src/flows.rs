@@ -167,6 +167,36 @@ pub struct Logged {
     pub alert: Option<AlertView>,
 }
 
+/// The tasks an alert suggests, for a director to check and change before
+/// anything is signed: who, where, by when (on the site's clock) and what.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct AlertTaskProposal {
+    /// The alert's reference.
+    pub alert: String,
+    /// The country the tasks prepare, and whose clock their due time reads.
+    pub country: Country,
+    /// The point where the first people are expected.
+    pub site: String,
+    #[ts(type = "number")]
+    pub window_from_ms: u64,
+    #[ts(type = "number")]
+    pub window_to_ms: u64,
+    /// The window has begun (or begins within [`ASAP_GRACE_MS`]): the
+    /// tasks are due as soon as possible, that long from now, and say so.
+    pub asap: bool,
+    /// The window has ended too.
+    pub passed: bool,
+    #[ts(type = "number")]
+    pub due_ms: u64,
+    /// One per task, ready for [`Store::create_alert_tasks`]; `due` is on
+    /// the wall clock of `country`.
+    pub drafts: Vec<TaskDraft>,
+}
+
+/// How long a task made from an alert whose arrival window has already
+/// begun has: due "as soon as possible", not overdue the moment it exists.
+pub const ASAP_GRACE_MS: i64 = 2 * 3600 * 1000;
+
 /// Words for the tasks made from an alert, in the language asked for.
 struct TaskWords {
     shelter: &'static str,
@@ -175,6 +205,9 @@ struct TaskWords {
     between: &'static str,
     and: &'static str,
     from_alert: &'static str,
+    asap: &'static str,
+    began: &'static str,
+    ended: &'static str,
 }
 
 const ES: TaskWords = TaskWords {
@@ -184,6 +217,9 @@ const ES: TaskWords = TaskWords {
     between: "llegada estimada entre el",
     and: "y el",
     from_alert: "Alerta temprana",
+    asap: "Lo antes posible",
+    began: "la llegada estimada ya empezó",
+    ended: "la ventana de llegada estimada ya terminó",
 };
 const EN: TaskWords = TaskWords {
     shelter: "Prepare shelter at",
@@ -192,17 +228,35 @@ const EN: TaskWords = TaskWords {
     between: "expected between",
     and: "and",
     from_alert: "Early warning",
+    asap: "As soon as possible",
+    began: "arrivals were expected from then on",
+    ended: "the expected arrival window has ended",
 };
 
+fn wall_clock(ms: i64, country: Country) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    let offset = chrono::FixedOffset::east_opt(country.utc_offset_hours() * 3600)?;
+    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.with_timezone(&offset))
+}
+
+/// A moment on the clock of `country`, with its offset named: the region
+/// spans UTC−6 to UTC−4, and a time without its zone misleads.
 fn day_label(ms: i64, country: Country) -> String {
-    let offset = chrono::FixedOffset::east_opt(country.utc_offset_hours() * 3600)
-        .expect("whole-hour offsets");
-    chrono::DateTime::from_timestamp_millis(ms)
+    wall_clock(ms, country)
         .map(|t| {
-            t.with_timezone(&offset)
-                .format("%Y-%m-%d %H:%M")
-                .to_string()
+            format!(
+                "{} (UTC{:+})",
+                t.format("%Y-%m-%d %H:%M"),
+                country.utc_offset_hours()
+            )
         })
+        .unwrap_or_default()
+}
+
+/// `YYYY-MM-DDTHH:MM` on the clock of `country`: the due form a task draft
+/// reads in its country.
+fn wall_input(ms: i64, country: Country) -> String {
+    wall_clock(ms, country)
+        .map(|t| t.format("%Y-%m-%dT%H:%M").to_string())
         .unwrap_or_default()
 }
 
@@ -760,17 +814,32 @@ impl Store {
             .ok_or_else(|| damaged("the alert just acknowledged is missing"))
     }
 
-    /// Turns an alert into tasks in one step: prepare shelter and
-    /// pre-position health staff at the first point downstream in `country`
-    /// (a national director's own country by default; for a regional
-    /// director, the first country downstream), due when the first people
-    /// are expected there. Titles are in `lang` (`es` or `en`).
+    /// Turns an alert into tasks in one step: the tasks of
+    /// [`Store::propose_alert_tasks`], created as proposed (the CLI's
+    /// `alert tasks`; the app shows the proposal first).
     pub fn tasks_from_alert(
         &mut self,
         alert: &str,
         country: Option<Country>,
         lang: &str,
     ) -> Result<Vec<EntityId>> {
+        let proposal = self.propose_alert_tasks(alert, country, lang)?;
+        self.create_alert_tasks(alert, &proposal.drafts)
+    }
+
+    /// The tasks an alert suggests: prepare shelter and pre-position health
+    /// staff at the first point downstream in `country` (a national
+    /// director's own country by default; for a regional director, the
+    /// first country downstream), due when the first people are expected
+    /// there. A window that has already begun makes them due as soon as
+    /// possible, [`ASAP_GRACE_MS`] from now, and their text says so. Titles
+    /// are in `lang` (`es` or `en`). Nothing is signed.
+    pub fn propose_alert_tasks(
+        &self,
+        alert: &str,
+        country: Option<Country>,
+        lang: &str,
+    ) -> Result<AlertTaskProposal> {
         let me = self.me()?;
         let (id, _) = self.find_alert(alert)?;
         let view = self
@@ -795,35 +864,103 @@ impl Store {
             )));
         };
         let w = if lang.starts_with("en") { &EN } else { &ES };
-        let window = format!(
-            "{} {} {} {}",
+        let (earliest, latest) = (next.arrival.earliest_ms, next.arrival.latest_ms);
+        let now = now_ms() as i64;
+        let asap = earliest < now + ASAP_GRACE_MS;
+        let passed = latest < now;
+        let due = if asap { now + ASAP_GRACE_MS } else { earliest };
+        let mut description = format!(
+            "{} {} ({}, {}): {} {} {} {}.",
+            w.from_alert,
+            view.reference,
+            view.point_name,
+            view.country.code(),
             w.between,
-            day_label(next.arrival.earliest_ms, country),
+            day_label(earliest, country),
             w.and,
-            day_label(next.arrival.latest_ms, country)
+            day_label(latest, country)
         );
-        let due = relevo_core::domain::time::rfc3339(next.arrival.earliest_ms.max(now_ms() as i64));
-        let mut made = Vec::new();
-        for (sector, verb) in [(Sector::Shelter, w.shelter), (Sector::Health, w.health)] {
-            let draft = TaskDraft {
+        if asap {
+            let why = if passed { w.ended } else { w.began };
+            description.push_str(&format!(" {}: {why}.", w.asap));
+        }
+        let drafts = [(Sector::Shelter, w.shelter), (Sector::Health, w.health)]
+            .into_iter()
+            .map(|(sector, verb)| TaskDraft {
                 title: format!("{verb} {}: ~{} {}", next.name, view.surge.people, w.people),
-                description: format!(
-                    "{} {} ({}, {}): {window}.",
-                    w.from_alert,
-                    view.reference,
-                    view.point_name,
-                    view.country.code()
-                ),
+                description: description.clone(),
                 scope: "national".into(),
                 country: country.slug().into(),
                 sector: sector.slug().into(),
                 priority: "critical".into(),
-                due: due.clone(),
+                due: wall_input(due, country),
                 ..TaskDraft::default()
-            };
-            made.push(self.create_task(&draft, Some(id))?);
+            })
+            .collect();
+        Ok(AlertTaskProposal {
+            alert: view.reference,
+            country,
+            site: next.name.clone(),
+            window_from_ms: earliest.max(0) as u64,
+            window_to_ms: latest.max(0) as u64,
+            asap,
+            passed,
+            due_ms: due.max(0) as u64,
+            drafts,
+        })
+    }
+
+    /// Creates the tasks of a proposal, as the director changed it, linked
+    /// to the alert. All or none: every draft is checked (fields, holder,
+    /// permission) before the first is signed; a field error names the
+    /// task by its place, as `0.title`.
+    pub fn create_alert_tasks(
+        &mut self,
+        alert: &str,
+        drafts: &[TaskDraft],
+    ) -> Result<Vec<EntityId>> {
+        let me = self.me()?;
+        let (id, _) = self.find_alert(alert)?;
+        if drafts.is_empty() {
+            return Err(Error::Invalid(
+                "no task to create: the proposal is empty".into(),
+            ));
         }
-        Ok(made)
+        if drafts.len() > 10 {
+            return Err(Error::Invalid(format!(
+                "at most 10 tasks are made from one alert at a time, not {}",
+                drafts.len()
+            )));
+        }
+        let mut errors = Vec::new();
+        for (i, draft) in drafts.iter().enumerate() {
+            match draft.validate(me.country) {
+                Ok((task, holder)) => {
+                    permit(
+                        &me,
+                        Action::CreateTask,
+                        relevo_core::rules::scope_of(task.scope),
+                    )?;
+                    if holder.is_some() {
+                        self.check_holder(&crate::coord::HolderDraft {
+                            person: draft.holder_person.clone(),
+                            org: draft.holder_org.clone(),
+                        })?;
+                    }
+                }
+                Err(fields) => errors.extend(fields.into_iter().map(|mut f| {
+                    f.field = format!("{i}.{}", f.field);
+                    f
+                })),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Error::Validation(errors));
+        }
+        drafts
+            .iter()
+            .map(|draft| self.create_task(draft, Some(id)))
+            .collect()
     }
 
     /// People per point in the last day and week before `at_ms`, the trend,

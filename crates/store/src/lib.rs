@@ -22,6 +22,7 @@ mod project;
 mod queries;
 mod review;
 mod schema;
+pub mod settings;
 mod views;
 
 pub mod bindings;
@@ -30,8 +31,8 @@ pub use coord::{FulfilmentDraft, HolderDraft};
 pub use demo::{Scale, Scenario};
 pub use error::{Error, Result};
 pub use flows::{
-    AckView, AlertTask, AlertView, ArrivalView, CorridorPicture, FlowFilter, FlowView, Logged,
-    PointFlow, SegmentFlow, SurgeDay,
+    AckView, AlertTask, AlertTaskProposal, AlertView, ArrivalView, CorridorPicture, FlowFilter,
+    FlowView, Logged, PointFlow, SegmentFlow, SurgeDay, ASAP_GRACE_MS,
 };
 pub use heads::HeadsReport;
 pub use keys::{DbKey, Keeper, Prompt};

@@ -26,6 +26,10 @@ pub struct IdentityView {
     pub org: Option<String>,
     pub device_id: String,
     pub device_tag: String,
+    /// What the person may do somewhere (their country, the region, a task
+    /// they hold), from the core's permission table: the app offers these
+    /// and never compares role names.
+    pub may: Vec<Action>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -142,11 +146,14 @@ impl Store {
             .optional()?;
         let (name, role, country, org) =
             row.ok_or_else(|| damaged("this device's person is missing"))?;
+        let role = parse_slug(&role, Role::parse)?;
+        let country = parse_slug(&country, Country::parse)?;
         Ok(Some(IdentityView {
             person_id: local.person,
             name,
-            role: parse_slug(&role, Role::parse)?,
-            country: parse_slug(&country, Country::parse)?,
+            role,
+            country,
+            may: relevo_core::permissions::allowed(Actor { role, country }),
             org,
             device_id: device.to_string(),
             device_tag: device.tag(),

@@ -188,7 +188,14 @@ fn acknowledging_and_turning_an_alert_into_tasks() {
             relevo_core::domain::TaskScope::National(Country::Gt)
         );
         assert!(t.title.contains("Agua Caliente"), "{}", t.title);
-        assert_eq!(t.due_ms, Some(view.arrivals[0].arrival.earliest_ms));
+        // Due when the first people are expected, to the minute (the due
+        // time is written on the site's clock, to the minute).
+        let earliest = view.arrivals[0].arrival.earliest_ms;
+        let due = t.due_ms.expect("a due time");
+        assert!(
+            due <= earliest && due > earliest - 60_000,
+            "due {due}, window from {earliest}"
+        );
     }
     let sectors: Vec<_> = tasks
         .iter()
@@ -496,4 +503,97 @@ fn an_administrator_adds_a_monitoring_point_that_counts_can_name() {
     // Only administrators manage the roster.
     let mut fc = ready_store("field-coordinator", "GT");
     assert!(matches!(fc.add_site(&draft), Err(Error::Forbidden(_))));
+}
+
+/// The tasks an alert suggests are proposed first, unsigned; a window that
+/// has already begun (or ended) makes them due as soon as possible, a short
+/// grace from now, and their text says so; the director's changes are what
+/// gets signed, all or none.
+#[test]
+fn alert_tasks_are_proposed_first_and_never_overdue_at_birth() {
+    for (ended_ago, passed) in [(6 * HOUR, false), (30 * HOUR, true)] {
+        let mut s = ready_store("regional-director", "PA");
+        let end = (now() - ended_ago) / 1000 * 1000;
+        quiet_week(&mut s, "hn-agua-caliente", end);
+        let alert = s
+            .log_flow(&count("hn-agua-caliente", end, 450))
+            .expect("surge")
+            .alert
+            .expect("alert");
+        let ops = s.op_count().expect("ops");
+        let before = now();
+        let p = s
+            .propose_alert_tasks(&alert.reference, None, "es")
+            .expect("proposal");
+        assert_eq!(s.op_count().expect("ops"), ops, "a proposal signs nothing");
+        assert_eq!(p.country, Country::Gt);
+        assert_eq!(p.site, "Agua Caliente");
+        assert!(
+            p.asap,
+            "the window began {} h ago",
+            (before - p.window_from_ms as i64) / HOUR
+        );
+        assert_eq!(p.passed, passed);
+        let grace = relevo_store::ASAP_GRACE_MS;
+        assert!(
+            p.due_ms as i64 >= before + grace - 1000 && p.due_ms as i64 <= now() + grace,
+            "due {} is not a grace period from now",
+            p.due_ms
+        );
+        assert_eq!(p.drafts.len(), 2);
+        let said = if passed { "ya terminó" } else { "ya empezó" };
+        for d in &p.drafts {
+            assert!(
+                d.description.contains("Lo antes posible"),
+                "{}",
+                d.description
+            );
+            assert!(d.description.contains(said), "{}", d.description);
+            assert!(
+                d.description.contains("(UTC-6)"),
+                "the zone is named: {}",
+                d.description
+            );
+        }
+
+        // One bad draft: nothing is signed, and the error names its place.
+        let mut drafts = p.drafts.clone();
+        drafts[0].title.push_str(" (bodega 2)");
+        drafts[1].title = "  ".into();
+        let Error::Validation(errors) = s
+            .create_alert_tasks(&alert.reference, &drafts)
+            .expect_err("an empty title")
+        else {
+            panic!("a validation error")
+        };
+        assert!(errors.iter().any(|e| e.field == "1.title"), "{errors:?}");
+        assert_eq!(s.op_count().expect("ops"), ops, "all or none");
+
+        // Only the first, as changed: signed, linked, not overdue.
+        let made = s
+            .create_alert_tasks(&alert.reference, &drafts[..1])
+            .expect("tasks");
+        assert_eq!(made.len(), 1);
+        let t = s.task(made[0]).expect("task").expect("held");
+        assert!(t.title.ends_with("(bodega 2)"), "{}", t.title);
+        assert!(t.due_ms.expect("due") > now(), "overdue at birth");
+        let view = s.alert_view(alert.id).expect("view").expect("alert");
+        assert_eq!(view.tasks.len(), 1);
+    }
+}
+
+#[test]
+fn a_field_coordinator_gets_no_proposal() {
+    let mut s = ready_store("field-coordinator", "HN");
+    let end = hour_ago();
+    quiet_week(&mut s, "hn-agua-caliente", end);
+    let alert = s
+        .log_flow(&count("hn-agua-caliente", end, 450))
+        .expect("surge")
+        .alert
+        .expect("alert");
+    let e = s
+        .propose_alert_tasks(&alert.reference, None, "en")
+        .expect_err("no tasks for a field coordinator");
+    assert!(matches!(e, Error::Forbidden(_)), "{e}");
 }

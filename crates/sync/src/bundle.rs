@@ -212,7 +212,7 @@ fn refuse_link(path: &Path) -> Result<(), SyncError> {
         .symlink_metadata()
         .is_ok_and(|m| m.file_type().is_symlink())
     {
-        return Err(SyncError::Bundle(format!(
+        return Err(SyncError::File(format!(
             "could not write {}: it is a symbolic link, and Relevo does not write through links: give the path of a regular file",
             path.display()
         )));
@@ -228,7 +228,7 @@ pub fn write_file(path: &Path, data: &[u8]) -> Result<(), SyncError> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let fail =
-        |e: std::io::Error| SyncError::Bundle(format!("could not write {}: {e}", path.display()));
+        |e: std::io::Error| SyncError::File(format!("could not write {}: {e}", path.display()));
     refuse_link(path)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
     std::io::Write::write_all(&mut tmp, data).map_err(fail)?;

@@ -133,12 +133,12 @@ impl Invitation {
         let (code, pin) = match text.trim().split_once('#') {
             None => (text.trim(), None),
             Some((code, pin)) => {
-                let pin = crate::tls::parse_pin(pin).ok_or_else(|| SyncError::Http {
-                    status: 0,
-                    message: format!(
+                // Bad input, named as such: nothing was sent to a hub.
+                let pin = crate::tls::parse_pin(pin).ok_or_else(|| {
+                    SyncError::Store(relevo_store::Error::Invalid(format!(
                         "the invitation's certificate fingerprint '{pin}' is not sha256: and 64 hex \
                          digits; copy the whole invitation again"
-                    ),
+                    )))
                 })?;
                 (code.trim(), Some(pin))
             }
@@ -227,12 +227,9 @@ impl Client {
                 .nth(1)
                 .is_some_and(|rest| !rest.is_empty());
         if !ok {
-            return Err(SyncError::Http {
-                status: 0,
-                message: format!(
-                    "'{url}' is not a hub address: it must start with http:// or https://"
-                ),
-            });
+            return Err(SyncError::Store(relevo_store::Error::Invalid(format!(
+                "'{url}' is not a hub address: it must start with http:// or https://"
+            ))));
         }
         if base.starts_with("http://") && !link.allow_http && !is_loopback(&base) {
             return Err(SyncError::Insecure(format!(
@@ -356,10 +353,18 @@ impl Client {
             .send(&serde_json::to_vec(request).expect("an enrolment request serialises")[..])
             .map_err(|e| self.failed(e))?;
         let body = match Client::read(response) {
-            Err(SyncError::Unauthorized) => {
-                return Err(SyncError::Http {
-                    status: 401,
-                    message: "the hub did not accept the invitation code".into(),
+            Err(SyncError::Unauthorized) => return Err(SyncError::Enrolment {
+                status: 401,
+                message:
+                    "the hub did not accept the invitation code: it is unknown, spent or expired"
+                        .into(),
+            }),
+            Err(SyncError::Http { status, message })
+                if (400..500).contains(&status) && status != 429 =>
+            {
+                return Err(SyncError::Enrolment {
+                    status,
+                    message: format!("the hub refused the enrolment ({status}): {message}"),
                 })
             }
             other => other?,

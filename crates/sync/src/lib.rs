@@ -457,6 +457,13 @@ pub enum SyncError {
     NotEnrolled,
     #[error("{0}")]
     Bundle(String),
+    /// A file the person named (a bundle) could not be read or written.
+    #[error("{0}")]
+    File(String),
+    /// The hub refused the invitation code or the enrolment (its HTTP
+    /// status: 401 unknown, 422 wrong or spent, 409 already enrolled…).
+    #[error("{message}")]
+    Enrolment { status: u16, message: String },
     #[error("the hub refused {count} op(s) and the session cannot go on: {first}")]
     Refused { count: usize, first: String },
     /// The connection would not be private or not be with the real hub:
@@ -467,6 +474,20 @@ pub enum SyncError {
 }
 
 impl SyncError {
+    /// The class of the failure, for the app and the CLI's exit status.
+    pub fn code(&self) -> relevo_core::api::ErrorCode {
+        use relevo_core::api::ErrorCode;
+        match self {
+            SyncError::Store(e) => e.code(),
+            _ if self.is_offline() => ErrorCode::Offline,
+            SyncError::Unauthorized | SyncError::Revoked => ErrorCode::Revoked,
+            SyncError::Enrolment { .. } => ErrorCode::Enrolment,
+            SyncError::File(_) => ErrorCode::Io,
+            SyncError::NotEnrolled => ErrorCode::NotInitialised,
+            _ => ErrorCode::Sync,
+        }
+    }
+
     /// Will trying again later help by itself?
     pub fn is_offline(&self) -> bool {
         matches!(self, SyncError::Offline(_))

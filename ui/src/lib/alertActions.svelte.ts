@@ -3,7 +3,6 @@
 // view reloaded after it.
 import { api, asApiError, type ApiError } from './api';
 import type { Country } from './bindings';
-import { i18n } from './i18n.svelte';
 import { nav } from './nav.svelte';
 
 export class AlertActions {
@@ -25,7 +24,9 @@ export class AlertActions {
 
   acknowledge = (reference: string): Promise<void> => this.run(() => api.acknowledgeAlert(reference, ''));
 
-  /** `country`: the director's own; none for a regional director. */
-  makeTasks = (reference: string, country: Country | null): Promise<void> =>
-    this.run(() => api.tasksFromAlert(reference, country, i18n.lang));
+  /** Opens the preview of the alert's tasks. `country`: the director's
+   * own; none for a regional director. */
+  makeTasks = (reference: string, country: Country | null): void => {
+    nav.alertTasks = { alert: reference, country };
+  };
 }

@@ -1,5 +1,6 @@
 // How an early-warning alert reads, for the banner and the alert list.
 import type { AlertView, ArrivalView, Country, IdentityView } from './bindings';
+import { wallTime } from './dates';
 import { i18n } from './i18n.svelte';
 
 export function headline(a: AlertView): string {
@@ -18,13 +19,33 @@ export function headline(a: AlertView): string {
   return `${main} — ${why}`;
 }
 
+/** When people are expected at a point, on that point's clock, named:
+ * a director in Panama reads a Guatemalan window in Guatemalan time. */
 export function expected(x: ArrivalView): string {
   return i18n.t('alert.expected', {
     point: x.name,
     country: i18n.country(x.country),
-    from: i18n.dateTime(x.earliest_ms),
-    to: i18n.dateTime(x.latest_ms),
+    from: wallTime(x.earliest_ms, x.country, i18n.lang),
+    to: wallTime(x.latest_ms, x.country, i18n.lang),
+    zone: i18n.t('alertTasks.zone', { country: i18n.country(x.country) }),
   });
+}
+
+/** Who has acknowledged an alert and who has not yet: each country it
+ * concerns, and the region (`null`). */
+export function acknowledgements(a: AlertView): { acked: (Country | null)[]; missing: (Country | null)[] } {
+  const scopes: (Country | null)[] = [...a.concerns, null];
+  const done = (c: Country | null) => a.acks.some((k) => k.country === c);
+  return { acked: scopes.filter(done), missing: scopes.filter((c) => !done(c)) };
+}
+
+/** The scope a person acknowledges for: their country, or the region. */
+export const myScope = (me: IdentityView): Country | null => (me.role === 'regional-director' ? null : me.country);
+
+/** The arrival window that matters to this person has ended by `now`. */
+export function windowEnded(a: AlertView, me: IdentityView | null, now: number): boolean {
+  const x = arrivalFor(a, me);
+  return x !== null && x.latest_ms < now;
 }
 
 /** The arrival that matters to this person: the first in their country, or

@@ -32,6 +32,8 @@ import type {
   TimelineFilter,
   VerifyReport,
   WhoWhatWhere,
+  AlertTaskProposal,
+  Settings,
   AlertView,
   Corridor,
   CorridorPicture,
@@ -81,13 +83,15 @@ export interface Imported {
 }
 
 export const api = {
+  settings: () => call<Settings>('settings'),
+  saveSettings: (changes: Partial<Settings>) => call<Settings>('save_settings', { changes }),
   reviewSpan: (basis: Basis) => call<Span>('review_span', { basis }),
   reviewAsOf: (at: number, basis: Basis) => call<AsOfView>('review_as_of', { at, basis }),
   reviewTimeline: (filter: TimelineFilter) => call<Event[]>('review_timeline', { filter }),
   reviewMeasures: () => call<Measures>('review_measures'),
   reviewWhere: () => call<WhoWhatWhere[]>('review_where'),
   reviewAreas: () => call<AreaCount[]>('review_areas'),
-  defaultExportPath: (format: ExportFormat) => call<string>('default_export_path', { format }),
+  defaultExportPath: (format: ExportFormat, lang: string) => call<string>('default_export_path', { format, lang }),
   reviewExport: (format: ExportFormat, path: string, shareable: boolean) =>
     call<Written>('review_export', { format, path, audience: shareable ? 'shareable' : 'response' }),
   verifyLog: () => call<VerifyReport>('verify_log'),
@@ -138,8 +142,9 @@ export const api = {
   alerts: () => call<AlertView[]>('alerts'),
   alertsAwaitingMe: () => call<AlertView[]>('alerts_awaiting_me'),
   acknowledgeAlert: (alert: string, note: string) => call<AlertView>('acknowledge_alert', { alert, note }),
-  tasksFromAlert: (alert: string, country: Country | null, lang: string) =>
-    call<AlertView>('tasks_from_alert', { alert, country, lang }),
+  proposeAlertTasks: (alert: string, country: Country | null, lang: string) =>
+    call<AlertTaskProposal>('propose_alert_tasks', { alert, country, lang }),
+  createAlertTasks: (alert: string, drafts: TaskDraft[]) => call<AlertView>('create_alert_tasks', { alert, drafts }),
   corridorPicture: () => call<CorridorPicture>('corridor_picture'),
   corridor: () => call<Corridor>('corridor'),
   setCorridor: (corridor: Corridor) => call<Corridor>('set_corridor', { corridor }),

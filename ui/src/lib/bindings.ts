@@ -27,7 +27,7 @@ limit: number | null,
  */
 message: string, };
 
-export type ErrorCode = "validation" | "not-initialised" | "already-initialised" | "no-crisis" | "forbidden" | "not-found" | "lifecycle" | "conflict" | "schema-too-new" | "corrupt" | "storage" | "locked" | "offline" | "sync" | "internal";
+export type ErrorCode = "validation" | "not-initialised" | "already-initialised" | "no-crisis" | "forbidden" | "not-found" | "lifecycle" | "conflict" | "schema-too-new" | "corrupt" | "storage" | "locked" | "offline" | "sync" | "revoked" | "enrolment" | "io" | "export" | "internal";
 
 export type ApiError = { code: ErrorCode, message: string, fields: Array<FieldError>, 
 /**
@@ -68,7 +68,15 @@ export type CrisisDraft = { name: string,
  */
 countries: Array<string>, };
 
-export type IdentityView = { person_id: EntityId, name: string, role: Role, country: Country, org: string | null, device_id: string, device_tag: string, };
+export type Action = "open-crisis" | "close-crisis" | "log-request" | "update-request" | "triage-request" | "add-note" | "create-task" | "assign-task" | "hand-over-task" | "escalate-task" | "update-held-task" | "link-requests" | "resolve-conflict" | "manage-roster" | "log-flow" | "acknowledge-alert" | "set-corridor";
+
+export type IdentityView = { person_id: EntityId, name: string, role: Role, country: Country, org: string | null, device_id: string, device_tag: string, 
+/**
+ * What the person may do somewhere (their country, the region, a task
+ * they hold), from the core's permission table: the app offers these
+ * and never compares role names.
+ */
+may: Array<Action>, };
 
 export type CrisisView = { id: EntityId, name: string, countries: Array<Country>, demo: boolean, closed: boolean, 
 /**
@@ -705,6 +713,34 @@ mine: boolean,
  */
 awaiting_me: boolean, };
 
+export type AlertTaskProposal = { 
+/**
+ * The alert's reference.
+ */
+alert: string, 
+/**
+ * The country the tasks prepare, and whose clock their due time reads.
+ */
+country: Country, 
+/**
+ * The point where the first people are expected.
+ */
+site: string, window_from_ms: number, window_to_ms: number, 
+/**
+ * The window has begun (or begins within [`ASAP_GRACE_MS`]): the
+ * tasks are due as soon as possible, that long from now, and say so.
+ */
+asap: boolean, 
+/**
+ * The window has ended too.
+ */
+passed: boolean, due_ms: number, 
+/**
+ * One per task, ready for [`Store::create_alert_tasks`]; `due` is on
+ * the wall clock of `country`.
+ */
+drafts: Array<TaskDraft>, };
+
 export type PointFlow = { point: string, name: string, country: Country, lat: number | null, lon: number | null, last_day: number, last_week: number, 
 /**
  * The mean daily count over the seven days before the last day (days
@@ -721,3 +757,19 @@ export type SegmentFlow = { from: string, to: string, days: number, last_day: nu
 export type CorridorPicture = { at_ms: number, points: Array<PointFlow>, segments: Array<SegmentFlow>, };
 
 export type Logged = { flow: FlowView, alert: AlertView | null, };
+
+export type WindowSize = { width: number, height: number, };
+
+export type Settings = { 
+/**
+ * `es` or `en`; none follows the system's language.
+ */
+lang: string | null, 
+/**
+ * The site last typed in the request form.
+ */
+last_site: string | null, 
+/**
+ * The counting point last chosen in the flow form.
+ */
+last_point: string | null, window: WindowSize | null, };

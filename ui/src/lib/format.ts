@@ -1,17 +1,24 @@
 // Field values as people read them: stored as JSON, shown with names from
 // the roster and words from the catalogue.
-import type { Holder, RequestStatus, TaskScope, TaskStatus } from './bindings';
+import type { Action, Holder, IdentityView, RequestStatus, TaskScope, TaskStatus } from './bindings';
 import { i18n } from './i18n.svelte';
 import { nav } from './nav.svelte';
+
+/** May the person take `action` somewhere? From the permissions the core
+ * computed for them (`IdentityView.may`); the UI compares no role names. */
+export const may = (me: IdentityView | null | undefined, action: Action): boolean => !!me?.may.includes(action);
 
 /** An emptied number box binds as null or NaN; drafts want null. */
 export const numberOrNull = (n: number | null | undefined): number | null =>
   typeof n === 'number' && Number.isFinite(n) ? n : null;
 
+/** An organisation's name from the roster ("OIM / IOM", not "iom"). */
+export const orgName = (id: string): string => nav.roster.orgs.find((o) => o.id === id)?.name ?? id;
+
 export function holderName(h: Holder | null): string {
   if (!h) return i18n.t('conflicts.nobody');
   const person = h.person ? (nav.roster.people.find((p) => p.id === h.person)?.name ?? h.person) : null;
-  const org = h.org ? (nav.roster.orgs.find((o) => o.id === h.org)?.name ?? h.org) : null;
+  const org = h.org ? orgName(h.org) : null;
   return [person, org].filter(Boolean).join(' · ');
 }
 

@@ -1,5 +1,6 @@
-// The person's language: chosen in the header, remembered on this device,
-// defaulting to the OS locale (Spanish for any es-* locale).
+// The person's language: chosen in the header, remembered in the data
+// folder's settings, defaulting to the OS locale (Spanish for any es-*
+// locale).
 import { catalogues, type Lang, type TextKey } from './messages';
 import type {
   ApiError,
@@ -14,13 +15,6 @@ import type {
   VulnerableGroup,
 } from './bindings';
 
-const STORAGE_KEY = 'relevo.lang';
-
-function savedLang(): Lang | null {
-  const saved = localStorage.getItem(STORAGE_KEY);
-  return saved === 'en' || saved === 'es' ? saved : null;
-}
-
 const fromLocale = (locale: string): Lang => (locale.toLowerCase().startsWith('es') ? 'es' : 'en');
 
 function fill(template: string, params?: Record<string, string | number>): string {
@@ -31,20 +25,23 @@ function fill(template: string, params?: Record<string, string | number>): strin
 }
 
 class I18n {
-  lang = $state<Lang>(savedLang() ?? fromLocale(navigator.language));
+  lang = $state<Lang>(fromLocale(navigator.language));
+  /** Called with the language the person chooses, to keep it (the app
+   * keeps it in the data folder's settings). */
+  onchoose: ((lang: Lang) => void) | null = null;
 
-  /** Follows the OS language (as Rust reads it) unless the person chose one. */
-  adoptSystemLocale(locale: string | null): void {
-    if (savedLang() === null && locale) {
-      this.lang = fromLocale(locale);
-      document.documentElement.lang = this.lang;
-    }
+  /** Starts in the language chosen before in this data folder, else in the
+   * OS language (as Rust reads it). */
+  start(chosen: string | null, locale: string | null): void {
+    if (chosen === 'es' || chosen === 'en') this.lang = chosen;
+    else if (locale) this.lang = fromLocale(locale);
+    document.documentElement.lang = this.lang;
   }
 
   set(lang: Lang): void {
     this.lang = lang;
-    localStorage.setItem(STORAGE_KEY, lang);
     document.documentElement.lang = lang;
+    this.onchoose?.(lang);
   }
 
   /** A text; with `count` 1, its singular (`key.one`) where it has one. */

@@ -1,7 +1,7 @@
 // Where the person is: which view, which record is open, and the shared
 // roster for pickers. One small store instead of a router: the app has four
 // views and two kinds of record.
-import type { Roster, Role } from './bindings';
+import type { Country, IdentityView, Roster } from './bindings';
 
 export type View = 'requests' | 'board' | 'holders' | 'conflicts' | 'sync' | 'review' | 'movement';
 
@@ -14,6 +14,10 @@ class Nav {
   /** Requests chosen for a new task; `null` when the task form is closed. */
   newTask = $state<string[] | null>(null);
   roster = $state<Roster>({ people: [], orgs: [], sites: [] });
+  /** The alert whose tasks are being previewed; `null` when closed. */
+  alertTasks = $state<{ alert: string; country: Country | null } | null>(null);
+  /** The alert banner folded to one line. */
+  bannerFolded = $state(false);
   /** Bumped after every change so views reload what they show. */
   version = $state(0);
 
@@ -21,10 +25,11 @@ class Nav {
     this.version += 1;
   }
 
-  /** Where each role starts. */
-  home(role: Role): View {
-    if (role === 'reviewer') return 'review';
-    return role === 'national-director' || role === 'regional-director' ? 'board' : 'requests';
+  /** Where each person starts: those who only read, in review; those who
+   * make tasks, on the board; the others with the requests. */
+  home(me: IdentityView): View {
+    if (me.may.length === 0) return 'review';
+    return me.may.includes('create-task') ? 'board' : 'requests';
   }
 }
 

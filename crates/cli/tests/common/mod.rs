@@ -2,6 +2,7 @@
 //! CLI test file shares.
 #![allow(dead_code)]
 
+pub use relevo_core::api::ErrorCode;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -38,13 +39,16 @@ pub fn ok(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("utf8")
 }
 
-pub fn fails(dir: &Path, args: &[&str]) -> String {
+/// Runs `relevo` expecting it to fail as `class`: with that class's exit
+/// status (see `relevo --help`) and nothing on stdout. Returns stderr.
+pub fn fails(dir: &Path, class: ErrorCode, args: &[&str]) -> String {
     let out = relevo(dir, args);
     assert_eq!(
         out.status.code(),
-        Some(1),
-        "relevo {args:?} should fail with 1: {}",
-        String::from_utf8_lossy(&out.stdout)
+        Some(i32::from(class.exit_status())),
+        "relevo {args:?} should fail as {}: {}",
+        class.slug(),
+        String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.stdout.is_empty(), "errors go to stderr only");
     String::from_utf8(out.stderr).expect("utf8")
