@@ -542,6 +542,7 @@ async fn the_field_screens_are_dense_fixed_and_speak_one_language() {
 
     // Dates are typed and read day first in Spanish, and stored as ISO.
     s.click("#nav-requests").await;
+    s.click("#request-form details.more summary").await;
     let needed = s.wait_for("#needed-by").await;
     assert_eq!(
         needed
@@ -555,8 +556,8 @@ async fn the_field_screens_are_dense_fixed_and_speak_one_language() {
     let stored = s
         .client()
         .execute(
-            "const shown = document.querySelector('#needed-by'); shown.blur(); \
-             return shown.previousElementSibling.value",
+            "document.querySelector('#needed-by').blur(); \
+             return document.querySelector('[data-date-for=needed-by]').value",
             vec![],
         )
         .await
