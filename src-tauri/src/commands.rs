@@ -105,14 +105,34 @@ fn parse_or_default<T: serde::de::DeserializeOwned + Default>(
     }
 }
 
+fn poisoned() -> ApiError {
+    ApiError::new(
+        ErrorCode::Internal,
+        "an earlier command failed midway; restart Relevo",
+    )
+}
+
+/// Waits for the store being opened at start (see `main`), if it still is,
+/// and puts it in place. Every command that needs the store or the sync
+/// passes here first.
+fn ready(state: &AppState) -> Reply<()> {
+    let mut opening = state.opening.lock().map_err(|_| poisoned())?;
+    if let Some(thread) = opening.take() {
+        let opened = thread.join().unwrap_or_else(|_| {
+            Err(ApiError::new(
+                ErrorCode::Internal,
+                "opening the database failed midway; restart Relevo",
+            ))
+        });
+        *state.store.lock().map_err(|_| poisoned())? = opened;
+    }
+    Ok(())
+}
+
 /// The store, locked, or why it is unavailable.
 fn locked(state: &AppState) -> Reply<std::sync::MutexGuard<'_, Result<Store, ApiError>>> {
-    state.store.lock().map_err(|_| {
-        ApiError::new(
-            ErrorCode::Internal,
-            "an earlier command failed midway; restart Relevo",
-        )
-    })
+    ready(state)?;
+    state.store.lock().map_err(|_| poisoned())
 }
 
 /// Runs `f` on the store, or returns why the store is unavailable.
@@ -464,6 +484,7 @@ async fn unlock(app: tauri::AppHandle, state: State<'_, AppState>, passphrase: V
 
 #[tauri::command]
 async fn sync_status(state: State<'_, AppState>) -> Reply<SyncStatus> {
+    ready(&state)?;
     let sync = state.sync.get().cloned();
     with_store(&state, |s| {
         Ok(match &sync {
@@ -476,6 +497,7 @@ async fn sync_status(state: State<'_, AppState>) -> Reply<SyncStatus> {
 /// Asks the background sync to try now.
 #[tauri::command]
 async fn sync_now(state: State<'_, AppState>) -> Reply<()> {
+    ready(&state)?;
     if let Some(sync) = state.sync.get() {
         sync.wake();
     }

@@ -89,15 +89,28 @@ impl Device {
     /// Starts the app on a second data folder of the same machine (same
     /// user, same web view storage), named `folder` under the device.
     pub async fn launch_folder(&self, folder: &str, locale: &str) -> Session {
-        self.start_in(&self.root.path().join(folder), locale, true)
+        self.start_in(&self.root.path().join(folder), locale, true, &[])
             .await
     }
 
-    async fn start(&self, locale: &str, passphrase: bool) -> Session {
-        self.start_in(&self.data_dir(), locale, passphrase).await
+    /// Starts the app with extra environment variables (for the launch
+    /// benchmark's empty-window baseline).
+    pub async fn launch_with_env(&self, locale: &str, env: &[(&str, &str)]) -> Session {
+        self.start_in(&self.data_dir(), locale, true, env).await
     }
 
-    async fn start_in(&self, data: &Path, locale: &str, passphrase: bool) -> Session {
+    async fn start(&self, locale: &str, passphrase: bool) -> Session {
+        self.start_in(&self.data_dir(), locale, passphrase, &[])
+            .await
+    }
+
+    async fn start_in(
+        &self,
+        data: &Path,
+        locale: &str,
+        passphrase: bool,
+        env: &[(&str, &str)],
+    ) -> Session {
         let app = app_binary();
         assert!(
             app.exists(),
@@ -136,6 +149,7 @@ impl Device {
             .env("LC_ALL", locale)
             .env("LANGUAGE", locale.split('.').next().unwrap_or(locale))
             .env("MESA_SHADER_CACHE_DISABLE", "true")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -247,6 +261,22 @@ pub struct Session {
 }
 
 impl Session {
+    /// The app's process and every process it started (WebKit's web and
+    /// network processes), found below the driver in /proc.
+    pub fn app_processes(&self) -> Vec<u32> {
+        let app = app_binary();
+        let app = std::fs::canonicalize(&app).unwrap_or(app);
+        let Some(main) = descendants(self._driver.0.id())
+            .into_iter()
+            .find(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == app))
+        else {
+            return Vec::new();
+        };
+        let mut all = vec![main];
+        all.extend(descendants(main));
+        all
+    }
+
     pub fn client(&self) -> &Client {
         self.client.as_ref().expect("session open")
     }

@@ -23,7 +23,8 @@ async fn set_up(s: &Session) {
     s.wait_for("#request-form").await;
     // The list loads on its own after the form: wait for the demo's rows
     // before anyone counts them.
-    s.wait_for("li.request").await;
+    s.wait_for("#request-list[data-complete=true] li.request")
+        .await;
 }
 
 async fn fill_request(
@@ -175,6 +176,7 @@ async fn a_field_coordinator_logs_a_request_offline_and_finds_it_after_a_restart
         item.contains("High") && item.contains("by Ana López"),
         "{item}"
     );
+    s.wait_for("#request-list[data-complete=true]").await;
     assert_eq!(s.count("li.request").await, demo_requests + 1);
     s.screenshot("e2e-after-restart").await;
     s.quit().await;
@@ -269,7 +271,8 @@ async fn the_command_boundary_answers_bad_input_with_typed_errors_and_writes_not
     // Nothing was written: the list, reloaded from the store, is unchanged.
     s.client().refresh().await.expect("reload");
     s.wait_for("#request-form").await;
-    s.wait_for("li.request").await;
+    s.wait_for("#request-list[data-complete=true] li.request")
+        .await;
     assert_eq!(s.count("li.request").await, before);
     s.quit().await;
 }
@@ -331,7 +334,8 @@ async fn without_a_keyring_the_app_asks_for_a_passphrase_and_encrypts_with_it() 
     );
     s.type_into("#unlock-passphrase", chosen).await;
     s.click("#unlock-form button[type=submit]").await;
-    s.wait_for("li.request").await;
+    s.wait_for("#request-list[data-complete=true] li.request")
+        .await;
     let who = s.text("#who").await;
     assert!(who.starts_with("Ana López"), "{who}");
     s.quit().await;

@@ -1,7 +1,7 @@
 // How an early-warning alert reads, for the banner and the alert list.
 import type { AlertView, ArrivalView, Country, IdentityView } from './bindings';
 import { wallTime } from './dates';
-import { i18n } from './i18n.svelte';
+import { i18n, numberFormat } from './i18n.svelte';
 
 export function headline(a: AlertView): string {
   const main = i18n.t('alert.headline', {
@@ -12,7 +12,7 @@ export function headline(a: AlertView): string {
   const why =
     a.surge.by === 'factor' && a.surge.baseline !== null
       ? i18n.t('alert.factor', {
-          factor: new Intl.NumberFormat(i18n.lang, { maximumFractionDigits: 1 }).format(a.surge.people / Math.max(1, a.surge.baseline)),
+          factor: numberFormat(i18n.lang, { maximumFractionDigits: 1 }).format(a.surge.people / Math.max(1, a.surge.baseline)),
           baseline: i18n.number(Math.round(a.surge.baseline)),
         })
       : i18n.t('alert.absolute');

@@ -2,6 +2,7 @@
 // in the region's zones. Pure functions, unit-tested.
 import type { Country } from './bindings';
 import type { Lang } from './messages';
+import { dateFormat } from './i18n.svelte';
 
 /** flatpickr's format of the stored value: the ISO form the native
  * `<input type="date">` and `datetime-local` gave, which Rust parses. */
@@ -36,7 +37,7 @@ export const ZONES: Record<Country, string> = {
 
 /** A day and time as the clock on the wall of `country` shows it. */
 export function wallTime(ms: number, country: Country, lang: Lang): string {
-  return new Intl.DateTimeFormat(lang, {
+  return dateFormat(lang, {
     timeZone: ZONES[country],
     month: 'short',
     day: 'numeric',
@@ -49,7 +50,7 @@ export function wallTime(ms: number, country: Country, lang: Lang): string {
 /** `YYYY-MM-DDTHH:MM` on the wall clock of `country`: the form a task's due
  * time takes (Rust reads it in the task's country). */
 export function wallInput(ms: number, country: Country): string {
-  const parts = new Intl.DateTimeFormat('en-CA', {
+  const parts = dateFormat('en-CA', {
     timeZone: ZONES[country],
     year: 'numeric',
     month: '2-digit',

@@ -15,6 +15,31 @@ import type {
   VulnerableGroup,
 } from './bindings';
 
+// Formatters are costly to build (ICU sets each one up), and a list
+// formats several numbers and dates per row: each is built once per
+// language and set of options.
+const formats = new Map<string, Intl.DateTimeFormat | Intl.NumberFormat>();
+
+export function dateFormat(lang: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  const key = `d|${lang}|${JSON.stringify(options)}`;
+  let f = formats.get(key) as Intl.DateTimeFormat | undefined;
+  if (!f) {
+    f = new Intl.DateTimeFormat(lang, options);
+    formats.set(key, f);
+  }
+  return f;
+}
+
+export function numberFormat(lang: string, options: Intl.NumberFormatOptions = {}): Intl.NumberFormat {
+  const key = `n|${lang}|${JSON.stringify(options)}`;
+  let f = formats.get(key) as Intl.NumberFormat | undefined;
+  if (!f) {
+    f = new Intl.NumberFormat(lang, options);
+    formats.set(key, f);
+  }
+  return f;
+}
+
 const fromLocale = (locale: string): Lang => (locale.toLowerCase().startsWith('es') ? 'es' : 'en');
 
 function fill(template: string, params?: Record<string, string | number>): string {
@@ -106,14 +131,14 @@ class I18n {
     }
   };
 
-  number = (n: number): string => new Intl.NumberFormat(this.lang).format(n);
+  number = (n: number): string => numberFormat(this.lang).format(n);
   /** A day and time, in the viewer's zone, for compact lists. */
   date = (ms: number): string =>
-    new Intl.DateTimeFormat(this.lang, { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' }).format(ms);
+    dateFormat(this.lang, { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' }).format(ms);
   /** In the viewer's time zone, with the zone named: the region spans
    * UTC-6 to UTC-4, and a time without its zone misleads. */
   dateTime = (ms: number): string =>
-    new Intl.DateTimeFormat(this.lang, {
+    dateFormat(this.lang, {
       year: 'numeric',
       month: 'short',
       day: 'numeric',
