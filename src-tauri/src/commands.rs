@@ -124,7 +124,11 @@ fn ready(state: &AppState) -> Reply<()> {
                 "opening the database failed midway; restart Relevo",
             ))
         });
-        *state.store.lock().map_err(|_| poisoned())? = opened;
+        let store = opened.map(|(store, syncer)| {
+            let _ = state.sync.set(syncer);
+            store
+        });
+        *state.store.lock().map_err(|_| poisoned())? = store;
     }
     Ok(())
 }
@@ -161,9 +165,7 @@ fn settings(state: State<'_, AppState>) -> Settings {
 fn save_settings(state: State<'_, AppState>, changes: Value) -> Reply<Settings> {
     let changes: Settings = parse("settings", changes)?;
     let dir = state.dir.as_ref().map_err(Clone::clone)?;
-    let merged = Settings::load(dir).merged(&changes);
-    merged.save(dir).map_err(ApiError::from)?;
-    Ok(merged)
+    Settings::update(dir, &changes).map_err(ApiError::from)
 }
 
 /// The operating system's language (such as `es-GT`), which the web view

@@ -17,6 +17,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use tauri::Manager;
 
+/// The thread opening the store at start: the store and its background
+/// sync, or why it could not be opened.
+type Opening = std::thread::JoinHandle<Result<(Store, sync::Syncer), ApiError>>;
+
 /// The device's store, or why it could not be opened (a damaged file, one
 /// from a newer version): the window still opens and shows the reason.
 #[derive(Debug)]
@@ -25,7 +29,7 @@ pub struct AppState {
     /// The store being opened at start, on its own thread (the key's
     /// derivation takes a fifth of a second), so that the window loads
     /// meanwhile; the first command waits for it (`commands::ready`).
-    opening: Mutex<Option<std::thread::JoinHandle<Result<Store, ApiError>>>>,
+    opening: Mutex<Option<Opening>>,
     /// The background sync, once the store is open.
     sync: OnceLock<sync::Syncer>,
     /// The data folder, or why there is none.
@@ -90,7 +94,7 @@ fn remember_size(window: &tauri::Window) {
         }),
         ..Settings::default()
     };
-    if let Err(e) = Settings::load(dir).merged(&changes).save(dir) {
+    if let Err(e) = Settings::update(dir, &changes) {
         eprintln!("relevo: the window's size was not kept: {e}");
     }
 }
@@ -126,6 +130,20 @@ fn main() {
                     let _ = window.set_size(tauri::LogicalSize::new(size.width, size.height));
                 }
             }
+            // The store opens on its own thread while the window loads; the
+            // first command that needs it waits (`commands::ready`).
+            let opening = dir.clone().ok().map(|dir| {
+                let app = app.handle().clone();
+                std::thread::spawn(move || match open_store(&dir, None) {
+                    Ok((store, key)) => Ok((store, sync::Syncer::start(app, dir, key))),
+                    Err(e) => {
+                        if e.code != ErrorCode::Locked {
+                            eprintln!("relevo: could not open the database: {}", e.message);
+                        }
+                        Err(e)
+                    }
+                })
+            });
             let store = match &dir {
                 Ok(_) => Err(ApiError::new(
                     ErrorCode::Internal,
@@ -135,33 +153,10 @@ fn main() {
             };
             app.manage(AppState {
                 store: Mutex::new(store),
-                opening: Mutex::new(None),
+                opening: Mutex::new(opening),
                 sync: OnceLock::new(),
-                dir: dir.clone(),
+                dir,
             });
-            // No command runs before set-up returns, so the first one finds
-            // the opening thread in place.
-            if let Ok(dir) = dir {
-                let handle = app.handle().clone();
-                let thread = std::thread::spawn(move || match open_store(&dir, None) {
-                    Ok((store, key)) => {
-                        let state = handle.state::<AppState>();
-                        let _ = state
-                            .sync
-                            .set(sync::Syncer::start(handle.clone(), dir, key));
-                        Ok(store)
-                    }
-                    Err(e) => {
-                        if e.code != ErrorCode::Locked {
-                            eprintln!("relevo: could not open the database: {}", e.message);
-                        }
-                        Err(e)
-                    }
-                });
-                if let Ok(mut opening) = app.state::<AppState>().opening.lock() {
-                    *opening = Some(thread);
-                }
-            }
             Ok(())
         })
         .on_window_event(|window, event| {

@@ -83,6 +83,14 @@ impl Settings {
         }
     }
 
+    /// Lays `changes` over the settings kept in `dir` and keeps the result;
+    /// answers with the settings now in force.
+    pub fn update(dir: &Path, changes: &Settings) -> Result<Settings> {
+        let merged = Settings::load(dir).merged(changes);
+        merged.save(dir)?;
+        Ok(merged)
+    }
+
     /// Refuses a value the app would not have written, naming it.
     pub fn check(&self) -> Result<()> {
         if let Some(lang) = &self.lang {
@@ -142,14 +150,17 @@ mod tests {
             ..Settings::default()
         };
         first.save(dir.path()).unwrap();
-        let changed = Settings::load(dir.path()).merged(&Settings {
-            window: Some(WindowSize {
-                width: 1200,
-                height: 660,
-            }),
-            ..Settings::default()
-        });
-        changed.save(dir.path()).unwrap();
+        Settings::update(
+            dir.path(),
+            &Settings {
+                window: Some(WindowSize {
+                    width: 1200,
+                    height: 660,
+                }),
+                ..Settings::default()
+            },
+        )
+        .unwrap();
         let read = Settings::load(dir.path());
         assert_eq!(read.lang.as_deref(), Some("es"));
         assert_eq!(

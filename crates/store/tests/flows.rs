@@ -69,6 +69,16 @@ fn quiet_week(s: &mut Store, point: &str, end: i64) {
     }
 }
 
+/// A quiet week at Agua Caliente (HN), then 450 people ending at `end`:
+/// the alert that raises.
+fn surge_at_agua_caliente(s: &mut Store, end: i64) -> relevo_store::AlertView {
+    quiet_week(s, "hn-agua-caliente", end);
+    s.log_flow(&count("hn-agua-caliente", end, 450))
+        .expect("surge")
+        .alert
+        .expect("alert")
+}
+
 #[test]
 fn a_surge_raises_one_alert_with_arrival_windows_downstream() {
     let mut s = ready_store("regional-director", "PA");
@@ -153,12 +163,7 @@ fn a_gradual_rise_raises_no_alert() {
 fn acknowledging_and_turning_an_alert_into_tasks() {
     let mut s = ready_store("regional-director", "PA");
     let end = hour_ago();
-    quiet_week(&mut s, "hn-agua-caliente", end);
-    let alert = s
-        .log_flow(&count("hn-agua-caliente", end, 450))
-        .expect("surge")
-        .alert
-        .expect("alert");
+    let alert = surge_at_agua_caliente(&mut s, end);
     // Acknowledged two hours after it was raised; tasks five hours after.
     s.advance_clock(alert.raised_at_ms + 2 * HOUR as u64);
     let acked = s
@@ -514,12 +519,7 @@ fn alert_tasks_are_proposed_first_and_never_overdue_at_birth() {
     for (ended_ago, passed) in [(6 * HOUR, false), (30 * HOUR, true)] {
         let mut s = ready_store("regional-director", "PA");
         let end = (now() - ended_ago) / 1000 * 1000;
-        quiet_week(&mut s, "hn-agua-caliente", end);
-        let alert = s
-            .log_flow(&count("hn-agua-caliente", end, 450))
-            .expect("surge")
-            .alert
-            .expect("alert");
+        let alert = surge_at_agua_caliente(&mut s, end);
         let ops = s.op_count().expect("ops");
         let before = now();
         let p = s
@@ -586,12 +586,7 @@ fn alert_tasks_are_proposed_first_and_never_overdue_at_birth() {
 fn a_field_coordinator_gets_no_proposal() {
     let mut s = ready_store("field-coordinator", "HN");
     let end = hour_ago();
-    quiet_week(&mut s, "hn-agua-caliente", end);
-    let alert = s
-        .log_flow(&count("hn-agua-caliente", end, 450))
-        .expect("surge")
-        .alert
-        .expect("alert");
+    let alert = surge_at_agua_caliente(&mut s, end);
     let e = s
         .propose_alert_tasks(&alert.reference, None, "en")
         .expect_err("no tasks for a field coordinator");
