@@ -20,88 +20,122 @@ use tauri::State;
 
 type Reply<T> = Result<T, ApiError>;
 
-/// The one list of commands.
-pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
-    tauri::generate_handler![
-        system_locale,
-        unlock,
-        snapshot,
-        init_identity,
-        load_demo,
-        open_crisis,
-        select_crisis,
-        add_request,
-        list_requests,
-        request_detail,
-        update_request,
-        set_request_status,
-        fulfil_request,
-        add_note,
-        board,
-        task_detail,
-        add_task,
-        assign_task,
-        accept_task,
-        hand_over_task,
-        set_task_status,
-        escalate_task,
-        link_requests,
-        conflicts,
-        resolve_conflict,
-        holdings,
-        roster,
-        close_crisis,
-        sync_status,
-        sync_now,
-        enrol,
-        export_bundle,
-        import_bundle,
-        review_span,
-        review_as_of,
-        review_timeline,
-        review_measures,
-        review_where,
-        review_areas,
-        review_export,
-        default_export_path,
-        verify_log,
-        log_flow,
-        list_flows,
-        alerts,
-        alerts_awaiting_me,
-        acknowledge_alert,
-        settings,
-        save_settings,
-        propose_alert_tasks,
-        create_alert_tasks,
-        corridor_picture,
-        corridor,
-        set_corridor
-    ]
+/// The one list of commands, with the types the UI names but no command
+/// carries. Tauri dispatches through it, and `ui/src/lib/bindings.ts` is
+/// generated from it (see the `bindings_are_fresh` test).
+pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
+    tauri_specta::Builder::<tauri::Wry>::new()
+        .commands(tauri_specta::collect_commands![
+            system_locale,
+            unlock,
+            snapshot,
+            init_identity,
+            load_demo,
+            open_crisis,
+            select_crisis,
+            add_request,
+            list_requests,
+            request_detail,
+            update_request,
+            set_request_status,
+            fulfil_request,
+            add_note,
+            board,
+            task_detail,
+            add_task,
+            assign_task,
+            accept_task,
+            hand_over_task,
+            set_task_status,
+            escalate_task,
+            link_requests,
+            conflicts,
+            resolve_conflict,
+            holdings,
+            roster,
+            close_crisis,
+            sync_status,
+            sync_now,
+            enrol,
+            export_bundle,
+            import_bundle,
+            review_span,
+            review_as_of,
+            review_timeline,
+            review_measures,
+            review_where,
+            review_areas,
+            review_export,
+            default_export_path,
+            verify_log,
+            log_flow,
+            list_flows,
+            alerts,
+            alerts_awaiting_me,
+            acknowledge_alert,
+            settings,
+            save_settings,
+            propose_alert_tasks,
+            create_alert_tasks,
+            corridor_picture,
+            corridor,
+            set_corridor,
+        ])
+        .typ::<ErrorCode>()
+        .typ::<relevo_core::domain::Sector>()
+        .typ::<relevo_core::domain::Priority>()
+        .typ::<relevo_core::domain::RequestStatus>()
+        .typ::<relevo_core::domain::TaskStatus>()
+        .typ::<relevo_core::domain::VulnerableGroup>()
+        .typ::<relevo_core::domain::Rule>()
+        .typ::<relevo_core::domain::Holder>()
+        .typ::<ExportProgress>()
+        // A failure rejects the promise with the ApiError, as `invoke` does.
+        .error_handling(tauri_specta::ErrorHandlingMode::Throw)
+        // Counts and times in ms are integers well below 2^53.
+        .dangerously_cast_bigints_to_number()
+        // One TypeScript type per Rust type, as the UI names them.
+        .disable_serde_phases()
 }
 
-/// Reads a command's input. Arguments arrive as plain JSON so that a
-/// malformed one (a count sent as text, a missing object) is answered with a
-/// validation error naming the problem, like any other bad input, rather
-/// than with the IPC layer's untyped string.
-fn parse<T: serde::de::DeserializeOwned>(what: &str, value: serde_json::Value) -> Reply<T> {
-    serde_json::from_value(value).map_err(|e| {
-        ApiError::new(
-            ErrorCode::Validation,
-            format!("the {what} is malformed: {e}"),
-        )
-    })
+/// How far an export has got: the `export-progress` event's payload.
+#[derive(Clone, Copy, Debug, serde::Serialize, specta::Type)]
+pub struct ExportProgress {
+    pub done: u64,
+    pub total: u64,
 }
 
-/// An argument the UI may leave out (null): then its default.
-fn parse_or_default<T: serde::de::DeserializeOwned + Default>(
-    what: &str,
-    value: serde_json::Value,
-) -> Reply<T> {
-    if value.is_null() {
-        Ok(T::default())
-    } else {
-        parse(what, value)
+/// A command's argument as the UI sent it, read when the command runs, so
+/// that a malformed one (a count sent as text, a missing object) is answered
+/// with a validation error naming it, like any other bad input, rather than
+/// with the IPC layer's untyped string. Its TypeScript type is `T`'s.
+#[derive(Debug)]
+pub struct Arg<T>(Result<T, String>);
+
+impl<T> Arg<T> {
+    /// The argument, or a validation error naming `what` was malformed.
+    fn get(self, what: &str) -> Reply<T> {
+        self.0.map_err(|e| {
+            ApiError::new(
+                ErrorCode::Validation,
+                format!("the {what} is malformed: {e}"),
+            )
+        })
+    }
+}
+
+impl<'de, T: serde::de::DeserializeOwned> serde::Deserialize<'de> for Arg<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // A missing argument reads as null: then `T` decides (an `Option`
+        // is None, anything else is malformed).
+        let value = Option::<Value>::deserialize(d)?.unwrap_or(Value::Null);
+        Ok(Arg(serde_json::from_value(value).map_err(|e| e.to_string())))
+    }
+}
+
+impl<T: specta::Type> specta::Type for Arg<T> {
+    fn definition(types: &mut specta::Types) -> specta::datatype::DataType {
+        T::definition(types)
     }
 }
 
@@ -152,6 +186,7 @@ fn with_store<T>(
 /// The person's and the device's settings, from the data folder (the
 /// defaults where there is none).
 #[tauri::command]
+#[specta::specta]
 fn settings(state: State<'_, AppState>) -> Settings {
     match &state.dir {
         Ok(dir) => Settings::load(dir),
@@ -162,8 +197,9 @@ fn settings(state: State<'_, AppState>) -> Settings {
 /// Lays `changes` over the data folder's settings and keeps them; answers
 /// with the settings now in force.
 #[tauri::command]
-fn save_settings(state: State<'_, AppState>, changes: Value) -> Reply<Settings> {
-    let changes: Settings = parse("settings", changes)?;
+#[specta::specta]
+fn save_settings(state: State<'_, AppState>, changes: Arg<Settings>) -> Reply<Settings> {
+    let changes = changes.get("settings")?;
     let dir = state.dir.as_ref().map_err(Clone::clone)?;
     Settings::update(dir, &changes).map_err(ApiError::from)
 }
@@ -171,37 +207,44 @@ fn save_settings(state: State<'_, AppState>, changes: Value) -> Reply<Settings> 
 /// The operating system's language (such as `es-GT`), which the web view
 /// does not always report: the UI starts in it until the person chooses.
 #[tauri::command]
+#[specta::specta]
 fn system_locale() -> Option<String> {
     sys_locale::get_locale()
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn snapshot(state: State<'_, AppState>) -> Reply<Snapshot> {
     with_store(&state, |s| s.snapshot())
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn init_identity(
     state: State<'_, AppState>,
-    draft: serde_json::Value,
+    draft: Arg<IdentityDraft>,
 ) -> Reply<IdentityView> {
-    let draft: IdentityDraft = parse("identity", draft)?;
+    let draft = draft.get("identity")?;
     with_store(&state, |s| s.init_identity(&draft))
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn load_demo(state: State<'_, AppState>) -> Reply<CrisisView> {
     with_store(&state, |s| s.load_demo())
 }
 
 #[tauri::command]
-async fn open_crisis(state: State<'_, AppState>, draft: serde_json::Value) -> Reply<CrisisView> {
-    let draft: CrisisDraft = parse("crisis", draft)?;
+#[specta::specta]
+async fn open_crisis(state: State<'_, AppState>, draft: Arg<CrisisDraft>) -> Reply<CrisisView> {
+    let draft = draft.get("crisis")?;
     with_store(&state, |s| s.open_crisis(&draft))
 }
 
 #[tauri::command]
-async fn select_crisis(state: State<'_, AppState>, id: String) -> Reply<()> {
+#[specta::specta]
+async fn select_crisis(state: State<'_, AppState>, id: Arg<String>) -> Reply<()> {
+    let id = id.get("crisis id")?;
     let id: EntityId = id
         .parse()
         .map_err(|_| ApiError::new(ErrorCode::Validation, format!("'{id}' is not a crisis id")))?;
@@ -209,8 +252,9 @@ async fn select_crisis(state: State<'_, AppState>, id: String) -> Reply<()> {
 }
 
 #[tauri::command]
-async fn add_request(state: State<'_, AppState>, draft: serde_json::Value) -> Reply<RequestView> {
-    let draft: RequestDraft = parse("request", draft)?;
+#[specta::specta]
+async fn add_request(state: State<'_, AppState>, draft: Arg<RequestDraft>) -> Reply<RequestView> {
+    let draft = draft.get("request")?;
     with_store(&state, |s| s.add_request(&draft))
 }
 
@@ -221,39 +265,35 @@ fn current(s: &Store) -> relevo_store::Result<EntityId> {
     Ok(s.current_crisis()?.ok_or(relevo_store::Error::NoCrisis)?.id)
 }
 
-/// A text argument (a reference, a status, a note).
-fn text(what: &str, value: Value) -> Reply<String> {
-    match value {
-        Value::String(s) => Ok(s),
-        Value::Null => Ok(String::new()),
-        other => Err(ApiError::new(
-            ErrorCode::Validation,
-            format!("the {what} must be text, not {other}"),
-        )),
-    }
-}
-
 #[tauri::command]
-async fn list_requests(state: State<'_, AppState>, filter: Value) -> Reply<Vec<RequestView>> {
-    let filter: RequestFilter = parse_or_default("request filter", filter)?;
+#[specta::specta]
+async fn list_requests(
+    state: State<'_, AppState>,
+    filter: Arg<Option<RequestFilter>>,
+) -> Reply<Vec<RequestView>> {
+    let filter = filter.get("request filter")?.unwrap_or_default();
     with_store(&state, |s| {
         s.find_requests(current(s)?, &filter, LIST_LIMIT)
     })
 }
 
 #[tauri::command]
-async fn request_detail(state: State<'_, AppState>, reference: Value) -> Reply<RequestDetail> {
-    let reference = text("reference", reference)?;
+#[specta::specta]
+async fn request_detail(
+    state: State<'_, AppState>,
+    reference: Arg<String>,
+) -> Reply<RequestDetail> {
+    let reference = reference.get("reference")?;
     with_store(&state, |s| s.request_detail(&reference))
 }
 
 /// Runs a request action, then answers with the request as it now stands.
 fn request_action(
     state: &AppState,
-    reference: Value,
+    reference: Arg<String>,
     f: impl FnOnce(&mut Store, &str) -> relevo_store::Result<()>,
 ) -> Reply<RequestDetail> {
-    let reference = text("reference", reference)?;
+    let reference = reference.get("reference")?;
     with_store(state, |s| {
         f(s, &reference)?;
         s.request_detail(&reference)
@@ -261,70 +301,78 @@ fn request_action(
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn update_request(
     state: State<'_, AppState>,
-    reference: Value,
-    draft: Value,
+    reference: Arg<String>,
+    draft: Arg<RequestDraft>,
 ) -> Reply<RequestDetail> {
-    let draft: RequestDraft = parse("request", draft)?;
+    let draft = draft.get("request")?;
     request_action(&state, reference, |s, r| {
         s.update_request(r, &draft).map(|_| ())
     })
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn set_request_status(
     state: State<'_, AppState>,
-    reference: Value,
-    status: Value,
-    duplicate: Value,
+    reference: Arg<String>,
+    status: Arg<String>,
+    duplicate: Arg<Option<String>>,
 ) -> Reply<RequestDetail> {
-    let (status, duplicate) = (text("status", status)?, text("duplicate", duplicate)?);
+    let status = status.get("status")?;
+    let duplicate = duplicate.get("duplicate")?.unwrap_or_default();
     request_action(&state, reference, |s, r| {
         s.set_request_status(r, &status, &duplicate).map(|_| ())
     })
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn fulfil_request(
     state: State<'_, AppState>,
-    reference: Value,
-    draft: Value,
+    reference: Arg<String>,
+    draft: Arg<FulfilmentDraft>,
 ) -> Reply<RequestDetail> {
-    let draft: FulfilmentDraft = parse("delivery", draft)?;
+    let draft = draft.get("delivery")?;
     request_action(&state, reference, |s, r| {
         s.fulfil_request(r, &draft).map(|_| ())
     })
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn add_note(
     state: State<'_, AppState>,
-    reference: Value,
-    note: Value,
-    significant: Value,
+    reference: Arg<String>,
+    note: Arg<String>,
+    significant: Arg<Option<bool>>,
 ) -> Reply<()> {
-    let reference = text("reference", reference)?;
-    let note = text("note", note)?;
-    let significant = significant.as_bool().unwrap_or(false);
+    let reference = reference.get("reference")?;
+    let note = note.get("note")?;
+    let significant = significant.get("significance")?.unwrap_or(false);
     with_store(&state, |s| s.add_note(&reference, &note, significant))
 }
 
 #[tauri::command]
-async fn board(state: State<'_, AppState>, filter: Value) -> Reply<Board> {
-    let filter: TaskFilter = parse_or_default("board filter", filter)?;
+#[specta::specta]
+async fn board(state: State<'_, AppState>, filter: Arg<Option<TaskFilter>>) -> Reply<Board> {
+    let filter = filter.get("board filter")?.unwrap_or_default();
     with_store(&state, |s| s.board(current(s)?, &filter))
 }
 
 #[tauri::command]
-async fn task_detail(state: State<'_, AppState>, reference: Value) -> Reply<TaskDetail> {
-    let reference = text("reference", reference)?;
+#[specta::specta]
+async fn task_detail(state: State<'_, AppState>, reference: Arg<String>) -> Reply<TaskDetail> {
+    let reference = reference.get("reference")?;
     with_store(&state, |s| s.task_detail(&reference))
 }
 
 #[tauri::command]
-async fn add_task(state: State<'_, AppState>, draft: Value) -> Reply<TaskDetail> {
-    let draft: TaskDraft = parse("task", draft)?;
+#[specta::specta]
+async fn add_task(state: State<'_, AppState>, draft: Arg<TaskDraft>) -> Reply<TaskDetail> {
+    let draft = draft.get("task")?;
     with_store(&state, |s| {
         let id = s.add_task(&draft)?;
         s.task_detail(&id.to_string())
@@ -334,10 +382,10 @@ async fn add_task(state: State<'_, AppState>, draft: Value) -> Reply<TaskDetail>
 /// Runs a task action, then answers with the task as it now stands.
 fn task_action(
     state: &AppState,
-    reference: Value,
+    reference: Arg<String>,
     f: impl FnOnce(&mut Store, &str) -> relevo_store::Result<()>,
 ) -> Reply<TaskDetail> {
-    let reference = text("reference", reference)?;
+    let reference = reference.get("reference")?;
     with_store(state, |s| {
         f(s, &reference)?;
         s.task_detail(&reference)
@@ -345,87 +393,96 @@ fn task_action(
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn assign_task(
     state: State<'_, AppState>,
-    reference: Value,
-    holder: Value,
+    reference: Arg<String>,
+    holder: Arg<HolderDraft>,
 ) -> Reply<TaskDetail> {
-    let holder: HolderDraft = parse("holder", holder)?;
+    let holder = holder.get("holder")?;
     task_action(&state, reference, |s, r| s.assign_task(r, &holder))
 }
 
 #[tauri::command]
-async fn accept_task(state: State<'_, AppState>, reference: Value) -> Reply<TaskDetail> {
+#[specta::specta]
+async fn accept_task(state: State<'_, AppState>, reference: Arg<String>) -> Reply<TaskDetail> {
     task_action(&state, reference, |s, r| s.accept_task(r))
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn hand_over_task(
     state: State<'_, AppState>,
-    reference: Value,
-    holder: Value,
-    note: Value,
+    reference: Arg<String>,
+    holder: Arg<HolderDraft>,
+    note: Arg<Option<String>>,
 ) -> Reply<TaskDetail> {
-    let holder: HolderDraft = parse("holder", holder)?;
-    let note = text("note", note)?;
+    let holder = holder.get("holder")?;
+    let note = note.get("note")?.unwrap_or_default();
     task_action(&state, reference, |s, r| {
         s.hand_over_task(r, &holder, &note)
     })
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn set_task_status(
     state: State<'_, AppState>,
-    reference: Value,
-    status: Value,
-    reason: Value,
+    reference: Arg<String>,
+    status: Arg<String>,
+    reason: Arg<Option<String>>,
 ) -> Reply<TaskDetail> {
-    let (status, reason) = (text("status", status)?, text("reason", reason)?);
+    let status = status.get("status")?;
+    let reason = reason.get("reason")?.unwrap_or_default();
     task_action(&state, reference, |s, r| {
         s.set_task_status(r, &status, &reason)
     })
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn escalate_task(
     state: State<'_, AppState>,
-    reference: Value,
-    note: Value,
+    reference: Arg<String>,
+    note: Arg<Option<String>>,
 ) -> Reply<TaskDetail> {
-    let note = text("note", note)?;
+    let note = note.get("note")?.unwrap_or_default();
     task_action(&state, reference, |s, r| s.escalate_task(r, &note))
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn link_requests(
     state: State<'_, AppState>,
-    reference: Value,
-    requests: Value,
-    link: Value,
+    reference: Arg<String>,
+    requests: Arg<Vec<String>>,
+    link: Arg<Option<bool>>,
 ) -> Reply<TaskDetail> {
-    let requests: Vec<String> = parse("request list", requests)?;
-    let link = link.as_bool().unwrap_or(true);
+    let requests = requests.get("request list")?;
+    let link = link.get("link")?.unwrap_or(true);
     task_action(&state, reference, |s, r| {
         s.link_requests(r, &requests, link)
     })
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn conflicts(state: State<'_, AppState>) -> Reply<Vec<ConflictView>> {
     with_store(&state, |s| s.conflicts(Some(current(s)?), None))
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn resolve_conflict(
     state: State<'_, AppState>,
-    reference: Value,
-    field: Value,
-    choose: Value,
+    reference: Arg<String>,
+    field: Arg<String>,
+    choose: Arg<String>,
 ) -> Reply<Vec<ConflictView>> {
     let (reference, field, choose) = (
-        text("reference", reference)?,
-        text("field", field)?,
-        text("choice", choose)?,
+        reference.get("reference")?,
+        field.get("field")?,
+        choose.get("choice")?,
     );
     with_store(&state, |s| {
         s.resolve_conflict(&reference, &field, &choose)?;
@@ -434,16 +491,19 @@ async fn resolve_conflict(
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn holdings(state: State<'_, AppState>) -> Reply<Vec<Holding>> {
     with_store(&state, |s| s.holdings(current(s)?))
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn roster(state: State<'_, AppState>) -> Reply<Roster> {
     with_store(&state, |s| s.roster())
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn close_crisis(state: State<'_, AppState>) -> Reply<CrisisView> {
     with_store(&state, |s| s.close_crisis())
 }
@@ -460,11 +520,13 @@ fn sync_error(e: SyncError) -> ApiError {
 /// (a keyring that did not answer may answer now); then starts the
 /// background sync.
 #[tauri::command]
-async fn unlock(app: tauri::AppHandle, state: State<'_, AppState>, passphrase: Value) -> Reply<()> {
-    let passphrase = match passphrase {
-        Value::Null => None,
-        other => Some(zeroize::Zeroizing::new(text("passphrase", other)?)),
-    };
+#[specta::specta]
+async fn unlock(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    passphrase: Arg<Option<String>>,
+) -> Reply<()> {
+    let passphrase = passphrase.get("passphrase")?.map(zeroize::Zeroizing::new);
     let dir = state.dir.clone()?;
     let mut guard = locked(&state)?;
     if guard.is_ok() {
@@ -485,6 +547,7 @@ async fn unlock(app: tauri::AppHandle, state: State<'_, AppState>, passphrase: V
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn sync_status(state: State<'_, AppState>) -> Reply<SyncStatus> {
     ready(&state)?;
     let sync = state.sync.get().cloned();
@@ -498,6 +561,7 @@ async fn sync_status(state: State<'_, AppState>) -> Reply<SyncStatus> {
 
 /// Asks the background sync to try now.
 #[tauri::command]
+#[specta::specta]
 async fn sync_now(state: State<'_, AppState>) -> Reply<()> {
     ready(&state)?;
     if let Some(sync) = state.sync.get() {
@@ -509,9 +573,14 @@ async fn sync_now(state: State<'_, AppState>) -> Reply<()> {
 /// Enrols this device with a hub (a device with no identity yet takes the
 /// one its invitation names), then syncs at once.
 #[tauri::command]
-async fn enrol(state: State<'_, AppState>, url: Value, code: Value) -> Reply<IdentityView> {
-    let url = text("hub address", url)?;
-    let code = text("invitation code", code)?;
+#[specta::specta]
+async fn enrol(
+    state: State<'_, AppState>,
+    url: Arg<String>,
+    code: Arg<String>,
+) -> Reply<IdentityView> {
+    let url = url.get("hub address")?;
+    let code = code.get("invitation code")?;
     if url.trim().is_empty() || code.trim().is_empty() {
         return Err(ApiError::new(
             ErrorCode::Validation,
@@ -531,12 +600,14 @@ async fn enrol(state: State<'_, AppState>, url: Value, code: Value) -> Reply<Ide
 /// Writes a bundle file: every op this device may share, or only those the
 /// device whose `relevo status --json` is in `for_vector` lacks.
 #[tauri::command]
-async fn export_bundle(state: State<'_, AppState>, path: Value, for_vector: Value) -> Reply<u64> {
-    let path = text("file path", path)?;
-    let for_vector = match for_vector {
-        Value::Null => String::new(),
-        other => text("vector file", other)?,
-    };
+#[specta::specta]
+async fn export_bundle(
+    state: State<'_, AppState>,
+    path: Arg<String>,
+    for_vector: Arg<Option<String>>,
+) -> Reply<u64> {
+    let path = path.get("file path")?;
+    let for_vector = for_vector.get("vector file")?.unwrap_or_default();
     if path.trim().is_empty() {
         return Err(ApiError::new(
             ErrorCode::Validation,
@@ -556,11 +627,12 @@ async fn export_bundle(state: State<'_, AppState>, path: Value, for_vector: Valu
 
 /// Imports a bundle file, checked whole before anything is kept.
 #[tauri::command]
+#[specta::specta]
 async fn import_bundle(
     state: State<'_, AppState>,
-    path: Value,
+    path: Arg<String>,
 ) -> Reply<relevo_sync::bundle::Imported> {
-    let path = text("file path", path)?;
+    let path = path.get("file path")?;
     let data = std::fs::read(path.trim()).map_err(|e| {
         ApiError::new(
             ErrorCode::Validation,
@@ -581,22 +653,36 @@ fn with_store_sync<T>(
 
 /// When the current crisis began and when its latest op was made.
 #[tauri::command]
-async fn review_span(state: State<'_, AppState>, basis: Value) -> Reply<Span> {
-    let basis = parse_or_default::<Basis>("time basis (made or received)", basis)?;
+#[specta::specta]
+async fn review_span(state: State<'_, AppState>, basis: Arg<Option<Basis>>) -> Reply<Span> {
+    let basis = basis
+        .get("time basis (made or received)")?
+        .unwrap_or_default();
     with_store(&state, |s| s.span(current(s)?, basis))
 }
 
 /// The requests and the board of the current crisis at a moment.
 #[tauri::command]
-async fn review_as_of(state: State<'_, AppState>, at: Value, basis: Value) -> Reply<AsOfView> {
-    let at: u64 = parse("moment (ms since 1970)", at)?;
-    let basis = parse_or_default::<Basis>("time basis (made or received)", basis)?;
+#[specta::specta]
+async fn review_as_of(
+    state: State<'_, AppState>,
+    at: Arg<u64>,
+    basis: Arg<Option<Basis>>,
+) -> Reply<AsOfView> {
+    let at = at.get("moment (ms since 1970)")?;
+    let basis = basis
+        .get("time basis (made or received)")?
+        .unwrap_or_default();
     with_store(&state, |s| s.as_of_view(current(s)?, at, basis))
 }
 
 #[tauri::command]
-async fn review_timeline(state: State<'_, AppState>, filter: Value) -> Reply<Vec<Event>> {
-    let filter: TimelineFilter = parse_or_default("timeline filter", filter)?;
+#[specta::specta]
+async fn review_timeline(
+    state: State<'_, AppState>,
+    filter: Arg<Option<TimelineFilter>>,
+) -> Reply<Vec<Event>> {
+    let filter = filter.get("timeline filter")?.unwrap_or_default();
     with_store(&state, |s| s.timeline(current(s)?, &filter))
 }
 
@@ -608,16 +694,19 @@ fn now_ms() -> u64 {
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn review_measures(state: State<'_, AppState>) -> Reply<Measures> {
     with_store(&state, |s| s.measures(current(s)?, now_ms()))
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn review_where(state: State<'_, AppState>) -> Reply<Vec<WhoWhatWhere>> {
     with_store(&state, |s| s.who_what_where(current(s)?))
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn review_areas(state: State<'_, AppState>) -> Reply<Vec<AreaCount>> {
     with_store(&state, |s| s.areas(current(s)?))
 }
@@ -625,14 +714,15 @@ async fn review_areas(state: State<'_, AppState>) -> Reply<Vec<AreaCount>> {
 /// Where an export goes unless the person says otherwise: their documents
 /// folder (or home), named after the crisis and the day.
 #[tauri::command]
+#[specta::specta]
 async fn default_export_path(
     state: State<'_, AppState>,
-    format: Value,
-    lang: Value,
+    format: Arg<relevo_export::Format>,
+    lang: Arg<String>,
 ) -> Reply<String> {
-    let format: relevo_export::Format = parse("export format", format)?;
+    let format = format.get("export format")?;
     // The file is named in the person's language, like the report in it.
-    let spanish = text("language", lang)?.starts_with("es");
+    let spanish = lang.get("language")?.starts_with("es");
     let name = with_store(&state, |s| Ok(s.current_crisis()?.map(|c| c.name)))?
         .unwrap_or_else(|| "crisis".into());
     let slug: String = name
@@ -669,17 +759,18 @@ async fn default_export_path(
 /// `export-progress` events ({done, total}). The record is read under the
 /// store's lock; the file is written after it is released.
 #[tauri::command]
+#[specta::specta]
 async fn review_export(
     app: tauri::AppHandle,
     state: State<'_, AppState>,
-    format: Value,
-    path: Value,
-    audience: Value,
+    format: Arg<relevo_export::Format>,
+    path: Arg<String>,
+    audience: Arg<Option<relevo_export::Audience>>,
 ) -> Reply<relevo_export::Written> {
     use tauri::Emitter;
-    let format: relevo_export::Format = parse("export format", format)?;
-    let audience: relevo_export::Audience = parse_or_default("export audience", audience)?;
-    let path = text("file path", path)?;
+    let format = format.get("export format")?;
+    let audience = audience.get("export audience")?.unwrap_or_default();
+    let path = path.get("file path")?;
     if path.trim().is_empty() {
         return Err(ApiError::new(
             ErrorCode::Validation,
@@ -699,10 +790,7 @@ async fn review_export(
         format,
         std::path::Path::new(path.trim()),
         &mut |done, total| {
-            let _ = app.emit(
-                "export-progress",
-                serde_json::json!({ "done": done, "total": total }),
-            );
+            let _ = app.emit("export-progress", ExportProgress { done, total });
         },
     )
     .map_err(|e| ApiError::new(e.code(), e.to_string()))
@@ -710,23 +798,30 @@ async fn review_export(
 
 /// Checks every device's chain of ops and signatures.
 #[tauri::command]
+#[specta::specta]
 async fn verify_log(state: State<'_, AppState>) -> Reply<VerifyReport> {
     with_store(&state, |s| s.verify())
 }
 
 #[tauri::command]
-async fn log_flow(state: State<'_, AppState>, draft: Value) -> Reply<Logged> {
-    let draft: FlowDraft = parse("flow count", draft)?;
+#[specta::specta]
+async fn log_flow(state: State<'_, AppState>, draft: Arg<FlowDraft>) -> Reply<Logged> {
+    let draft = draft.get("flow count")?;
     with_store(&state, |s| s.log_flow(&draft))
 }
 
 #[tauri::command]
-async fn list_flows(state: State<'_, AppState>, filter: Value) -> Reply<Vec<FlowView>> {
-    let filter: FlowFilter = parse_or_default("flow filter", filter)?;
+#[specta::specta]
+async fn list_flows(
+    state: State<'_, AppState>,
+    filter: Arg<Option<FlowFilter>>,
+) -> Reply<Vec<FlowView>> {
+    let filter = filter.get("flow filter")?.unwrap_or_default();
     with_store(&state, |s| s.flows(current(s)?, &filter))
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn alerts(state: State<'_, AppState>) -> Reply<Vec<AlertView>> {
     with_store(&state, |s| s.alerts(current(s)?, None))
 }
@@ -734,47 +829,51 @@ async fn alerts(state: State<'_, AppState>) -> Reply<Vec<AlertView>> {
 /// The alerts of the current crisis that concern the person and await
 /// their acknowledgement: the banner.
 #[tauri::command]
+#[specta::specta]
 async fn alerts_awaiting_me(state: State<'_, AppState>) -> Reply<Vec<AlertView>> {
     with_store(&state, |s| s.alerts_awaiting_me())
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn acknowledge_alert(
     state: State<'_, AppState>,
-    alert: Value,
-    note: Value,
+    alert: Arg<String>,
+    note: Arg<Option<String>>,
 ) -> Reply<AlertView> {
-    let alert = text("alert", alert)?;
-    let note = text("note", note)?;
+    let alert = alert.get("alert")?;
+    let note = note.get("note")?.unwrap_or_default();
     with_store(&state, |s| s.acknowledge_alert(&alert, &note))
 }
 
 /// The tasks an alert suggests, for the director to change before anything
 /// is signed.
 #[tauri::command]
+#[specta::specta]
 async fn propose_alert_tasks(
     state: State<'_, AppState>,
-    alert: Value,
-    country: Value,
-    lang: Value,
+    alert: Arg<String>,
+    country: Arg<Option<Country>>,
+    lang: Arg<String>,
 ) -> Reply<AlertTaskProposal> {
-    let alert = text("alert", alert)?;
+    let alert = alert.get("alert")?;
     // Null (a regional director's choice left to the corridor) is None.
-    let country: Option<Country> = parse("country", country)?;
-    let lang = text("language", lang)?;
+    let country = country.get("country")?;
+    let lang = lang.get("language")?;
     with_store(&state, |s| s.propose_alert_tasks(&alert, country, &lang))
 }
 
 /// Creates the tasks of a proposal as the director left them, all or none;
 /// answers with the alert, which now lists them.
 #[tauri::command]
+#[specta::specta]
 async fn create_alert_tasks(
     state: State<'_, AppState>,
-    alert: Value,
-    drafts: Value,
+    alert: Arg<String>,
+    drafts: Arg<Vec<TaskDraft>>,
 ) -> Reply<AlertView> {
-    let alert = text("alert", alert)?;
-    let drafts: Vec<TaskDraft> = parse("task list", drafts)?;
+    let alert = alert.get("alert")?;
+    let drafts = drafts.get("task list")?;
     with_store(&state, |s| {
         s.create_alert_tasks(&alert, &drafts)?;
         let (id, _) = s.find_alert(&alert)?;
@@ -784,11 +883,13 @@ async fn create_alert_tasks(
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn corridor_picture(state: State<'_, AppState>) -> Reply<CorridorPicture> {
     with_store(&state, |s| s.corridor_picture(current(s)?, now_ms()))
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn corridor(state: State<'_, AppState>) -> Reply<Corridor> {
     with_store(&state, |s| s.corridor())
 }
@@ -796,10 +897,42 @@ async fn corridor(state: State<'_, AppState>) -> Reply<Corridor> {
 /// Replaces the corridor and the surge rule (regional directors); answers
 /// with the corridor now in force.
 #[tauri::command]
-async fn set_corridor(state: State<'_, AppState>, corridor: Value) -> Reply<Corridor> {
-    let corridor: Corridor = parse("corridor", corridor)?;
+#[specta::specta]
+async fn set_corridor(state: State<'_, AppState>, corridor: Arg<Corridor>) -> Reply<Corridor> {
+    let corridor = corridor.get("corridor")?;
     with_store(&state, |s| {
         s.set_corridor(&corridor)?;
         s.corridor()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// `ui/src/lib/bindings.ts` is what the commands and their types
+    /// generate; this fails when it is stale.
+    #[test]
+    fn bindings_are_fresh() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../ui/src/lib/bindings.ts");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fresh = dir.path().join("bindings.ts");
+        super::builder()
+            .export(
+                specta_typescript::Typescript::default().header(
+                    "// Generated from the Rust commands and types by relevo-app's bindings test. Do not edit.\n\
+                     // Regenerate: RELEVO_WRITE_BINDINGS=1 cargo test -p relevo-app bindings",
+                ),
+                &fresh,
+            )
+            .expect("export the bindings");
+        let generated = std::fs::read_to_string(&fresh).expect("read the bindings");
+        if std::env::var_os("RELEVO_WRITE_BINDINGS").is_some() {
+            std::fs::write(path, &generated).expect("write bindings");
+        }
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "ui/src/lib/bindings.ts is stale. \
+             Run `RELEVO_WRITE_BINDINGS=1 cargo test -p relevo-app bindings` and commit the result."
+        );
+    }
 }

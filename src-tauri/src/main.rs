@@ -1,6 +1,6 @@
 //! The Relevo desktop app: a window over the device's store.
 //!
-//! This crate only adapts: each command parses its arguments, calls
+//! This crate only adapts: each command reads its typed arguments, calls
 //! `relevo-store` and maps the error to `{code, message, fields}`. No SQL,
 //! no domain rule here.
 
@@ -164,7 +164,7 @@ fn main() {
                 remember_size(window);
             }
         })
-        .invoke_handler(commands::handler())
+        .invoke_handler(commands::builder().invoke_handler())
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {
             eprintln!("relevo: the app could not start: {e}");

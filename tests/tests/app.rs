@@ -243,6 +243,8 @@ async fn the_command_boundary_answers_bad_input_with_typed_errors_and_writes_not
             vec![],
         ),
         (serde_json::json!({ "draft": [1, 2, 3] }), vec![]),
+        // No draft at all: still the command's own validation error.
+        (serde_json::json!({}), vec![]),
     ];
     for (args, fields) in cases {
         let reply = s
@@ -267,6 +269,38 @@ async fn the_command_boundary_answers_bad_input_with_typed_errors_and_writes_not
                 "{reply}"
             );
         }
+    }
+    // Every command's arguments are typed the same way: a reference sent as
+    // a number, a moment sent as words.
+    for (command, args, named) in [
+        (
+            "request_detail",
+            serde_json::json!({ "reference": 42 }),
+            "reference",
+        ),
+        (
+            "review_as_of",
+            serde_json::json!({ "at": "ayer", "basis": null }),
+            "moment",
+        ),
+        (
+            "set_task_status",
+            serde_json::json!({ "reference": "T-1" }),
+            "status",
+        ),
+    ] {
+        let reply = s
+            .client()
+            .execute_async(call, vec![serde_json::json!(command), args])
+            .await
+            .expect("invoke");
+        let err = &reply["err"];
+        assert_eq!(err["code"], "validation", "{command}: {reply}");
+        let message = err["message"].as_str().unwrap_or("");
+        assert!(
+            message.contains(named) && message.contains("malformed"),
+            "{command}: {reply}"
+        );
     }
     // Nothing was written: the list, reloaded from the store, is unchanged.
     s.client().refresh().await.expect("reload");

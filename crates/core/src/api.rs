@@ -7,11 +7,11 @@
 
 use crate::domain::FieldError;
 use serde::{Deserialize, Serialize};
+use specta::Type;
 use std::collections::BTreeMap;
 use std::fmt;
-use ts_rs::TS;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(rename_all = "kebab-case")]
 pub enum ErrorCode {
     /// Input broke a rule; see `fields`.
@@ -177,7 +177,7 @@ impl ErrorCode {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,

@@ -16,13 +16,13 @@ use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use ed25519_zebra::VerificationKey;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
+use specta::Type;
 use std::fmt;
 use std::str::FromStr;
-use ts_rs::TS;
 
 /// A device's public key, which is also its id. Shown as 64 hex digits.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, TS)]
-#[ts(type = "string")]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Type)]
+#[specta(type = String)]
 pub struct DeviceId([u8; 32]);
 
 /// Crockford's base32 alphabet: no I, L, O or U, so a tag survives being read

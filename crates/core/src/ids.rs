@@ -6,14 +6,16 @@
 //! the same reference and nobody needs a central counter.
 
 use serde::{Deserialize, Serialize};
+use specta::Type;
 use std::fmt;
 use std::str::FromStr;
-use ts_rs::TS;
 use uuid::Uuid;
 
 /// The id of an entity (crisis, request, person...). A UUIDv7.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS)]
-#[ts(type = "string")]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Type,
+)]
+#[specta(type = String)]
 pub struct EntityId(Uuid);
 
 impl EntityId {

@@ -128,13 +128,11 @@ pub struct FlowCounted {
 }
 
 /// When a surge is expected at a point downstream.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 pub struct AlertArrival {
     pub point: String,
     pub country: Country,
-    #[ts(type = "number")]
     pub earliest_ms: i64,
-    #[ts(type = "number")]
     pub latest_ms: i64,
 }
 

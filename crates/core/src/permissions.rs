@@ -11,11 +11,11 @@
 
 use crate::domain::{Country, Role};
 use serde::{Deserialize, Serialize};
+use specta::Type;
 use std::fmt;
-use ts_rs::TS;
 
 /// Something a person can do to the record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Type)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     OpenCrisis,

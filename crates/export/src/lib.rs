@@ -41,7 +41,7 @@ impl ExportError {
 pub type Result<T> = std::result::Result<T, ExportError>;
 
 /// What an export can produce.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, specta::Type)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// The requests, with an HXL row.
@@ -83,7 +83,7 @@ impl Format {
 pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
 
 /// What was written.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, specta::Type)]
 pub struct Written {
     pub path: PathBuf,
     pub bytes: u64,
@@ -234,7 +234,9 @@ impl Review {
 }
 
 /// Who an export is for.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize, specta::Type,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Audience {
     /// The response team: the whole record (the default).

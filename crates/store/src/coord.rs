@@ -23,10 +23,10 @@ use relevo_core::{EntityId, OpRef, Reference};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use ts_rs::TS;
+use specta::Type;
 
 /// A holder as picked in a form or given on the command line.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(default)]
 pub struct HolderDraft {
     /// A person id from the roster.
@@ -36,14 +36,12 @@ pub struct HolderDraft {
 }
 
 /// A delivery against a request, as typed.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Type)]
 #[serde(default)]
 pub struct FulfilmentDraft {
     /// The item line it answers (0-based), if any.
-    #[ts(type = "number | null")]
     pub item: Option<u32>,
     pub what: String,
-    #[ts(type = "number | null")]
     pub quantity: Option<f64>,
     pub unit: String,
     /// Organisation id that delivered.

@@ -18,13 +18,13 @@ use relevo_core::permissions::{Action, Scope};
 use relevo_core::{EntityId, OpRef};
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
+use specta::Type;
 use std::collections::{BTreeMap, HashMap};
-use ts_rs::TS;
 
 pub(crate) const DAY: i64 = 86_400_000;
 
 /// A flow count as lists show it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct FlowView {
     pub id: EntityId,
     pub reference: String,
@@ -33,27 +33,24 @@ pub struct FlowView {
     pub count: FlowCount,
     pub author_name: Option<String>,
     /// When it was logged (the author's clock).
-    #[ts(type = "number")]
     pub logged_at_ms: u64,
     pub on_hub: bool,
 }
 
 /// Which counts to list; every filter is optional.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(default)]
 pub struct FlowFilter {
     pub point: Option<String>,
     pub country: Option<Country>,
-    #[ts(type = "number | null")]
     pub from_ms: Option<i64>,
-    #[ts(type = "number | null")]
     pub to_ms: Option<i64>,
     /// At most this many, newest first (default 500).
     pub limit: Option<u32>,
 }
 
 /// A point downstream of an alert, and when the people are expected there.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct ArrivalView {
     #[serde(flatten)]
     pub arrival: AlertArrival,
@@ -61,28 +58,26 @@ pub struct ArrivalView {
 }
 
 /// Who acknowledged an alert, for which country (none: the region).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct AckView {
     pub country: Option<Country>,
     pub by: Option<String>,
-    #[ts(type = "number")]
     pub at_ms: u64,
     pub note: Option<String>,
 }
 
 /// A task made to prepare for an alert.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct AlertTask {
     pub id: EntityId,
     pub reference: String,
     pub title: String,
     pub scope: String,
-    #[ts(type = "number")]
     pub created_at_ms: u64,
 }
 
 /// An early-warning alert as the banner and the list show it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
 pub struct AlertView {
     pub id: EntityId,
     pub reference: String,
@@ -91,9 +86,7 @@ pub struct AlertView {
     pub country: Country,
     pub direction: Direction,
     pub surge: Surge,
-    #[ts(type = "number")]
     pub window_end_ms: i64,
-    #[ts(type = "number")]
     pub raised_at_ms: u64,
     pub raised_by: Option<String>,
     pub vulnerable: Vec<Vulnerable>,
@@ -110,16 +103,14 @@ pub struct AlertView {
 }
 
 /// People at one point in the last day and week, and the trend.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
 pub struct PointFlow {
     pub point: String,
     pub name: String,
     pub country: Country,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
-    #[ts(type = "number")]
     pub last_day: u64,
-    #[ts(type = "number")]
     pub last_week: u64,
     /// The mean daily count over the seven days before the last day (days
     /// with counts only).
@@ -131,7 +122,7 @@ pub struct PointFlow {
 /// People along one leg of the corridor: the count at its start, shared
 /// evenly among the legs that leave it (counts do not say which road a
 /// group takes next).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
 pub struct SegmentFlow {
     pub from: String,
     pub to: String,
@@ -141,27 +132,25 @@ pub struct SegmentFlow {
 }
 
 /// The corridor as it stands at a moment.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
 pub struct CorridorPicture {
-    #[ts(type = "number")]
     pub at_ms: u64,
     pub points: Vec<PointFlow>,
     pub segments: Vec<SegmentFlow>,
 }
 
 /// A day on which the surge rule fired for a point and direction.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
 pub struct SurgeDay {
     pub point: String,
     pub direction: Direction,
     /// The end of the (UTC) day.
-    #[ts(type = "number")]
     pub day_end_ms: i64,
     pub surge: Surge,
 }
 
 /// What logging a count did: the count, and the alert it raised, if any.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
 pub struct Logged {
     pub flow: FlowView,
     pub alert: Option<AlertView>,
@@ -169,7 +158,7 @@ pub struct Logged {
 
 /// The tasks an alert suggests, for a director to check and change before
 /// anything is signed: who, where, by when (on the site's clock) and what.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
 pub struct AlertTaskProposal {
     /// The alert's reference.
     pub alert: String,
@@ -177,16 +166,13 @@ pub struct AlertTaskProposal {
     pub country: Country,
     /// The point where the first people are expected.
     pub site: String,
-    #[ts(type = "number")]
     pub window_from_ms: u64,
-    #[ts(type = "number")]
     pub window_to_ms: u64,
     /// The window has begun (or begins within [`ASAP_GRACE_MS`]): the
     /// tasks are due as soon as possible, that long from now, and say so.
     pub asap: bool,
     /// The window has ended too.
     pub passed: bool,
-    #[ts(type = "number")]
     pub due_ms: u64,
     /// One per task, ready for [`Store::create_alert_tasks`]; `due` is on
     /// the wall clock of `country`.

@@ -8,10 +8,10 @@ use relevo_core::head::{root, HeadEntry, HubHead};
 use relevo_core::{Op, OpHash, OpRef};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
-use ts_rs::TS;
+use specta::Type;
 
 /// What [`Store::verify`] found of the hub's signed heads kept here.
-#[derive(Debug, Clone, Default, Serialize, TS)]
+#[derive(Debug, Clone, Default, Serialize, Type)]
 pub struct HeadsReport {
     /// Heads the hub signed that this device kept.
     pub kept: u32,

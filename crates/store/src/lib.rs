@@ -25,8 +25,6 @@ mod schema;
 pub mod settings;
 mod views;
 
-pub mod bindings;
-
 pub use coord::{FulfilmentDraft, HolderDraft};
 pub use demo::{Scale, Scenario};
 pub use error::{Error, Result};

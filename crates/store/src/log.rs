@@ -627,24 +627,21 @@ pub(crate) fn sign_and_apply(
 }
 
 /// The per-device result of [`Store::verify`].
-#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct DeviceReport {
     pub device: String,
     pub tag: String,
-    #[ts(type = "number")]
     pub ops: u64,
     pub first: Option<String>,
     pub last: Option<String>,
     /// When its first and last ops were made (ms since 1970).
-    #[ts(type = "number | null")]
     pub first_ms: Option<u64>,
-    #[ts(type = "number | null")]
     pub last_ms: Option<u64>,
     /// The first op that does not check out, and why; `None` when intact.
     pub problem: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct VerifyReport {
     pub devices: Vec<DeviceReport>,
     /// The hub's signed heads kept here, checked against the ops held.
@@ -1172,27 +1169,20 @@ fn release(tx: &Transaction, seen: &mut Seen, op: &Op, net: Net) -> Result<Relea
 }
 
 /// What a waiting op waits for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, specta::Type)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Waits {
     /// An earlier op of its own device, not held yet.
-    Predecessor {
-        #[ts(type = "number")]
-        seq: u64,
-    },
+    Predecessor { seq: u64 },
     /// Its device's grant from the hub.
     Grant,
     /// Its time: it is stamped more than the allowed drift ahead of this
     /// device's clock.
-    Time {
-        #[ts(type = "number")]
-        wall_ms: u64,
-    },
+    Time { wall_ms: u64 },
     /// An op it names (`device tag#seq`), not held yet.
     Op {
         device: String,
         tag: String,
-        #[ts(type = "number")]
         seq: u64,
     },
     /// Nothing any more: it is taken in at the next sync.

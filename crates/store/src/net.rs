@@ -95,35 +95,30 @@ pub enum AuthFailure {
 }
 
 /// An op held in quarantine, as a director sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, specta::Type)]
 
 pub struct ForkView {
     pub device: String,
     pub tag: String,
-    #[ts(type = "number")]
     pub seq: u64,
     pub kind: String,
     /// The person the device belongs to, if known.
     pub author: Option<String>,
-    #[ts(type = "number")]
     pub received_at: i64,
     pub reason: String,
 }
 
 /// An op that waits, as an administrator sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, specta::Type)]
 pub struct WaitingView {
     pub device: String,
     pub tag: String,
-    #[ts(type = "number")]
     pub seq: u64,
     pub kind: String,
     /// The person its device belongs to, if known.
     pub author: Option<String>,
     /// When it says it was made (ms since 1970).
-    #[ts(type = "number")]
     pub made_ms: u64,
-    #[ts(type = "number")]
     pub bytes: u64,
     pub waits: log::Waits,
     /// What it waits for, in words.
@@ -164,7 +159,7 @@ impl std::fmt::Display for ForkView {
 type InviteRow = (String, String, String, Option<String>, i64, Option<Vec<u8>>);
 
 /// Where a device stands with its hub, as the app's header shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, specta::Type)]
 #[serde(rename_all = "kebab-case")]
 pub enum SyncState {
     /// Not enrolled with a hub: everything stays on this device.
@@ -178,21 +173,16 @@ pub enum SyncState {
 }
 
 /// The sync status the app's header shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, specta::Type)]
 pub struct SyncStatus {
     pub state: SyncState,
     /// This device's ops not yet on the hub.
-    #[ts(type = "number")]
     pub not_on_hub: u64,
-    #[ts(type = "number | null")]
     pub last_sync_ms: Option<u64>,
     pub error: Option<String>,
     /// Progress of the session under way: ops sent, received, still to send.
-    #[ts(type = "number")]
     pub sent: u64,
-    #[ts(type = "number")]
     pub received: u64,
-    #[ts(type = "number")]
     pub to_send: u64,
     pub hub_url: Option<String>,
     /// Ops quarantined as forks, for a director to look at.
@@ -201,7 +191,6 @@ pub struct SyncStatus {
     /// [`WAITING_SHOWN`]).
     pub waiting: Vec<WaitingView>,
     /// How many ops wait here in all.
-    #[ts(type = "number")]
     pub waiting_count: u64,
 }
 

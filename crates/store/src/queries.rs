@@ -14,10 +14,10 @@ use relevo_core::permissions::{self, Action, Actor, Scope};
 use relevo_core::{DeviceKey, EntityId, Reference};
 use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
-use ts_rs::TS;
+use specta::Type;
 
 /// Who uses this device.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct IdentityView {
     pub person_id: EntityId,
     pub name: String,
@@ -32,7 +32,7 @@ pub struct IdentityView {
     pub may: Vec<Action>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct CrisisView {
     pub id: EntityId,
     pub name: String,
@@ -40,12 +40,11 @@ pub struct CrisisView {
     pub demo: bool,
     pub closed: bool,
     /// When it was opened (ms since the Unix epoch, by the opener's clock).
-    #[ts(type = "number")]
     pub opened_at_ms: u64,
 }
 
 /// A request as the list shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct RequestView {
     pub id: EntityId,
     pub reference: String,
@@ -58,7 +57,6 @@ pub struct RequestView {
     pub description: String,
     pub status: RequestStatus,
     /// Deadline (ms since the Unix epoch, UTC).
-    #[ts(type = "number | null")]
     pub needed_by_ms: Option<i64>,
     pub vulnerable: Vec<Vulnerable>,
     pub items: Vec<ItemLine>,
@@ -71,7 +69,6 @@ pub struct RequestView {
     pub author_name: Option<String>,
     pub device_tag: String,
     /// When it was logged (ms since the Unix epoch, by the logger's clock).
-    #[ts(type = "number")]
     pub recorded_at_ms: u64,
     /// The hub is known to hold the op that logged it.
     pub on_hub: bool,
@@ -96,7 +93,7 @@ impl RequestView {
 
 /// What the app needs to pick a screen: who uses the device, the crisis it
 /// works in, and the crises it could switch to.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct Snapshot {
     pub identity: Option<IdentityView>,
     pub crisis: Option<CrisisView>,

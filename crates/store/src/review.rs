@@ -12,11 +12,11 @@ use relevo_core::EntityId;
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use specta::Type;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use ts_rs::TS;
 
 /// Timeline filters; every one is optional.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(default)]
 pub struct TimelineFilter {
     /// Events on records of this country (a regional task has none).
@@ -29,36 +29,30 @@ pub struct TimelineFilter {
     /// On this record (its reference, `REQ-…` or `TSK-…`).
     pub record: Option<String>,
     /// Made at or after (ms since the Unix epoch).
-    #[ts(type = "number | null")]
     pub from_ms: Option<i64>,
     /// Made at or before.
-    #[ts(type = "number | null")]
     pub to_ms: Option<i64>,
     /// Only significant notes.
     pub significant: bool,
 }
 
 /// One op of a crisis as a readable event.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct Event {
     /// `<device>/<seq>`.
     pub op: String,
     pub device_tag: String,
-    #[ts(type = "number")]
     pub seq: u64,
     /// The op kind: `request.create`, `task.handover`…
     pub kind: String,
     /// One line in English, for the command line and the exports.
     pub summary: String,
     /// When it was made, by its device's clock.
-    #[ts(type = "number")]
     pub made_at_ms: u64,
     /// When this replica took it in (on the hub: when the hub received it).
-    #[ts(type = "number")]
     pub received_at_ms: u64,
     /// When the hub received it, as the hub told this device (on the hub,
     /// its own receipt); `None` when not known here.
-    #[ts(type = "number | null")]
     pub hub_received_at_ms: Option<u64>,
     pub author: EntityId,
     pub author_name: Option<String>,
@@ -87,7 +81,7 @@ struct Record {
 }
 
 /// Which time "as of" counts by.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(rename_all = "lowercase")]
 pub enum Basis {
     /// When each op was made (its clock): what people did.
@@ -99,20 +93,16 @@ pub enum Basis {
 }
 
 /// The moments a crisis spans, for the as-of picker.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct Span {
-    #[ts(type = "number")]
     pub first_ms: u64,
-    #[ts(type = "number")]
     pub last_ms: u64,
-    #[ts(type = "number")]
     pub ops: u64,
 }
 
 /// The requests and the task board as they stood at a moment.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct AsOfView {
-    #[ts(type = "number")]
     pub at_ms: u64,
     pub basis: Basis,
     pub requests: Vec<crate::RequestView>,
@@ -120,13 +110,11 @@ pub struct AsOfView {
 }
 
 /// Median and 90th percentile of a set of durations.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Type)]
 pub struct Stat {
     /// How many records reached the milestone.
     pub count: u32,
-    #[ts(type = "number | null")]
     pub median_ms: Option<f64>,
-    #[ts(type = "number | null")]
     pub p90_ms: Option<f64>,
 }
 
@@ -155,7 +143,7 @@ impl Stat {
 }
 
 /// Response times for one group of requests.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
 pub struct ResponseTimes {
     /// `all`, `country`, `sector` or `priority`.
     pub by: String,
@@ -171,28 +159,26 @@ pub struct ResponseTimes {
 }
 
 /// A record the measures point at.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct RecordRef {
     pub reference: String,
     pub country: Option<Country>,
     pub sector: Sector,
     pub priority: Priority,
-    #[ts(type = "number")]
     pub at_ms: u64,
 }
 
 /// Made → received for one device's ops in the crisis.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
 pub struct DeviceLag {
     pub device_tag: String,
     pub person: Option<String>,
     pub lag: Stat,
-    #[ts(type = "number | null")]
     pub max_ms: Option<f64>,
 }
 
 /// Handovers per task.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
 pub struct Handovers {
     pub tasks: u32,
     pub handovers: u32,
@@ -202,11 +188,10 @@ pub struct Handovers {
     pub distribution: Vec<u32>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
 pub struct Measures {
     pub crisis: EntityId,
     /// The moment overdue is judged at.
-    #[ts(type = "number")]
     pub at_ms: u64,
     pub response: Vec<ResponseTimes>,
     pub overdue: Vec<RecordRef>,
@@ -221,7 +206,7 @@ pub struct Measures {
 /// Early-warning alerts of a crisis and how fast the countries responded:
 /// from the alert to its first acknowledgement, and to the first task made
 /// to prepare for it (each by the clocks of the ops).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
 pub struct AlertTimes {
     pub raised: u32,
     pub acknowledged: u32,
@@ -235,7 +220,7 @@ pub struct AlertTimes {
 /// One cell of the 5W matrix: who (organisation) does what (sector) where
 /// (country, admin area), when (from its first task to its last finished
 /// one) and for whom (the people in the requests its tasks answer).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
 pub struct WhoWhatWhere {
     /// The organisation's id, or `unassigned`.
     pub org: String,
@@ -252,10 +237,8 @@ pub struct WhoWhatWhere {
     /// Distinct requests its tasks answer.
     pub requests: u32,
     /// When its first task was created.
-    #[ts(type = "number | null")]
     pub start_ms: Option<u64>,
     /// When its last task was finished; none while any is still open.
-    #[ts(type = "number | null")]
     pub end_ms: Option<u64>,
     /// People in those requests, and the parts of them whose sex or age
     /// was recorded.
@@ -264,20 +247,14 @@ pub struct WhoWhatWhere {
 
 /// People summed over requests. A part counts only the requests that
 /// recorded it, so the parts may add up to less than the total.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct PeopleSum {
-    #[ts(type = "number")]
     pub total: u64,
-    #[ts(type = "number")]
     pub female: u64,
-    #[ts(type = "number")]
     pub male: u64,
-    #[ts(type = "number")]
     pub children: u64,
-    #[ts(type = "number")]
     pub elderly: u64,
     /// People counted in the requests' vulnerable groups.
-    #[ts(type = "number")]
     pub vulnerable: u64,
 }
 
@@ -294,7 +271,7 @@ impl PeopleSum {
 }
 
 /// Where a site lies, as far as the roster knows.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Type)]
 pub struct Place {
     pub adm1: Option<String>,
     pub pcode: Option<String>,
@@ -333,7 +310,7 @@ impl Places {
 }
 
 /// Requests and people per country and admin area, for the map.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
 pub struct AreaCount {
     pub country: Country,
     pub adm1: Option<String>,
@@ -342,7 +319,6 @@ pub struct AreaCount {
     pub lat: Option<f64>,
     pub lon: Option<f64>,
     pub requests: u32,
-    #[ts(type = "number")]
     pub people: u64,
     pub open: u32,
 }

@@ -10,9 +10,9 @@
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
+use specta::Type;
 use std::io::Write;
 use std::path::Path;
-use ts_rs::TS;
 
 /// The file in the data folder.
 pub const SETTINGS_FILE: &str = "settings.json";
@@ -21,7 +21,7 @@ pub const SETTINGS_FILE: &str = "settings.json";
 const MAX_NAME: usize = 200;
 
 /// The window's inner size, in logical pixels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct WindowSize {
     pub width: u32,
     pub height: u32,
@@ -29,7 +29,7 @@ pub struct WindowSize {
 
 /// The person's and the device's settings. Every field is optional: none
 /// is set until the person makes a choice.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(default)]
 pub struct Settings {
     /// `es` or `en`; none follows the system's language.

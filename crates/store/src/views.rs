@@ -14,11 +14,11 @@ use relevo_core::permissions::{self, Action, Actor, Scope};
 use relevo_core::{EntityId, OpRef};
 use rusqlite::types::Value as Sql;
 use serde::{Deserialize, Serialize};
+use specta::Type;
 use std::collections::HashMap;
-use ts_rs::TS;
 
 /// A holder with the names people read.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct HolderView {
     pub person: Option<EntityId>,
     pub person_name: Option<String>,
@@ -27,7 +27,7 @@ pub struct HolderView {
 }
 
 /// A task as the board shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct TaskView {
     pub id: EntityId,
     pub reference: String,
@@ -37,7 +37,6 @@ pub struct TaskView {
     pub scope: TaskScope,
     pub sector: Sector,
     pub priority: Priority,
-    #[ts(type = "number | null")]
     pub due_ms: Option<i64>,
     pub status: TaskStatus,
     pub holder: Option<HolderView>,
@@ -48,14 +47,13 @@ pub struct TaskView {
     /// Requests it answers.
     pub requests: u32,
     pub author_name: Option<String>,
-    #[ts(type = "number")]
     pub created_at_ms: u64,
     /// The hub is known to hold the op that created it.
     pub on_hub: bool,
 }
 
 /// Board filters; every one is optional.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(default)]
 pub struct TaskFilter {
     /// Tasks of one country (national tasks of it).
@@ -74,7 +72,7 @@ pub struct TaskFilter {
     pub conflicted: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct BoardColumn {
     pub status: TaskStatus,
     /// All tasks in this column that match the filters.
@@ -83,13 +81,13 @@ pub struct BoardColumn {
     pub tasks: Vec<TaskView>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct Board {
     pub columns: Vec<BoardColumn>,
 }
 
 /// Request list filters.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(default)]
 pub struct RequestFilter {
     pub status: Option<RequestStatus>,
@@ -102,7 +100,7 @@ pub struct RequestFilter {
 }
 
 /// One field's value at one moment, as a timeline shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct FieldChange {
     pub field: String,
     /// JSON text of the value.
@@ -110,13 +108,12 @@ pub struct FieldChange {
 }
 
 /// One thing that happened to a record.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct TimelineEntry {
     /// The op, `<device>/<seq>`.
     pub op: String,
     /// The op kind: `task.handover`, `note.add`...
     pub kind: String,
-    #[ts(type = "number")]
     pub at_ms: u64,
     pub author_name: Option<String>,
     pub device_tag: String,
@@ -126,7 +123,7 @@ pub struct TimelineEntry {
 }
 
 /// One competing value of a field in conflict.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct ConflictValue {
     /// The op that wrote it, `<device>/<seq>`: what a resolution names.
     pub op: String,
@@ -136,13 +133,12 @@ pub struct ConflictValue {
     pub holder: Option<HolderView>,
     pub author_name: Option<String>,
     pub device_tag: String,
-    #[ts(type = "number")]
     pub at_ms: u64,
     /// The provisional winner shown until someone resolves it.
     pub provisional: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct ConflictView {
     pub record: EntityId,
     pub reference: String,
@@ -155,7 +151,7 @@ pub struct ConflictView {
     pub values: Vec<ConflictValue>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
 pub struct FulfilmentView {
     pub item: Option<u32>,
     pub what: String,
@@ -163,13 +159,12 @@ pub struct FulfilmentView {
     pub unit: String,
     pub by: Option<String>,
     pub author_name: Option<String>,
-    #[ts(type = "number")]
     pub at_ms: u64,
 }
 
 impl Eq for FulfilmentView {}
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct RequestDetail {
     pub request: RequestView,
     pub fulfilments: Vec<FulfilmentView>,
@@ -181,19 +176,18 @@ pub struct RequestDetail {
 }
 
 /// One holder in a task's history.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct HolderChange {
     pub holder: Option<HolderView>,
     pub kind: String,
     pub by_name: Option<String>,
-    #[ts(type = "number")]
     pub at_ms: u64,
     pub note: Option<String>,
     /// A competing value that lost (or has not yet won) a conflict.
     pub contested: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct TaskDetail {
     pub task: TaskView,
     pub requests: Vec<RequestView>,
@@ -207,13 +201,13 @@ pub struct TaskDetail {
 }
 
 /// Tasks grouped by who holds them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct Holding {
     pub holder: HolderView,
     pub tasks: Vec<TaskView>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct PersonView {
     pub id: EntityId,
     pub name: String,
@@ -224,7 +218,7 @@ pub struct PersonView {
     pub declared: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct Roster {
     pub people: Vec<PersonView>,
     pub orgs: Vec<relevo_core::domain::Org>,

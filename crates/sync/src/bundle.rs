@@ -47,7 +47,7 @@ struct WireBundle {
 }
 
 /// What an import did.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, specta::Type)]
 pub struct Imported {
     pub ops: u64,
     /// New to this device.

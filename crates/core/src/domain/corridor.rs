@@ -4,12 +4,12 @@
 
 use super::validation::{FieldError, Rule};
 use serde::{Deserialize, Serialize};
+use specta::Type;
 use std::collections::{BTreeMap, BTreeSet};
-use ts_rs::TS;
 
 /// One leg of the corridor: people counted at `from` usually reach `to`
 /// about `days` later.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
 pub struct Segment {
     pub from: String,
     pub to: String,
@@ -17,7 +17,7 @@ pub struct Segment {
 }
 
 /// When a count is a surge. A regional director sets it with the corridor.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
 pub struct SurgeRule {
     /// A surge: the last 24 hours over `factor` times the point's daily
     /// baseline...
@@ -45,10 +45,9 @@ impl Default for SurgeRule {
 pub const MIN_BASELINE_DAYS: usize = 3;
 
 /// Why a count is a surge.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
 pub struct Surge {
     /// People counted at the point in the last 24 hours, in that direction.
-    #[ts(type = "number")]
     pub people: u64,
     /// The point's mean daily count over the baseline, if it has one.
     pub baseline: Option<f64>,
@@ -125,7 +124,7 @@ impl SurgeRule {
 }
 
 /// The usual corridor and the surge rule.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
 pub struct Corridor {
     pub segments: Vec<Segment>,
     pub rule: SurgeRule,
@@ -133,7 +132,7 @@ pub struct Corridor {
 
 /// When people counted at a point are expected at a point downstream, in
 /// days after the count's window ended.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
 pub struct Arrival {
     pub point: String,
     pub earliest_days: f64,

@@ -8,7 +8,7 @@ use super::validation::{FieldError, Rule};
 use super::{time, vocabulary, Country, People};
 use chrono::NaiveTime;
 use serde::{Deserialize, Serialize};
-use ts_rs::TS;
+use specta::Type;
 
 vocabulary! {
     Direction {
@@ -37,23 +37,22 @@ pub const CLOCK_SLACK_MS: i64 = 10 * 60_000;
 const MAX_REMARKS_CHARS: usize = 1000;
 
 /// People of one nationality in a count.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct Nationality {
     /// ISO 3166-1 alpha-2, upper case.
     pub code: String,
     pub count: u32,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Type)]
 #[serde(default)]
 pub struct NationalityDraft {
     pub code: String,
-    #[ts(type = "number | null")]
     pub count: Option<f64>,
 }
 
 /// A count as typed in the form or the CLI.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Type)]
 #[serde(default)]
 pub struct FlowDraft {
     /// The point's site id: `gt-tecun-uman`.
@@ -66,15 +65,10 @@ pub struct FlowDraft {
     /// Where the group came from and is heading next (ISO codes).
     pub from_country: String,
     pub to_country: String,
-    #[ts(type = "number | null")]
     pub total: Option<f64>,
-    #[ts(type = "number | null")]
     pub women: Option<f64>,
-    #[ts(type = "number | null")]
     pub men: Option<f64>,
-    #[ts(type = "number | null")]
     pub girls: Option<f64>,
-    #[ts(type = "number | null")]
     pub boys: Option<f64>,
     pub nationalities: Vec<NationalityDraft>,
     pub vulnerable: Vec<VulnerableDraft>,
@@ -85,14 +79,12 @@ pub struct FlowDraft {
 }
 
 /// A count that passed validation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct FlowCount {
     pub point: String,
     /// The point's country (the record's scope).
     pub country: Country,
-    #[ts(type = "number")]
     pub start_ms: i64,
-    #[ts(type = "number")]
     pub end_ms: i64,
     pub direction: Direction,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -32,7 +32,7 @@ macro_rules! vocabulary {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $slug:literal, $en:literal, $es:literal;)+ }) => {
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash,
-                 serde::Serialize, serde::Deserialize, ts_rs::TS)]
+                 serde::Serialize, serde::Deserialize, specta::Type)]
         pub enum $name {
             $(#[serde(rename = $slug)] $variant,)+
         }

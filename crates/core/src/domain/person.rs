@@ -4,12 +4,12 @@
 use super::validation::{FieldError, Rule};
 use super::{Country, Role};
 use serde::{Deserialize, Serialize};
-use ts_rs::TS;
+use specta::Type;
 
 pub const MAX_NAME_CHARS: usize = 120;
 
 /// "Who are you?" as typed on first run or given to `relevo init`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(default)]
 pub struct IdentityDraft {
     pub name: String,
@@ -53,7 +53,7 @@ impl IdentityDraft {
 }
 
 /// A new crisis as typed.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(default)]
 pub struct CrisisDraft {
     pub name: String,

@@ -5,7 +5,7 @@ use super::time::deadline;
 use super::validation::{FieldError, Rule};
 use super::{vocabulary, Country, Sector};
 use serde::{Deserialize, Serialize};
-use ts_rs::TS;
+use specta::Type;
 
 vocabulary! {
     /// How urgent a need is.
@@ -98,22 +98,21 @@ vocabulary! {
 }
 
 /// How many people of a vulnerable group a request covers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct Vulnerable {
     pub group: VulnerableGroup,
     pub count: u32,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Type)]
 #[serde(default)]
 pub struct VulnerableDraft {
     pub group: String,
-    #[ts(type = "number | null")]
     pub count: Option<f64>,
 }
 
 /// One line of what is needed (ICS 213 RR): quantity, unit, description.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
 pub struct ItemLine {
     pub quantity: f64,
     pub unit: String,
@@ -122,10 +121,9 @@ pub struct ItemLine {
 
 impl Eq for ItemLine {}
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Type)]
 #[serde(default)]
 pub struct ItemDraft {
-    #[ts(type = "number | null")]
     pub quantity: Option<f64>,
     pub unit: String,
     pub description: String,
@@ -218,29 +216,20 @@ pub const MAX_PEOPLE: u64 = 10_000_000;
 /// Everything is loose on purpose (text for codes, any number for counts)
 /// so that bad input reaches [`RequestDraft::validate`] and gets an error that
 /// names the field, rather than failing to parse.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Type)]
 #[serde(default)]
 pub struct RequestDraft {
     pub country: String,
     pub site: String,
     pub sector: String,
-    #[ts(type = "number | null")]
     pub people_total: Option<f64>,
-    #[ts(type = "number | null")]
     pub women: Option<f64>,
-    #[ts(type = "number | null")]
     pub men: Option<f64>,
-    #[ts(type = "number | null")]
     pub girls: Option<f64>,
-    #[ts(type = "number | null")]
     pub boys: Option<f64>,
-    #[ts(type = "number | null")]
     pub under5: Option<f64>,
-    #[ts(type = "number | null")]
     pub age5_17: Option<f64>,
-    #[ts(type = "number | null")]
     pub age18_59: Option<f64>,
-    #[ts(type = "number | null")]
     pub age60_plus: Option<f64>,
     pub vulnerable: Vec<VulnerableDraft>,
     pub priority: String,
@@ -252,7 +241,7 @@ pub struct RequestDraft {
 }
 
 /// People affected, total and by sex and age where known.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct People {
     pub total: u32,
     pub women: Option<u32>,

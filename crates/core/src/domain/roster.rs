@@ -8,7 +8,7 @@ use super::person::{code as parse_code, optional_text, required_text, MAX_NAME_C
 use super::validation::{FieldError, Rule};
 use super::{vocabulary, Country};
 use serde::{Deserialize, Serialize};
-use ts_rs::TS;
+use specta::Type;
 
 vocabulary! {
     OrgKind {
@@ -32,7 +32,7 @@ vocabulary! {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct Org {
     /// A short lowercase id: `iom`, `mig-gt`, `cr-hn`.
     pub id: String,
@@ -41,7 +41,7 @@ pub struct Org {
     pub country: Option<Country>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
 pub struct Site {
     pub id: String,
     pub name: String,
@@ -218,7 +218,7 @@ const BUILTIN_SITES: &[SiteRow] = {
 };
 
 /// An organisation to add, as typed by an administrator.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(default)]
 pub struct OrgDraft {
     pub id: String,
@@ -264,7 +264,7 @@ impl OrgDraft {
 
 /// A site to add (or a built-in one to correct: the same id), as typed by
 /// an administrator.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Type)]
 #[serde(default)]
 pub struct SiteDraft {
     pub id: String,
@@ -273,9 +273,7 @@ pub struct SiteDraft {
     pub country: String,
     pub adm1: String,
     pub pcode: String,
-    #[ts(type = "number | null")]
     pub lat: Option<f64>,
-    #[ts(type = "number | null")]
     pub lon: Option<f64>,
 }
 
@@ -337,7 +335,7 @@ impl SiteDraft {
 }
 
 /// A person to put on the roster (someone who can hold tasks).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(default)]
 pub struct PersonDraft {
     pub name: String,

@@ -8,7 +8,7 @@ use super::validation::{FieldError, Rule};
 use super::{vocabulary, Country, Priority, Sector};
 use crate::ids::EntityId;
 use serde::{Deserialize, Serialize};
-use ts_rs::TS;
+use specta::Type;
 
 pub const MAX_TITLE_CHARS: usize = 200;
 /// Most requests one task can be created from.
@@ -85,7 +85,7 @@ impl TaskStep {
 
 /// National (one country's authorities) or regional (the commission as a
 /// whole). Serialised as `{"national":"GT"}` or `"regional"`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Type)]
 #[serde(rename_all = "kebab-case")]
 pub enum TaskScope {
     National(Country),
@@ -93,7 +93,7 @@ pub enum TaskScope {
 }
 
 /// Who holds a task: a person, an organisation, or both.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Type)]
 pub struct Holder {
     pub person: Option<EntityId>,
     pub org: Option<String>,
@@ -106,7 +106,7 @@ impl Holder {
 }
 
 /// A task as typed, before validation.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(default)]
 pub struct TaskDraft {
     pub title: String,

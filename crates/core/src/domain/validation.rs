@@ -5,11 +5,11 @@
 //! (for the CLI and logs).
 
 use serde::{Deserialize, Serialize};
+use specta::Type;
 use std::fmt;
-use ts_rs::TS;
 
 /// The rule a value broke.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(rename_all = "kebab-case")]
 pub enum Rule {
     /// Nothing was given where a value is needed.
@@ -43,13 +43,12 @@ pub enum Rule {
 }
 
 /// One broken rule on one field.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct FieldError {
     /// The field, as named in the form and the CLI: `country`, `people.women`...
     pub field: String,
     pub rule: Rule,
     /// The bound the rule refers to (a maximum length or count), if any.
-    #[ts(type = "number | null")]
     pub limit: Option<u64>,
     /// In English, for the CLI and logs; the UI translates `rule` instead.
     pub message: String,
