@@ -423,7 +423,19 @@ impl Session {
         // machine a snapshot taken at once can show an earlier frame.
         let paint = "const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));";
         let _ = self.client().execute_async(paint, vec![]).await;
+        // WebKitGTK's driver takes the snapshot after the next presentation
+        // update; with the plain renderer (the default without a GPU render
+        // node) a page that no longer changes never has one, and the
+        // snapshot waits forever. A one-pixel mark, almost transparent,
+        // changes every 40 ms while the snapshot is taken.
+        let tick = "let m = document.createElement('div'); m.id = 'relevo-paint-tick'; \
+                    m.style.cssText = 'position:fixed;left:0;top:0;width:1px;height:1px;pointer-events:none;z-index:2147483647'; \
+                    document.body.appendChild(m); let n = 0; \
+                    window.relevoPaintTick = setInterval(() => { n ^= 1; m.style.background = n ? 'rgba(0,0,0,0.01)' : 'rgba(0,0,0,0.02)'; }, 40);";
+        let _ = self.client().execute(tick, vec![]).await;
         let png = self.client().screenshot().await.expect("screenshot");
+        let untick = "clearInterval(window.relevoPaintTick); document.getElementById('relevo-paint-tick')?.remove();";
+        let _ = self.client().execute(untick, vec![]).await;
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../artifacts");
         std::fs::create_dir_all(&dir).expect("artifacts dir");
         let path = dir.join(format!("{name}.png"));
