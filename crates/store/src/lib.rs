@@ -358,6 +358,7 @@ impl Store {
 fn keyed(conn: &Connection, key: Option<&DbKey>) -> Result<()> {
     if let Some(key) = key {
         key.apply(conn)?;
+        keys::legacy_page_size(conn, key)?;
     }
     Ok(())
 }

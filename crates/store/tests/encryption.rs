@@ -302,3 +302,80 @@ fn an_encrypted_folder_without_its_key_file_is_refused_not_rekeyed() {
     assert!(err.to_string().contains("relevo.key"), "{err}");
     assert_eq!(files(dir.path()), before);
 }
+
+/// Stores encrypted before pages became 1 KiB have 4 KiB pages: they still
+/// open, with everything in them, and a wrong key is still told without a
+/// byte changed. New stores have 1 KiB pages.
+#[test]
+fn a_store_with_the_former_4_kib_pages_still_opens() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (new, former) = (dir.path().join("new.db"), dir.path().join("former.db"));
+    let reference = {
+        let mut store = Store::open(&new, &key()).expect("open");
+        with_canary(&mut store);
+        store
+            .add_request(&request("Tecún Umán", 40))
+            .expect("request")
+            .reference
+    };
+    // The same store as the earlier code wrote it: 4 KiB pages, same key.
+    {
+        let conn = raw(&new);
+        let header = |name: &str| -> i64 {
+            conn.pragma_query_value(None, name, |r| r.get(0))
+                .expect("header field")
+        };
+        let (app, version) = (header("application_id"), header("user_version"));
+        conn.execute_batch(&format!(
+            "ATTACH DATABASE '{}' AS former KEY \"x'{}'\";
+             PRAGMA former.cipher_page_size = 4096;
+             SELECT sqlcipher_export('former');
+             PRAGMA former.application_id = {app};
+             PRAGMA former.user_version = {version};
+             DETACH DATABASE former;",
+            former.display(),
+            hex::encode([7u8; 32]),
+        ))
+        .expect("export with 4 KiB pages");
+    }
+    // Which page size a file reads with (the key alone does not say).
+    let pages = |path: &Path| {
+        [1024, 4096]
+            .into_iter()
+            .filter(|size| {
+                let conn = raw(path);
+                conn.execute_batch(&format!("PRAGMA cipher_page_size = {size};"))
+                    .expect("page size");
+                conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+                    .is_ok()
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(pages(&new), [1024]);
+    assert_eq!(pages(&former), [4096]);
+    // A wrong key: told, and no byte changes.
+    let before = std::fs::read(&former).expect("read");
+    let err =
+        Store::open(&former, &relevo_store::DbKey::from_bytes([8; 32])).expect_err("wrong key");
+    assert!(
+        matches!(err, relevo_store::Error::CannotDecrypt { .. }),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&former).expect("read"), before);
+    // The right one opens it, with everything, and writes to it.
+    let mut store = Store::open(&former, &key()).expect("open the former store");
+    assert_eq!(
+        store
+            .request_detail(&reference)
+            .expect("detail")
+            .request
+            .site,
+        "Tecún Umán"
+    );
+    store
+        .add_request(&request("Esquipulas", 12))
+        .expect("write");
+    assert!(store.verify().expect("verify").intact(), "the log verifies");
+    drop(store);
+    assert_eq!(pages(&former), [4096]);
+}
