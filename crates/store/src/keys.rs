@@ -53,60 +53,10 @@ const ARGON2_LANES: u32 = 1;
 /// laptops. Measured on merging 100,000 received ops, it brings
 /// encryption's cost from about 1.28× to about 1.15× (README, Benchmarks).
 /// Changing it makes existing stores unreadable.
-///
-/// New stores have pages of 1 KiB rather than 4 KiB. A commit writes (and
-/// encrypts and authenticates) each page it touches whole, and logging one
-/// request touches a few pages of several tables and indexes: with 4 KiB
-/// pages encryption cost 1.19× a plaintext store's time, with 2 KiB 1.13×,
-/// with 1 KiB 1.07–1.08× (paired medians, `cargo bench -p relevo-store
-/// --bench log_request`). Stores made with 4 KiB pages still open (see
-/// [`legacy_page_size`]).
 /// (SQLCipher would also print a failed page check to stderr; the error
 /// returned says it, in words a person can act on.)
-const CIPHER_DEFAULTS: &str = "PRAGMA cipher_log_level = NONE; \
-     PRAGMA cipher_default_hmac_algorithm = HMAC_SHA256; \
-     PRAGMA cipher_default_page_size = 1024;";
-
-/// The page size of stores encrypted before pages became 1 KiB.
-const LEGACY_PAGE_SIZE: u32 = 4096;
-
-/// On a connection just keyed, before its first read: if its file cannot
-/// be read with 1 KiB pages but can with 4 KiB ones (a store made before
-/// the change), the connection reads it with 4 KiB pages. The file is
-/// probed on connections of its own, read-only (a connection that failed a
-/// read keeps failing whatever its page size). A new or empty file, or one
-/// this key does not open either way, is left as it is: the caller's first
-/// read says which.
-pub(crate) fn legacy_page_size(conn: &rusqlite::Connection, key: &DbKey) -> rusqlite::Result<()> {
-    use rusqlite::{Connection, ErrorCode, OpenFlags};
-    let Some(path) = conn.path().filter(|p| !p.is_empty()) else {
-        return Ok(());
-    };
-    if std::fs::metadata(path).map_or(true, |m| m.len() == 0) {
-        return Ok(());
-    }
-    let reads_with = |pages: Option<u32>| -> rusqlite::Result<bool> {
-        let probe = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        key.apply(&probe)?;
-        if let Some(pages) = pages {
-            probe.execute_batch(&format!("PRAGMA cipher_page_size = {pages};"))?;
-        }
-        match probe.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(())) {
-            Ok(()) => Ok(true),
-            Err(e) if e.sqlite_error_code() == Some(ErrorCode::NotADatabase) => Ok(false),
-            Err(e) => Err(e),
-        }
-    };
-    // Any other failure (the file busy, unreadable) is left to the caller's
-    // own read, which reports it as for any store.
-    if reads_with(None).unwrap_or(true) || !reads_with(Some(LEGACY_PAGE_SIZE)).unwrap_or(false) {
-        return Ok(());
-    }
-    conn.execute_batch(&format!("PRAGMA cipher_page_size = {LEGACY_PAGE_SIZE};"))
-}
+const CIPHER_DEFAULTS: &str =
+    "PRAGMA cipher_log_level = NONE; PRAGMA cipher_default_hmac_algorithm = HMAC_SHA256;";
 
 /// Sets [`CIPHER_DEFAULTS`] once per process, before any connection is
 /// keyed or database attached: they are SQLCipher's process-wide defaults,

@@ -358,7 +358,6 @@ impl Store {
 fn keyed(conn: &Connection, key: Option<&DbKey>) -> Result<()> {
     if let Some(key) = key {
         key.apply(conn)?;
-        keys::legacy_page_size(conn, key)?;
     }
     Ok(())
 }
