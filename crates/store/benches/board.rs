@@ -10,6 +10,7 @@
 
 use relevo_core::domain::{Country, IdentityDraft, Priority, Sector, TaskStatus};
 use relevo_store::{Scale, Store, TaskFilter};
+use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -174,6 +175,50 @@ fn main() {
             board.as_secs_f64() / baseline.as_secs_f64()
         );
     }
+    println!();
+    // A request found by the reference a person types (in any case), as
+    // the detail view and every request action do, against the raw lookup
+    // of the same row by its primary key.
+    let references: Vec<(String, Vec<u8>)> = {
+        let mut stmt = raw
+            .prepare("SELECT reference, id FROM requests ORDER BY id")
+            .expect("prepare");
+        let all: Vec<(String, Vec<u8>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        // Twenty spread over the table, not its first rows.
+        all.iter()
+            .step_by(all.len().div_ceil(20))
+            .cloned()
+            .collect()
+    };
+    let detail = time(5, || {
+        for (r, _) in &references {
+            black_box(store.request_detail(&r.to_lowercase()).expect("detail"));
+        }
+    });
+    let lookup = time(5, || {
+        for (_, id) in &references {
+            let mut stmt = raw
+                .prepare_cached("SELECT reference, site, description FROM requests WHERE id = ?1")
+                .expect("prepare");
+            black_box(
+                stmt.query_row([id], |row| row.get::<_, String>(0))
+                    .expect("row"),
+            );
+        }
+    });
+    println!(
+        "request by reference ({} of {} requests): detail {:.3} ms each; raw lookup by key {:.3} ms each; ratio {:.1}x",
+        references.len(),
+        raw.query_row("SELECT count(*) FROM requests", [], |r| r.get::<_, i64>(0))
+            .expect("count"),
+        detail.as_secs_f64() * 1e3 / references.len() as f64,
+        lookup.as_secs_f64() * 1e3 / references.len() as f64,
+        detail.as_secs_f64() / lookup.as_secs_f64()
+    );
     println!();
     let runs = 3;
     let rebuild = time(runs, || store.rebuild_projections().expect("rebuild"));

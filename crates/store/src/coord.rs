@@ -58,6 +58,20 @@ pub(crate) struct Found {
     pub record: EntityKind,
 }
 
+/// The query that finds a record of `table` by its id or by its reference
+/// as a person typed it, in any case (served by the `*_by_reference`
+/// indexes on `upper(reference)`).
+pub(crate) fn find_sql(table: &str, by_id: bool) -> String {
+    format!(
+        "SELECT id, device, seq FROM {table} WHERE {} LIMIT 1",
+        if by_id {
+            "id = ?1"
+        } else {
+            "upper(reference) = upper(?1)"
+        }
+    )
+}
+
 fn not_found(what: &'static str, reference: &str) -> Error {
     Error::NotFound {
         what,
@@ -142,14 +156,7 @@ impl Store {
             // Crises have no human reference: only their id finds them.
             return Err(not_found(what, reference));
         }
-        let sql = format!(
-            "SELECT id, device, seq FROM {table} WHERE {} LIMIT 1",
-            if by_id.is_some() {
-                "id = ?1"
-            } else {
-                "upper(reference) = upper(?1)"
-            }
-        );
+        let sql = find_sql(table, by_id.is_some());
         let arg: rusqlite::types::Value = match by_id {
             Some(id) => id.as_bytes().to_vec().into(),
             None => key.to_owned().into(),

@@ -484,6 +484,15 @@ const MIGRATIONS: &[&str] = &[
     r#"
     DROP TABLE entities;
     "#,
+    // 8: references are found as people type them, in any case
+    // (`upper(reference) = upper(?)`), which the plain indexes on
+    // `reference` could not serve: every lookup read the whole table.
+    r#"
+    DROP INDEX requests_by_reference;
+    CREATE INDEX requests_by_reference ON requests (upper(reference));
+    DROP INDEX tasks_by_reference;
+    CREATE INDEX tasks_by_reference ON tasks (upper(reference));
+    "#,
 ];
 
 /// The schema version this binary writes.
@@ -624,6 +633,32 @@ mod tests {
     use super::*;
     use crate::Store;
     use relevo_core::domain::{CrisisDraft, IdentityDraft, RequestDraft};
+
+    /// Finding a request or a task by the reference a person typed, in any
+    /// case, reads one index entry, not the whole table.
+    #[test]
+    fn a_reference_is_found_through_its_index() {
+        let s = Store::open_in_memory().expect("store");
+        for (table, index) in [
+            ("requests", "requests_by_reference"),
+            ("tasks", "tasks_by_reference"),
+        ] {
+            let sql = crate::coord::find_sql(table, false);
+            let plan: Vec<String> = s
+                .conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .expect("plan")
+                .query_map(["req-abc-1"], |r| r.get::<_, String>(3))
+                .expect("rows")
+                .collect::<rusqlite::Result<_>>()
+                .expect("plan rows");
+            assert!(
+                plan.iter()
+                    .any(|step| step.contains(&format!("USING INDEX {index}"))),
+                "{table}: {plan:?}"
+            );
+        }
+    }
 
     /// A database written by the first release (schema 1) opens: the new
     /// tables are made and the projections rebuilt from its log.
