@@ -2,11 +2,12 @@
 //! `apt install ./relevo_*.deb` and runs this against the installed binary
 //! (`RELEVO_APP_BINARY`), with the package file in `RELEVO_DEB`. The window
 //! opens on the demo; after the package is installed again (as an upgrade
-//! does), what was recorded is still there.
+//! does), what was recorded is still there, and the `relevo` command line
+//! installed with it reads it.
 //!
 //! Ignored in a plain `cargo test`; only `./dev test` names it.
 
-use relevo_e2e::{app_binary, Device};
+use relevo_e2e::{app_binary, Device, PASSPHRASE};
 use std::process::Command;
 
 /// Installs the package file again, as an upgrade replaces the files.
@@ -69,4 +70,18 @@ async fn the_installed_package_opens_on_the_demo_and_keeps_the_data_across_an_up
     )
     .await;
     s.quit().await;
+
+    // The command line comes with the app, on the same data folder.
+    let shown = Command::new("/usr/bin/relevo")
+        .args(["request", "show", &reference])
+        .env("RELEVO_DATA_DIR", device.data_dir())
+        .env("RELEVO_PASSPHRASE", PASSPHRASE)
+        .output()
+        .expect("run the installed relevo");
+    let out = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.status.success() && out.contains("Paquete instalado"),
+        "relevo request show {reference}: {out}{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
 }
