@@ -124,6 +124,13 @@ impl<T> Arg<T> {
     }
 }
 
+impl<T: Default> Arg<Option<T>> {
+    /// An argument the UI may leave out (null): then `T`'s default.
+    fn or_default(self, what: &str) -> Reply<T> {
+        Ok(self.get(what)?.unwrap_or_default())
+    }
+}
+
 impl<'de, T: serde::de::DeserializeOwned> serde::Deserialize<'de> for Arg<T> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         // A missing argument reads as null: then `T` decides (an `Option`
@@ -271,7 +278,7 @@ async fn list_requests(
     state: State<'_, AppState>,
     filter: Arg<Option<RequestFilter>>,
 ) -> Reply<Vec<RequestView>> {
-    let filter = filter.get("request filter")?.unwrap_or_default();
+    let filter = filter.or_default("request filter")?;
     with_store(&state, |s| {
         s.find_requests(current(s)?, &filter, LIST_LIMIT)
     })
@@ -322,7 +329,7 @@ async fn set_request_status(
     duplicate: Arg<Option<String>>,
 ) -> Reply<RequestDetail> {
     let status = status.get("status")?;
-    let duplicate = duplicate.get("duplicate")?.unwrap_or_default();
+    let duplicate = duplicate.or_default("duplicate")?;
     request_action(&state, reference, |s, r| {
         s.set_request_status(r, &status, &duplicate).map(|_| ())
     })
@@ -358,7 +365,7 @@ async fn add_note(
 #[tauri::command]
 #[specta::specta]
 async fn board(state: State<'_, AppState>, filter: Arg<Option<TaskFilter>>) -> Reply<Board> {
-    let filter = filter.get("board filter")?.unwrap_or_default();
+    let filter = filter.or_default("board filter")?;
     with_store(&state, |s| s.board(current(s)?, &filter))
 }
 
@@ -418,7 +425,7 @@ async fn hand_over_task(
     note: Arg<Option<String>>,
 ) -> Reply<TaskDetail> {
     let holder = holder.get("holder")?;
-    let note = note.get("note")?.unwrap_or_default();
+    let note = note.or_default("note")?;
     task_action(&state, reference, |s, r| {
         s.hand_over_task(r, &holder, &note)
     })
@@ -433,7 +440,7 @@ async fn set_task_status(
     reason: Arg<Option<String>>,
 ) -> Reply<TaskDetail> {
     let status = status.get("status")?;
-    let reason = reason.get("reason")?.unwrap_or_default();
+    let reason = reason.or_default("reason")?;
     task_action(&state, reference, |s, r| {
         s.set_task_status(r, &status, &reason)
     })
@@ -446,7 +453,7 @@ async fn escalate_task(
     reference: Arg<String>,
     note: Arg<Option<String>>,
 ) -> Reply<TaskDetail> {
-    let note = note.get("note")?.unwrap_or_default();
+    let note = note.or_default("note")?;
     task_action(&state, reference, |s, r| s.escalate_task(r, &note))
 }
 
@@ -607,7 +614,7 @@ async fn export_bundle(
     for_vector: Arg<Option<String>>,
 ) -> Reply<u64> {
     let path = path.get("file path")?;
-    let for_vector = for_vector.get("vector file")?.unwrap_or_default();
+    let for_vector = for_vector.or_default("vector file")?;
     if path.trim().is_empty() {
         return Err(ApiError::new(
             ErrorCode::Validation,
@@ -655,9 +662,7 @@ fn with_store_sync<T>(
 #[tauri::command]
 #[specta::specta]
 async fn review_span(state: State<'_, AppState>, basis: Arg<Option<Basis>>) -> Reply<Span> {
-    let basis = basis
-        .get("time basis (made or received)")?
-        .unwrap_or_default();
+    let basis = basis.or_default("time basis (made or received)")?;
     with_store(&state, |s| s.span(current(s)?, basis))
 }
 
@@ -670,9 +675,7 @@ async fn review_as_of(
     basis: Arg<Option<Basis>>,
 ) -> Reply<AsOfView> {
     let at = at.get("moment (ms since 1970)")?;
-    let basis = basis
-        .get("time basis (made or received)")?
-        .unwrap_or_default();
+    let basis = basis.or_default("time basis (made or received)")?;
     with_store(&state, |s| s.as_of_view(current(s)?, at, basis))
 }
 
@@ -682,7 +685,7 @@ async fn review_timeline(
     state: State<'_, AppState>,
     filter: Arg<Option<TimelineFilter>>,
 ) -> Reply<Vec<Event>> {
-    let filter = filter.get("timeline filter")?.unwrap_or_default();
+    let filter = filter.or_default("timeline filter")?;
     with_store(&state, |s| s.timeline(current(s)?, &filter))
 }
 
@@ -769,7 +772,7 @@ async fn review_export(
 ) -> Reply<relevo_export::Written> {
     use tauri::Emitter;
     let format = format.get("export format")?;
-    let audience = audience.get("export audience")?.unwrap_or_default();
+    let audience = audience.or_default("export audience")?;
     let path = path.get("file path")?;
     if path.trim().is_empty() {
         return Err(ApiError::new(
@@ -816,7 +819,7 @@ async fn list_flows(
     state: State<'_, AppState>,
     filter: Arg<Option<FlowFilter>>,
 ) -> Reply<Vec<FlowView>> {
-    let filter = filter.get("flow filter")?.unwrap_or_default();
+    let filter = filter.or_default("flow filter")?;
     with_store(&state, |s| s.flows(current(s)?, &filter))
 }
 
@@ -842,7 +845,7 @@ async fn acknowledge_alert(
     note: Arg<Option<String>>,
 ) -> Reply<AlertView> {
     let alert = alert.get("alert")?;
-    let note = note.get("note")?.unwrap_or_default();
+    let note = note.or_default("note")?;
     with_store(&state, |s| s.acknowledge_alert(&alert, &note))
 }
 
