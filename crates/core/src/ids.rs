@@ -48,7 +48,7 @@ impl FromStr for EntityId {
 }
 
 /// The kinds of record that carry a human reference.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RefKind {
     Request,
     Task,
@@ -81,6 +81,12 @@ impl Reference {
         &self.0
     }
 
+    /// The device's count in a reference (`14` in `REQ-7K2M9Q-14`).
+    pub fn number(reference: &str) -> Option<u64> {
+        let (_, n) = reference.rsplit_once('-')?;
+        n.parse().ok()
+    }
+
     pub fn into_string(self) -> String {
         self.0
     }
@@ -95,6 +101,14 @@ impl fmt::Display for Reference {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reference_gives_back_its_number() {
+        let r = Reference::new(RefKind::Task, "7K2M9Q", 14);
+        assert_eq!(Reference::number(r.as_str()), Some(14));
+        assert_eq!(Reference::number("REQ-7K2M9Q-"), None);
+        assert_eq!(Reference::number("REQ"), None);
+    }
 
     #[test]
     fn v7_ids_sort_by_time() {

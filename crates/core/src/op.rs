@@ -193,6 +193,149 @@ pub fn verify_batch<R: rand_core::RngCore + rand_core::CryptoRng>(
     out
 }
 
+/// What a replica knows of one op of a page after [`authenticate_page`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authenticity {
+    /// The op is authentic: its own signature verifies, or it lies under an
+    /// op of the page, in its device's hash chain, whose signature verifies.
+    Authentic(OpHash),
+    /// Its signature does not verify and no op above it in the page covers
+    /// it. A later signed op of its chain may still cover it, so it may
+    /// wait for one; it is never stored in the log, relayed or quarantined
+    /// as a fork while it stays so.
+    Unsigned(OpHash),
+}
+
+impl Authenticity {
+    pub fn hash(self) -> OpHash {
+        match self {
+            Authenticity::Authentic(h) | Authenticity::Unsigned(h) => h,
+        }
+    }
+}
+
+/// Authenticates a page of ops by their device chains: the acceptance rule.
+///
+/// **An op is authentic when it is, or lies under, an op of the same
+/// device chain whose signature verifies.** "Lies under" follows the hash
+/// chain: op `b` covers op `a` of the same device when `b.seq = a.seq + 1`
+/// and `b.prev` is `a`'s hash, and covering is transitive. A signature
+/// covers the hash of the op below, which covers that op's bytes and its
+/// own `prev`, down to the genesis: one signature authenticates the whole
+/// run beneath it, as a signed Git tip or a signed tree head does.
+///
+/// In a page, only the ops nothing above covers (each device run's last op,
+/// usually) have their signatures checked, as one batch; an op whose check
+/// fails has the op below it checked next, and so on. Ops with a bad shape
+/// or device key are refused outright ([`OpFault`]).
+///
+/// The verdict on an op depends only on the op and the ops of its chain,
+/// never on how they were cut into pages: an op left [`Authenticity::Unsigned`]
+/// here becomes authentic when a later op covering it arrives, which the
+/// store checks against the ops it keeps waiting.
+pub fn authenticate_page<R: rand_core::RngCore + rand_core::CryptoRng>(
+    ops: &[Op],
+    rng: &mut R,
+) -> Vec<Result<Authenticity, OpFault>> {
+    use ed25519_zebra::batch::{Item, Verifier};
+    let mut keys: HashMap<DeviceId, Result<(), SignatureError>> = HashMap::new();
+    // Each op's canonical bytes and hash, or its fault.
+    let mut shaped: Vec<Result<(Vec<u8>, OpHash), OpFault>> = Vec::with_capacity(ops.len());
+    // Ops by (device, seq, hash): a node of the chain. Copies of one op in
+    // a page are one node.
+    let mut nodes: HashMap<(DeviceId, u64, OpHash), usize> = HashMap::new();
+    for (i, op) in ops.iter().enumerate() {
+        let checked = op.body.check_shape().and_then(|()| {
+            keys.entry(op.body.device)
+                .or_insert_with(|| op.body.device.verifying_key().map(|_| ()))
+                .map_err(OpFault::from)
+        });
+        shaped.push(checked.map(|()| {
+            let bytes = canonical_bytes(&op.body);
+            let hash = OpHash(Sha256::digest(&bytes).into());
+            nodes
+                .entry((op.body.device, op.body.seq, hash))
+                .or_insert(i);
+            (bytes, hash)
+        }));
+    }
+    // The node each node lies directly under, and how many nodes lie
+    // directly on each.
+    let mut below: HashMap<usize, usize> = HashMap::new();
+    let mut above_count: HashMap<usize, usize> = HashMap::new();
+    for (&(device, seq, _), &i) in &nodes {
+        if seq > 1 {
+            if let Some(&under) = nodes.get(&(device, seq - 1, ops[i].body.prev)) {
+                below.insert(i, under);
+                *above_count.entry(under).or_default() += 1;
+            }
+        }
+    }
+    // Decided nodes: authentic or not.
+    let mut decided: HashMap<usize, bool> = HashMap::new();
+    let mut undecided_above = above_count.clone();
+    let mut frontier: Vec<usize> = nodes
+        .values()
+        .copied()
+        .filter(|i| !above_count.contains_key(i))
+        .collect();
+    while !frontier.is_empty() {
+        frontier.sort_unstable();
+        let mut batch = Verifier::new();
+        let mut queued: Vec<(usize, Item)> = Vec::new();
+        for &i in &frontier {
+            if decided.contains_key(&i) {
+                continue;
+            }
+            let Ok((bytes, _)) = &shaped[i] else { continue };
+            let item = Item::from((
+                ed25519_zebra::VerificationKeyBytes::from(*ops[i].body.device.as_bytes()),
+                ed25519_zebra::Signature::from_bytes(&ops[i].signature),
+                &bytes[..],
+            ));
+            batch.queue(item.clone());
+            queued.push((i, item));
+        }
+        let all_good = batch.verify(&mut *rng).is_ok();
+        let mut next = Vec::new();
+        for (i, item) in queued {
+            let good = all_good || item.verify_single().is_ok();
+            if good {
+                // Everything beneath is authentic too.
+                let mut at = Some(i);
+                while let Some(n) = at {
+                    if decided.insert(n, true) == Some(true) {
+                        break;
+                    }
+                    at = below.get(&n).copied();
+                }
+            } else {
+                decided.entry(i).or_insert(false);
+                if let Some(&under) = below.get(&i) {
+                    let left = undecided_above.get_mut(&under).expect("counted above");
+                    *left -= 1;
+                    if *left == 0 && !decided.contains_key(&under) {
+                        next.push(under);
+                    }
+                }
+            }
+        }
+        frontier = next;
+    }
+    ops.iter()
+        .zip(shaped)
+        .map(|(op, shaped)| {
+            let (_, hash) = shaped?;
+            let node = nodes[&(op.body.device, op.body.seq, hash)];
+            Ok(if decided.get(&node) == Some(&true) {
+                Authenticity::Authentic(hash)
+            } else {
+                Authenticity::Unsigned(hash)
+            })
+        })
+        .collect()
+}
+
 /// Why an op is not what it claims to be. Ops with such a fault were not
 /// made by the device they name and are never stored or relayed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -16,7 +16,7 @@ use crate::domain::{
     Vulnerable,
 };
 use crate::identity::DeviceId;
-use crate::ids::EntityId;
+use crate::ids::{EntityId, RefKind, Reference};
 use crate::op::OpRef;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -441,9 +441,21 @@ impl Payload {
         }
     }
 
-    /// Gives a reference made for device tag `from` the tag `to` (the op is
-    /// signed by another key of the same device: its demo key).
-    pub fn retag(&mut self, from: &str, to: &str) {
+    /// The human reference this op gives the record it makes, if any, and
+    /// its kind.
+    pub fn reference(&self) -> Option<(RefKind, &str)> {
+        match self {
+            Payload::RequestCreate(r) => Some((RefKind::Request, &r.reference)),
+            Payload::TaskCreate(t) => Some((RefKind::Task, &t.reference)),
+            Payload::FlowCount(f) => Some((RefKind::Flow, &f.reference)),
+            Payload::AlertRaise(a) => Some((RefKind::Alert, &a.reference)),
+            _ => None,
+        }
+    }
+
+    /// Gives the record this op makes its reference (see
+    /// [`Payload::reference`]); a no-op for other kinds.
+    pub fn set_reference(&mut self, to: Reference) {
         let reference = match self {
             Payload::RequestCreate(r) => &mut r.reference,
             Payload::TaskCreate(t) => &mut t.reference,
@@ -451,8 +463,12 @@ impl Payload {
             Payload::AlertRaise(a) => &mut a.reference,
             _ => return,
         };
-        *reference = reference.replacen(&format!("-{from}-"), &format!("-{to}-"), 1);
+        *reference = to.into_string();
     }
+
+    /// The kinds that make a record with a reference.
+    pub const REFERENCED_KINDS: [&'static str; 4] =
+        [REQUEST_CREATE, TASK_CREATE, FLOW_COUNT, ALERT_RAISE];
 
     /// Kinds only the hub makes.
     pub fn is_hub_kind(&self) -> bool {

@@ -81,15 +81,20 @@ fn forged_flipped_wrongly_signed_replayed_and_forked_ops_change_nothing() {
         signature: other.sign(&canonical_bytes(&op.body)),
         body: op.body.clone(),
     };
+    // An op whose own signature does not verify is never taken in on its
+    // own. It is refused, or (the first) waits for a signed op of its chain
+    // to cover it (`relevo_core::op::authenticate_page`): the log and every
+    // projection stay as they were.
     for (name, bad) in [
         ("forged", forged),
         ("flipped", flipped),
         ("wrong key", wrong_key),
     ] {
         let refused = push(&hub, &device, vec![bad]);
-        assert_eq!(refused.len(), 1, "{name}");
         assert!(
-            refused[0].contains("signature does not match"),
+            refused
+                .iter()
+                .all(|r| r.contains("signature does not match")),
             "{name}: {refused:?}"
         );
         assert_eq!(
@@ -98,11 +103,29 @@ fn forged_flipped_wrongly_signed_replayed_and_forked_ops_change_nothing() {
             "{name}: the hub holds exactly what it held"
         );
     }
+    assert_eq!(
+        hub.with_store(|s| s.pending_count().expect("waiting")),
+        1,
+        "one of them waits for a cover that never comes"
+    );
+    // A forged body under the genuine signature can never be covered: a
+    // signature covers the hash of the body it signed.
+    let mut flipped_again = op.clone();
+    flipped_again.body.payload[6] ^= 0x02;
+    let refused = push(&hub, &device, vec![flipped_again]);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(refused[0].contains("signature does not match"));
 
-    // The genuine op goes in; offered again, it is already held.
+    // The genuine op goes in and takes the waiting one's place; offered
+    // again, it is already held.
     assert!(push(&hub, &device, vec![op.clone()]).is_empty());
     let after_one = state(&hub);
     assert_eq!(after_one.0, before.0 + 1);
+    assert_eq!(
+        hub.with_store(|s| s.pending_count().expect("waiting")),
+        0,
+        "nothing unsigned is left waiting"
+    );
     assert!(
         push(&hub, &device, vec![op.clone()]).is_empty(),
         "a replay is idempotent"

@@ -13,13 +13,12 @@ use relevo_core::domain::validation::{FieldError, Rule};
 use relevo_core::domain::{
     Country, Holder, NewRequest, RequestDraft, RequestStatus, TaskDraft, TaskScope, TaskStatus,
 };
-use relevo_core::ids::RefKind;
 use relevo_core::payload::{
     link_field, Change, ChangeKind, EntityKind, Fulfilment, Payload, RosterPerson, TaskCreated,
     Write, REQUEST_EDITABLE,
 };
 use relevo_core::permissions::{Action, Scope};
-use relevo_core::{EntityId, OpRef, Reference};
+use relevo_core::{EntityId, OpRef};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -270,21 +269,6 @@ impl Store {
         Ok(out)
     }
 
-    pub(crate) fn next_reference(tx: &Connection, kind: RefKind, tag: &str) -> Result<String> {
-        let n: i64 = tx.query_row(
-            "INSERT INTO local_counters (kind, n) VALUES (?1, 1)
-             ON CONFLICT (kind) DO UPDATE SET n = n + 1 RETURNING n",
-            [match kind {
-                RefKind::Request => "request",
-                RefKind::Task => "task",
-                RefKind::Flow => "flow",
-                RefKind::Alert => "alert",
-            }],
-            |r| r.get(0),
-        )?;
-        Ok(Reference::new(kind, tag, n as u64).into_string())
-    }
-
     /// Creates a task in the current crisis, optionally linked to requests
     /// and assigned at once.
     pub fn add_task(&mut self, draft: &TaskDraft) -> Result<EntityId> {
@@ -323,10 +307,11 @@ impl Store {
         let scope = relevo_core::rules::scope_of(task.scope);
         permit(&me, Action::CreateTask, scope)?;
         let id = new_id();
-        self.append_local(|tx, device| {
+        self.append_local(|_| {
             Ok(Payload::TaskCreate(TaskCreated {
                 id,
-                reference: Self::next_reference(tx, RefKind::Task, &device.tag())?,
+                // Numbered when its key is chosen.
+                reference: String::new(),
                 crisis: crisis.id,
                 task,
                 requests,
@@ -345,7 +330,7 @@ impl Store {
         writes: Vec<(String, Value)>,
         finish: impl FnOnce(&mut Change),
     ) -> Result<()> {
-        self.append_local(|tx, _| {
+        self.append_local(|tx| {
             let mut c = change(tx, found, kind, writes)?;
             finish(&mut c);
             Ok(Payload::Change(kind, c))
@@ -789,7 +774,7 @@ impl Store {
             )]));
         }
         let out = org.clone();
-        self.append_local(|_, _| Ok(Payload::RosterOrg(org)))?;
+        self.append_local(|_| Ok(Payload::RosterOrg(org)))?;
         Ok(out)
     }
 
@@ -803,7 +788,7 @@ impl Store {
         let site = draft.validate().map_err(Error::Validation)?;
         permit(&me, Action::ManageRoster, Scope::Regional)?;
         let out = site.clone();
-        self.append_local(|_, _| Ok(Payload::RosterSite(site)))?;
+        self.append_local(|_| Ok(Payload::RosterSite(site)))?;
         Ok(out)
     }
 
@@ -813,7 +798,7 @@ impl Store {
         let identity = draft.to_identity().validate().map_err(Error::Validation)?;
         permit(&me, Action::ManageRoster, Scope::Regional)?;
         let id = new_id();
-        self.append_local(|_, _| {
+        self.append_local(|_| {
             Ok(Payload::RosterPerson(RosterPerson {
                 id,
                 name: identity.name,

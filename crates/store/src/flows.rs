@@ -12,7 +12,6 @@ use relevo_core::domain::roster::Site;
 use relevo_core::domain::{
     Corridor, Country, Direction, FlowCount, FlowDraft, Role, Sector, TaskDraft, Vulnerable,
 };
-use relevo_core::ids::RefKind;
 use relevo_core::payload::{AlertAcked, AlertArrival, AlertRaised, FlowCounted, Payload};
 use relevo_core::permissions::{Action, Scope};
 use relevo_core::{EntityId, OpRef};
@@ -285,7 +284,7 @@ impl Store {
             .validate(|p| sites.contains_key(p))
             .map_err(Error::Validation)?;
         let c = corridor.clone();
-        self.append_local(|_, _| Ok(Payload::CorridorSet(c)))?;
+        self.append_local(|_| Ok(Payload::CorridorSet(c)))?;
         Ok(())
     }
 
@@ -304,10 +303,11 @@ impl Store {
         permit(&me, Action::LogFlow, Scope::National(count.country))?;
         let id = new_id();
         let c = count.clone();
-        self.append_local(|tx, device| {
+        self.append_local(|_| {
             Ok(Payload::FlowCount(FlowCounted {
                 id,
-                reference: Self::next_reference(tx, RefKind::Flow, &device.tag())?,
+                // Numbered when its key is chosen.
+                reference: String::new(),
                 crisis: crisis.id,
                 count: c,
             }))
@@ -443,10 +443,11 @@ impl Store {
         let id = new_id();
         let point = count.point.clone();
         let (country, direction, window_end_ms) = (count.country, count.direction, count.end_ms);
-        self.append_local(|tx, device| {
+        self.append_local(|_| {
             Ok(Payload::AlertRaise(AlertRaised {
                 id,
-                reference: Self::next_reference(tx, RefKind::Alert, &device.tag())?,
+                // Numbered when its key is chosen.
+                reference: String::new(),
                 crisis,
                 point,
                 country,
@@ -788,7 +789,7 @@ impl Store {
         if note.as_ref().is_some_and(|n| n.chars().count() > 1000) {
             return Err(Error::Invalid("a note is at most 1000 characters".into()));
         }
-        self.append_local(|_, _| {
+        self.append_local(|_| {
             Ok(Payload::AlertAck(AlertAcked {
                 alert: id,
                 on,

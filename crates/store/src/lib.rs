@@ -79,6 +79,9 @@ pub struct Store {
     /// The moment views judge "overdue" at: now, or the moment an as-of
     /// store stands for.
     as_of: Option<u64>,
+    /// The last reference number each of this device's keys gave, read
+    /// from their chains (see [`log::Numbers`]).
+    numbers: log::Numbers,
 }
 
 impl std::fmt::Debug for Store {
@@ -338,6 +341,7 @@ impl Store {
             local,
             net,
             as_of: None,
+            numbers: log::Numbers::default(),
         };
         if found > 0 && found < schema::LATEST {
             // Projections changed shape: recompute them from the log.

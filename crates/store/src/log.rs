@@ -11,8 +11,9 @@ use crate::{now_ms, Local, Store};
 use rand_core::OsRng;
 use relevo_core::domain::{Country, Role};
 use relevo_core::hlc::is_due;
+use relevo_core::ids::{RefKind, Reference};
 use relevo_core::op::MAX_SEQ;
-use relevo_core::op::{verify_batch, OpFault};
+use relevo_core::op::{Authenticity, OpFault};
 use relevo_core::payload::{Payload, PersonDeclared, PERSON_DECLARE};
 use relevo_core::permissions::Actor;
 use relevo_core::rules::{self, Context, Dep, Refused};
@@ -23,8 +24,6 @@ use rusqlite::{
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
 
 /// Ops of one device that may wait at once (for earlier ops of its device,
 /// the ops they name, its grant or their time): a device that sends ops
@@ -229,11 +228,8 @@ fn tally(tx: &Connection, held: Held, device: Option<&DeviceId>) -> Result<(u64,
 /// The device's highest gapless seq and that op's hash.
 fn head(tx: &Connection, device: &DeviceId) -> Result<(u64, OpHash)> {
     let row: Option<(i64, Vec<u8>)> = tx
-        .query_row(
-            "SELECT seq, hash FROM device_heads WHERE device = ?1",
-            [device.as_bytes()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT seq, hash FROM ops WHERE device = ?1 ORDER BY seq DESC LIMIT 1")?
+        .query_row([device.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     match row {
         None => Ok((0, OpHash::GENESIS)),
@@ -466,11 +462,11 @@ fn apply_decoded(
         received_at as i64,
         verdict.as_ref().err()
     ])?;
-    tx.prepare_cached(
-        "INSERT INTO device_heads (device, seq, hash) VALUES (?1, ?2, ?3)
-         ON CONFLICT (device) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-    )?
-    .execute(params![b.device.as_bytes(), b.seq as i64, hash.0])?;
+    if b.seq == 1 {
+        // The op just stored is now this device's head (see `device_heads`).
+        tx.prepare_cached("INSERT OR IGNORE INTO devices (key) VALUES (?1)")?
+            .execute([b.device.as_bytes()])?;
+    }
     seen.heads.insert(b.device, (b.seq, hash));
     if let Ok(Some(payload)) = verdict {
         if payload.is_hub_kind() {
@@ -594,6 +590,86 @@ impl RawOp {
     }
 }
 
+/// The reference numbers (`14` in `REQ-7K2M9Q-14`) this device's keys have
+/// given, per key and kind, read from each key's own chain: a reference
+/// must be unique for its tag, and the chain holds every one the key gave.
+/// Nothing is stored beside the log; the numbers are read once per process
+/// and then kept up as ops are made. Another process writing to the same
+/// file moves the key's head, which `next` sees inside the write
+/// transaction, and then reads only the ops it has not seen.
+#[derive(Default)]
+pub(crate) struct Numbers(HashMap<DeviceId, Given>);
+
+/// What one key has given: through which of its ops, and the highest
+/// number per kind.
+#[derive(Default)]
+struct Given {
+    through: u64,
+    last: HashMap<RefKind, u64>,
+}
+
+impl Numbers {
+    /// The number the next record of `kind` signed by `device` gets.
+    pub(crate) fn next(
+        &mut self,
+        tx: &Connection,
+        device: &DeviceId,
+        kind: RefKind,
+    ) -> Result<u64> {
+        let (head, _) = head(tx, device)?;
+        let given = self.0.entry(*device).or_default();
+        if given.through > head {
+            // Not this file's chain any more (a store restored from a
+            // backup under the same process): read it again.
+            *given = Given::default();
+        }
+        if given.through < head {
+            let mut stmt = tx.prepare_cached(
+                "SELECT kind, payload FROM ops
+                 WHERE device = ?1 AND seq > ?2 AND kind IN (?3, ?4, ?5, ?6)",
+            )?;
+            let [a, b, c, d] = Payload::REFERENCED_KINDS;
+            let mut rows =
+                stmt.query(params![device.as_bytes(), given.through as i64, a, b, c, d])?;
+            while let Some(row) = rows.next()? {
+                let kind: String = row.get(0)?;
+                let bytes: Vec<u8> = row.get(1)?;
+                // An op of ours that does not decode gave no number a
+                // person saw; skipping it never repeats one that did.
+                let Ok(Some(payload)) = Payload::decode(&kind, &bytes) else {
+                    continue;
+                };
+                if let Some((kind, n)) = payload
+                    .reference()
+                    .and_then(|(kind, r)| Some((kind, Reference::number(r)?)))
+                {
+                    let last = given.last.entry(kind).or_default();
+                    *last = (*last).max(n);
+                }
+            }
+            given.through = head;
+        }
+        Ok(given.last.get(&kind).copied().unwrap_or(0) + 1)
+    }
+
+    /// `op`, just committed, gave `number`.
+    fn made(&mut self, op: &Op, number: Option<(RefKind, u64)>) {
+        let Some(given) = self.0.get_mut(&op.body.device) else {
+            return;
+        };
+        // Only a key read up to the op before: otherwise the next call
+        // reads what it missed.
+        if given.through + 1 != op.body.seq {
+            return;
+        }
+        given.through = op.body.seq;
+        if let Some((kind, n)) = number {
+            let last = given.last.entry(kind).or_default();
+            *last = (*last).max(n);
+        }
+    }
+}
+
 /// Makes the next op of `key`'s device inside `tx`: judged by the rules
 /// every replica applies (a refusal is returned and nothing is written),
 /// signed, appended and projected.
@@ -656,18 +732,19 @@ impl VerifyReport {
 
 impl Store {
     /// Makes a local op in one transaction: `build` sees the open transaction
-    /// (to read counters) and returns the payload; the op is signed, appended
+    /// and returns the payload (a record's reference is numbered here, once
+    /// the signing key is known); the op is signed, appended
     /// and projected, and the commit is durable before this returns.
     pub(crate) fn append_local(
         &mut self,
-        build: impl FnOnce(&Transaction, &DeviceId) -> Result<Payload>,
+        build: impl FnOnce(&Transaction) -> Result<Payload>,
     ) -> Result<(Op, Payload)> {
         let local = self.local.as_ref().ok_or(Error::NotInitialised)?;
         let net = self.net;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut payload = build(&tx, &local.key.device_id())?;
+        let mut payload = build(&tx)?;
         // Another connection (the app's sync) may have taken in later ops:
         // a new op always sorts after everything held.
         self.clock.observe(max_hlc(&tx)?);
@@ -676,15 +753,22 @@ impl Store {
         // the real log never names an op that must stay on this device; a
         // reference then carries the demo key's tag.
         let key = if touches_demo(&tx, &payload)? {
-            let key = demo_key(&tx, local, hlc, net)?;
-            payload.retag(&local.key.device_id().tag(), &key.device_id().tag());
-            key
+            demo_key(&tx, local, hlc, net)?
         } else {
             local.key.clone()
+        };
+        let number = match payload.reference() {
+            Some((kind, _)) => {
+                let n = self.numbers.next(&tx, &key.device_id(), kind)?;
+                payload.set_reference(Reference::new(kind, &key.device_id().tag(), n));
+                Some((kind, n))
+            }
+            None => None,
         };
         let hlc = self.clock.tick(now_ms());
         let op = sign_and_apply(&tx, &key, local.person, hlc, &payload, net)?;
         tx.commit()?;
+        self.numbers.made(&op, number);
         Ok((op, payload))
     }
 
@@ -733,24 +817,22 @@ impl Store {
         let mut seen = Seen::default();
         let mut outcomes = Vec::with_capacity(ops.len());
         let clock = &mut self.clock;
-        // Later chunks are checked on other cores while this thread stores
-        // the ones already checked.
-        verify_ahead(ops, |first, verdicts| {
-            for (op, verdict) in ops[first..].iter().zip(verdicts) {
-                let outcome = match verdict {
-                    Err(fault) => Err(Error::BadOp {
-                        label: op.label(),
-                        fault,
-                    }),
-                    Ok(hash) => match ingest_verified(&tx, &mut seen, op, hash, clock, net) {
-                        Err(e) if e.is_storage() => return Err(e),
-                        other => other,
-                    },
-                };
-                outcomes.push(outcome);
-            }
-            Ok(())
-        })?;
+        // One signature per device run, not one per op (see
+        // `authenticate_page`).
+        let verdicts = relevo_core::op::authenticate_page(ops, &mut OsRng);
+        for (op, verdict) in ops.iter().zip(verdicts) {
+            let outcome = match verdict {
+                Err(fault) => Err(Error::BadOp {
+                    label: op.label(),
+                    fault,
+                }),
+                Ok(auth) => match ingest_verified(&tx, &mut seen, op, auth, clock, net) {
+                    Err(e) if e.is_storage() => return Err(e),
+                    other => other,
+                },
+            };
+            outcomes.push(outcome);
+        }
         // Waiting ops that can go now (unblocked by this page, or whose
         // time came) go in: this page's own become Applied, the others
         // count for the last op applied.
@@ -822,6 +904,10 @@ impl Store {
         let mut rows = stmt.query([])?;
         let mut devices: Vec<DeviceReport> = Vec::new();
         let mut expect_prev = OpHash::GENESIS;
+        // Per device: the first op since the last verified signature whose
+        // own signature does not verify, and why. It is authentic if a
+        // later op of the chain verifies (see `authenticate_page`).
+        let mut uncovered: Vec<Option<String>> = Vec::new();
         while let Some(row) = rows.next()? {
             let stored_hash: Vec<u8> = row.get(9)?;
             let raw = RawOp::read(row)?;
@@ -844,6 +930,7 @@ impl Store {
                     last_ms: None,
                     problem: None,
                 });
+                uncovered.push(None);
                 expect_prev = OpHash::GENESIS;
             }
             let report = devices.last_mut().expect("pushed above");
@@ -872,73 +959,36 @@ impl Store {
                         Some(format!(
                             "{label}: content does not match its recorded hash (altered)"
                         ))
-                    } else if let Err(fault) = op.verify() {
-                        Some(format!("{label}: {fault}"))
                     } else {
                         expect_prev = op.hash();
-                        None
+                        let pending = uncovered.last_mut().expect("pushed with the report");
+                        match op.verify() {
+                            Ok(()) => {
+                                *pending = None;
+                                None
+                            }
+                            Err(OpFault::Signature(e)) => {
+                                pending.get_or_insert_with(|| format!("{label}: {e}"));
+                                None
+                            }
+                            Err(fault) => Some(format!("{label}: {fault}")),
+                        }
                     }
                 }
             };
             report.problem = problem;
+        }
+        for (report, pending) in devices.iter_mut().zip(uncovered) {
+            if report.problem.is_none() {
+                report.problem =
+                    pending.map(|p| format!("{p}, and no later signed op of its device covers it"));
+            }
         }
         Ok(VerifyReport {
             devices,
             hub_heads: self.verify_hub_heads()?,
         })
     }
-}
-
-/// Ops checked as one signature batch: large enough that a batch costs
-/// about a third of single checks, small enough that storing can start soon.
-const VERIFY_CHUNK: usize = 256;
-
-/// Checks shape and signature of every op in chunks (see
-/// [`relevo_core::op::verify_batch`]) spread over the machine's cores, and
-/// hands each chunk's verdicts (the op's hash, or its fault) to `consume` in
-/// order, with the index of the chunk's first op, as soon as it is ready.
-/// An error from `consume` stops the work and is returned.
-fn verify_ahead(
-    ops: &[Op],
-    mut consume: impl FnMut(usize, Vec<std::result::Result<OpHash, OpFault>>) -> Result<()>,
-) -> Result<()> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(8);
-    if ops.len() <= VERIFY_CHUNK || threads == 1 {
-        return consume(0, verify_batch(ops, &mut OsRng));
-    }
-    let chunks: Vec<&[Op]> = ops.chunks(VERIFY_CHUNK).collect();
-    let next = AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        let (send, receive) = mpsc::channel();
-        for _ in 0..threads {
-            let (send, next, chunks) = (send.clone(), &next, &chunks);
-            scope.spawn(move || loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(chunk) = chunks.get(i) else { break };
-                if send.send((i, verify_batch(chunk, &mut OsRng))).is_err() {
-                    break; // the consumer stopped
-                }
-            });
-        }
-        drop(send);
-        let mut ready = BTreeMap::new();
-        for want in 0..chunks.len() {
-            let verdicts = loop {
-                if let Some(v) = ready.remove(&want) {
-                    break v;
-                }
-                let (i, v) = receive
-                    .recv()
-                    .expect("the checking threads answer every chunk");
-                ready.insert(i, v);
-            };
-            consume(want * VERIFY_CHUNK, verdicts)?;
-        }
-        Ok(())
-    })
 }
 
 /// Puts an op that contradicts its device's history in quarantine, unless
@@ -966,23 +1016,74 @@ fn quarantine(tx: &Transaction, op: &Op, reason: &str) -> Result<()> {
     Ok(())
 }
 
-/// The hash of the op held for this device and number, in the log or
-/// waiting.
-fn held_hash(tx: &Transaction, device: &DeviceId, seq: u64) -> Result<Option<OpHash>> {
+/// The op held for this device and number, in the log or waiting: its hash
+/// and whether it is authentic (every op in the log is; a waiting op may
+/// still wait for a signed op to cover it).
+fn held(tx: &Transaction, device: &DeviceId, seq: u64) -> Result<Option<(OpHash, bool)>> {
     let logged: Option<Vec<u8>> = tx
         .prepare_cached("SELECT hash FROM ops WHERE device = ?1 AND seq = ?2")?
         .query_row(params![device.as_bytes(), seq as i64], |r| r.get(0))
         .optional()?;
     if let Some(hash) = logged {
-        return Ok(Some(op_hash(&hash)?));
+        return Ok(Some((op_hash(&hash)?, true)));
     }
-    let waiting: Option<RawOp> = tx
-        .prepare_cached(&format!(
-            "SELECT {OP_COLUMNS} FROM pending_ops WHERE device = ?1 AND seq = ?2"
-        ))?
-        .query_row(params![device.as_bytes(), seq as i64], RawOp::read)
-        .optional()?;
-    waiting.map(|raw| Ok(raw.into_op()?.hash())).transpose()
+    Ok(waiting_at(tx, device, seq)?.map(|(op, authentic)| (op.hash(), authentic)))
+}
+
+/// Drops the waiting ops of `device` (or of every device) that nothing
+/// authenticated yet.
+fn evict_unsigned(tx: &Transaction, seen: &mut Seen, device: Option<&DeviceId>) -> Result<()> {
+    let unsigned: Vec<Op> = {
+        let mut stmt = tx.prepare_cached(&format!(
+            "SELECT {OP_COLUMNS} FROM pending_ops
+             WHERE authentic = 0 AND (?1 IS NULL OR device = ?1)"
+        ))?;
+        let rows = stmt.query_map([device.map(|d| d.as_bytes().to_vec())], RawOp::read)?;
+        let raws: Vec<RawOp> = rows.collect::<rusqlite::Result<_>>()?;
+        raws.into_iter()
+            .map(RawOp::into_op)
+            .collect::<Result<_>>()?
+    };
+    for op in &unsigned {
+        forget_pending(tx, op, seen)?;
+    }
+    Ok(())
+}
+
+/// Empties a place of a device's waiting ops for another op.
+fn yield_place(tx: &Transaction, seen: &mut Seen, device: &DeviceId, seq: u64) -> Result<()> {
+    if let Some((waiting, _)) = waiting_at(tx, device, seq)? {
+        forget_pending(tx, &waiting, seen)?;
+    }
+    Ok(())
+}
+
+/// Whether a waiting op is authentic: it was when it came, or a waiting op
+/// above it in its device's hash chain is. The ops walked are then marked
+/// authentic, so each is walked once.
+fn covered(tx: &Transaction, op: &Op, authentic: bool) -> Result<bool> {
+    if authentic {
+        return Ok(true);
+    }
+    let device = &op.body.device;
+    let (mut seq, mut hash) = (op.body.seq, op.hash());
+    loop {
+        seq = seq.saturating_add(1);
+        let Some((above, authentic)) = waiting_at(tx, device, seq)? else {
+            return Ok(false);
+        };
+        if above.body.prev != hash {
+            return Ok(false);
+        }
+        if authentic {
+            tx.prepare_cached(
+                "UPDATE pending_ops SET authentic = 1 WHERE device = ?1 AND seq >= ?2 AND seq < ?3",
+            )?
+            .execute(params![device.as_bytes(), op.body.seq as i64, seq as i64])?;
+            return Ok(true);
+        }
+        hash = above.hash();
+    }
 }
 
 /// The ingest rules, inside an open transaction. The clock observes every
@@ -991,31 +1092,74 @@ fn ingest_verified(
     tx: &Transaction,
     seen: &mut Seen,
     op: &Op,
-    hash: OpHash,
+    auth: Authenticity,
     clock: &mut Clock,
     net: Net,
 ) -> Result<Ingest> {
     let device = &op.body.device;
+    let (hash, authentic) = match auth {
+        Authenticity::Authentic(h) => (h, true),
+        Authenticity::Unsigned(h) => (h, false),
+    };
+    // Only an op its device made may be kept as a fork.
+    let not_made = || Error::BadOp {
+        label: op.label(),
+        fault: OpFault::Signature(relevo_core::identity::SignatureError::Mismatch),
+    };
     let (have, head_hash) = seen.head(tx, device)?;
     // The log holds every seq up to the head; past it, only the waiting
     // ops can hold one.
     let held = if op.body.seq <= have || seen.waiting(tx)? {
-        held_hash(tx, device, op.body.seq)?
+        held(tx, device, op.body.seq)?
     } else {
         None
     };
-    if let Some(held) = held {
-        if held == hash {
-            return Ok(Ingest::Duplicate);
+    // What an authentic op waiting one place above says this place holds.
+    let named_above = if authentic || !seen.waiting(tx)? {
+        None
+    } else {
+        match waiting_at(tx, device, op.body.seq.saturating_add(1))? {
+            Some((above, true)) => Some(above.body.prev),
+            _ => None,
         }
-        quarantine(
-            tx,
-            op,
-            "another op is held under the same device and number (a cloned or restored device?)",
-        )?;
-        return Ok(Ingest::Forked);
+    };
+    match held {
+        // The same op: a copy whose signature checks out takes the place of
+        // one that waited for a signed op to cover it.
+        Some((held, held_authentic)) if held == hash => {
+            if held_authentic || !authentic {
+                return Ok(Ingest::Duplicate);
+            }
+            yield_place(tx, seen, device, op.body.seq)?;
+        }
+        Some((_, true)) if authentic => {
+            quarantine(
+                tx,
+                op,
+                "another op is held under the same device and number (a cloned or restored device?)",
+            )?;
+            return Ok(Ingest::Forked);
+        }
+        Some((_, true)) => return Err(not_made()),
+        // Two ops wait at one place and nothing authenticated either: the
+        // one an authentic op above names stays; an authentic op always
+        // takes the place.
+        Some((_, false)) => {
+            if !authentic && named_above != Some(hash) {
+                return Err(not_made());
+            }
+            yield_place(tx, seen, device, op.body.seq)?;
+        }
+        None => {}
+    }
+    if named_above.is_some_and(|named| named != hash) {
+        // The device signed an op above that names another one here.
+        return Err(not_made());
     }
     if op.body.seq == have + 1 && op.body.prev != head_hash {
+        if !authentic {
+            return Err(not_made());
+        }
         quarantine(
             tx,
             op,
@@ -1025,11 +1169,23 @@ fn ingest_verified(
     }
     let decoded = decode(op);
     let lack = lacks(tx, seen, op, &decoded, net)?;
-    if op.body.seq > have + 1 || lack.is_some() {
+    // An op no signature covers yet waits for one that does.
+    if op.body.seq > have + 1 || lack.is_some() || !authentic {
         // Earlier ops of its device, ops it names, its device's grant or
         // its time have not come yet. It waits, within its device's
         // allowance, and moves no clock.
         let size = op.body.payload.len() as u64;
+        if authentic {
+            // Ops nothing authenticated never keep an authentic one out.
+            let load = *seen.load(tx, device)?;
+            if load.0 >= MAX_WAITING_OPS || load.1 + size > MAX_WAITING_BYTES {
+                evict_unsigned(tx, seen, Some(device))?;
+            }
+            let total = *seen.total(tx)?;
+            if total.0 >= MAX_WAITING_TOTAL || total.1 + size > MAX_WAITING_TOTAL_BYTES {
+                evict_unsigned(tx, seen, None)?;
+            }
+        }
         let total = *seen.total(tx)?;
         let load = seen.load(tx, device)?;
         if load.0 >= MAX_WAITING_OPS || load.1 + size > MAX_WAITING_BYTES {
@@ -1046,9 +1202,19 @@ fn ingest_verified(
         }
         *load = (load.0 + 1, load.1 + size);
         seen.total = Some((total.0 + 1, total.1 + size));
-        let values = op_values(op);
+        if authentic && seen.waiting(tx)? {
+            // An op waiting below that this one does not name was not made
+            // by its device.
+            if let Some((below, false)) = waiting_at(tx, device, op.body.seq - 1)? {
+                if below.hash() != op.body.prev {
+                    forget_pending(tx, &below, seen)?;
+                }
+            }
+        }
+        let mut values = op_values(op);
+        values.push(Value::Integer(authentic.into()));
         tx.prepare_cached(&format!(
-            "INSERT OR IGNORE INTO pending_ops ({OP_COLUMNS}) VALUES ({})",
+            "INSERT OR IGNORE INTO pending_ops ({OP_COLUMNS}, authentic) VALUES ({})",
             placeholders(values.len())
         ))?
         .execute(params_from_iter(values))?;
@@ -1097,7 +1263,7 @@ fn drain_pending(
                 clock.observe(op.body.hlc);
                 applied.push(op.op_ref());
                 let device = op.body.device;
-                if let Some(next) = waiting_at(tx, &device, op.body.seq + 1)? {
+                if let Some((next, _)) = waiting_at(tx, &device, op.body.seq + 1)? {
                     work.push_back(next);
                 }
                 if let Some(waiters) = blocked.remove(&device) {
@@ -1121,18 +1287,19 @@ enum Released {
     Stays,
 }
 
-/// The waiting op of a device at a number, if any.
-fn waiting_at(tx: &Transaction, device: &DeviceId, seq: u64) -> Result<Option<Op>> {
-    let raw: Option<RawOp> = tx
+/// The waiting op of a device at a number, if any, and whether it is known
+/// to be authentic.
+fn waiting_at(tx: &Transaction, device: &DeviceId, seq: u64) -> Result<Option<(Op, bool)>> {
+    let raw: Option<(RawOp, bool)> = tx
         .prepare_cached(&format!(
-            "SELECT {OP_COLUMNS} FROM pending_ops WHERE device = ?1 AND seq = ?2"
+            "SELECT {OP_COLUMNS}, authentic FROM pending_ops WHERE device = ?1 AND seq = ?2"
         ))?
-        .query_row(
-            params![device.as_bytes(), seq.min(MAX_SEQ) as i64],
-            RawOp::read,
-        )
+        .query_row(params![device.as_bytes(), seq.min(MAX_SEQ) as i64], |r| {
+            Ok((RawOp::read(r)?, r.get(9)?))
+        })
         .optional()?;
-    raw.map(RawOp::into_op).transpose()
+    raw.map(|(raw, authentic)| Ok((raw.into_op()?, authentic)))
+        .transpose()
 }
 
 /// Takes a waiting op that follows its device's head out of waiting if it
@@ -1140,6 +1307,23 @@ fn waiting_at(tx: &Transaction, device: &DeviceId, seq: u64) -> Result<Option<Op
 fn release(tx: &Transaction, seen: &mut Seen, op: &Op, net: Net) -> Result<Released> {
     let (_, head_hash) = seen.head(tx, &op.body.device)?;
     let chained = op.body.prev == head_hash;
+    let authentic: bool = tx
+        .prepare_cached("SELECT authentic FROM pending_ops WHERE device = ?1 AND seq = ?2")?
+        .query_row(
+            params![op.body.device.as_bytes(), op.body.seq as i64],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(false);
+    if !covered(tx, op, authentic)? {
+        if !chained {
+            // Not the history held here, and nothing says its device made
+            // it: it can never go in.
+            forget_pending(tx, op, seen)?;
+        }
+        // It waits for a signed op of its device to cover it.
+        return Ok(Released::Stays);
+    }
     let decoded = decode(op);
     if chained {
         match lacks(tx, seen, op, &decoded, net) {

@@ -460,7 +460,7 @@ impl Store {
             upto,
             reason: reason.to_owned(),
         });
-        Ok(self.append_local(|_, _| Ok(payload))?.0)
+        Ok(self.append_local(|_| Ok(payload))?.0)
     }
 
     /// Device: where it syncs, once enrolled.

@@ -8,10 +8,9 @@ use relevo_core::domain::{
     Country, CrisisDraft, IdentityDraft, ItemLine, NewRequest, People, Priority, RequestDraft,
     RequestStatus, Role, Sector, Vulnerable,
 };
-use relevo_core::ids::RefKind;
 use relevo_core::payload::{CrisisOpened, Payload, PersonDeclared, RequestCreated};
 use relevo_core::permissions::{self, Action, Actor, Scope};
-use relevo_core::{DeviceKey, EntityId, Reference};
+use relevo_core::{DeviceKey, EntityId};
 use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 use specta::Type;
@@ -186,7 +185,7 @@ impl Store {
         permit(&self.me()?, Action::OpenCrisis, Scope::Regional)?;
         let crisis = draft.validate().map_err(Error::Validation)?;
         let id = new_id();
-        self.append_local(|_, _| Ok(Payload::CrisisOpen(CrisisOpened::new(id, crisis, false))))?;
+        self.append_local(|_| Ok(Payload::CrisisOpen(CrisisOpened::new(id, crisis, false))))?;
         self.set_current_crisis(id)?;
         self.crisis(id)?
             .ok_or_else(|| damaged("the crisis just opened is missing"))
@@ -283,17 +282,11 @@ impl Store {
         permit(&me, Action::LogRequest, Scope::National(request.country))?;
         let crisis = self.current_crisis()?.ok_or(Error::NoCrisis)?;
         let id = new_id();
-        self.append_local(|tx, device| {
-            let n: i64 = tx.query_row(
-                "INSERT INTO local_counters (kind, n) VALUES ('request', 1)
-                 ON CONFLICT (kind) DO UPDATE SET n = n + 1 RETURNING n",
-                [],
-                |r| r.get(0),
-            )?;
-            let reference = Reference::new(RefKind::Request, &device.tag(), n as u64).into_string();
+        self.append_local(|_| {
             Ok(Payload::RequestCreate(RequestCreated {
                 id,
-                reference,
+                // Numbered when its key is chosen.
+                reference: String::new(),
                 crisis: crisis.id,
                 request,
             }))

@@ -597,11 +597,7 @@ impl Store {
                     "INSERT INTO ops ({OP_COLUMNS}, hash, received_at, refused)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
                 ))?;
-                let mut heads = tx.prepare(
-                    "INSERT INTO device_heads (device, seq, hash) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (device) DO UPDATE SET seq = max(seq, excluded.seq),
-                       hash = CASE WHEN excluded.seq > seq THEN excluded.hash ELSE hash END",
-                )?;
+                let mut devices = tx.prepare("INSERT OR IGNORE INTO devices (key) VALUES (?1)")?;
                 let mut stmt = self.conn.prepare(&format!(
                     "SELECT {OP_COLUMNS}, hash, received_at, refused FROM ops WHERE {column} <= ?1"
                 ))?;
@@ -609,7 +605,7 @@ impl Store {
                 while let Some(r) = rows.next()? {
                     let values: Vec<rusqlite::types::Value> =
                         (0..12).map(|i| r.get(i)).collect::<rusqlite::Result<_>>()?;
-                    heads.execute(params![values[0], values[1], values[9]])?;
+                    devices.execute([&values[0]])?;
                     insert.execute(rusqlite::params_from_iter(values))?;
                 }
             }

@@ -90,6 +90,50 @@ fn references_count_per_device_and_the_clock_never_goes_back_across_restarts() {
     }
 }
 
+/// References are numbered from each key's own chain, with nothing kept
+/// beside it: two processes on one file (the app and the CLI) never give one
+/// number twice, and ops that make no record take no number.
+#[test]
+fn two_handles_on_one_file_never_give_one_reference_twice() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut first = Store::open_dir(dir.path(), &key()).expect("open");
+    first
+        .init_identity(&identity("national-director", "GT"))
+        .expect("init");
+    first.open_crisis(&crisis()).expect("crisis");
+    let mut second = Store::open_dir(dir.path(), &key()).expect("second");
+    let mut references = Vec::new();
+    for i in 0..6 {
+        let store = if i % 3 == 0 { &mut second } else { &mut first };
+        let r = store
+            .add_request(&request("Corinto", 5 + i))
+            .expect("request");
+        // An op that makes no record in between.
+        store
+            .set_request_status(&r.reference, "triaged", "")
+            .expect("triage");
+        references.push(r.reference);
+    }
+    let numbers: Vec<&str> = references
+        .iter()
+        .map(|r| r.rsplit('-').next().expect("number"))
+        .collect();
+    assert_eq!(numbers, ["1", "2", "3", "4", "5", "6"], "{references:?}");
+    // Tasks count on their own.
+    let task = second
+        .add_task(&relevo_core::domain::TaskDraft {
+            title: "Agua".into(),
+            scope: "national".into(),
+            country: "GT".into(),
+            sector: "wash".into(),
+            priority: "high".into(),
+            ..Default::default()
+        })
+        .expect("task");
+    let task = second.task(task).expect("q").expect("task");
+    assert!(task.reference.ends_with("-1"), "{}", task.reference);
+}
+
 #[test]
 fn an_invalid_request_writes_nothing() {
     let mut store = ready_store("field-coordinator", "GT");
@@ -463,15 +507,21 @@ fn ingest_rules() {
         forks[0].reason.contains("same device and number"),
         "{forks:?}"
     );
-    // Forged signature.
+    // A signature that does not verify: not taken in. The op waits for a
+    // signed op of its chain to cover it (none ever does here).
     let mut forged = signed_request(&key, 5, op3.hash(), &format!("REQ-{tag}-4"));
     forged.signature[0] ^= 1;
-    assert!(matches!(store.ingest(&forged), Err(Error::BadOp { .. })));
+    assert_eq!(store.ingest(&forged).expect("waits"), Ingest::Pending);
     assert_eq!(
         store.op_count().expect("n"),
         4,
         "nothing failed verification was stored"
     );
+    // A changed body under its signature conflicts with it and is refused.
+    let mut altered = forged.clone();
+    altered.signature[0] ^= 1;
+    altered.body.payload[3] ^= 1;
+    assert!(matches!(store.ingest(&altered), Err(Error::BadOp { .. })));
     assert!(store.verify().expect("verify").intact());
 }
 
