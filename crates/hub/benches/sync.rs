@@ -58,6 +58,8 @@ struct Network {
     hub_ops: Vec<Op>,
     device_ops: Vec<Op>,
     receiver: (DeviceKey, EntityId),
+    /// Each device's key and person, for a real hub to enrol.
+    devices: Vec<(DeviceKey, EntityId)>,
 }
 
 fn network(devices: usize, per_device: usize) -> Network {
@@ -91,10 +93,12 @@ fn network(devices: usize, per_device: usize) -> Network {
     let hub_ops = chain(&hub, EntityId::from_bytes([0; 16]), start, hub_payloads);
     let crisis = EntityId::from_bytes([9; 16]);
     let mut device_ops = Vec::new();
+    let mut enrolled = Vec::new();
     for (i, (key, person)) in keys.iter().take(devices).enumerate() {
         let mut id = *person.as_bytes();
         id[15] = (i / 251) as u8;
         let person = EntityId::from_bytes(id);
+        enrolled.push((key.clone(), person));
         let tag = key.device_id().tag();
         let mut payloads = vec![Payload::PersonDeclare(PersonDeclared {
             id: person,
@@ -138,6 +142,7 @@ fn network(devices: usize, per_device: usize) -> Network {
         hub_ops,
         device_ops,
         receiver: (rk.clone(), EntityId::from_bytes(id)),
+        devices: enrolled,
     }
 }
 
@@ -276,6 +281,7 @@ fn merge(n: usize) {
         raw.as_secs_f64() * 1e6 / ops.len() as f64,
         rate(merged) / rate(raw)
     );
+    hub_merge(&net, raw);
     // The ceiling any merge that checks every signature has on this
     // machine: the batch checks alone, on every core.
     let started = Instant::now();
@@ -297,6 +303,70 @@ fn merge(n: usize) {
         "  signature checks alone (batches of 256, {threads} threads): {:>8.0} ops/s ({:.1} µs/op) = the ceiling for a merge that checks every op",
         rate(verify),
         verify.as_secs_f64() * 1e6 / ops.len() as f64
+    );
+}
+
+/// A hub (its encrypted store, as `relevo-hub` runs it, which keeps the
+/// log layer alone) taking in the same ops from the same devices, enrolled
+/// with it, against the same raw insert.
+fn hub_merge(net: &Network, raw: Duration) {
+    use relevo_sync::http::EnrolRequest;
+    let ops = &net.device_ops;
+    let mut took = Vec::new();
+    for _ in 0..3 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = relevo_hub::open_store(
+            &dir.path().join("hub.db"),
+            &relevo_store::DbKey::random(),
+            "bench",
+        )
+        .expect("hub");
+        let hub = relevo_hub::Hub::new(store, relevo_hub::Limits::default()).expect("hub");
+        for (i, (key, person)) in net.devices.iter().enumerate() {
+            let code = hub
+                .with_store(|s| {
+                    s.invite(
+                        &relevo_core::domain::IdentityDraft {
+                            name: format!("Persona {i}"),
+                            role: "field-coordinator".into(),
+                            country: "GT".into(),
+                            org: String::new(),
+                        },
+                        relevo_store::INVITE_TTL_MS,
+                    )
+                })
+                .expect("invite");
+            let request =
+                EnrolRequest::signed(&hub.id(), &code, key.device_id(), *person, |m| key.sign(m));
+            hub.enrol(&serde_json::to_vec(&request).expect("json"))
+                .expect("enrol");
+        }
+        let before = hub.with_store(|s| s.op_count().expect("n"));
+        let started = Instant::now();
+        hub.with_store(|s| {
+            for page in ops.chunks(PAGE) {
+                for outcome in s.ingest_batch(page).expect("page") {
+                    assert!(
+                        matches!(outcome, Ok(relevo_store::Ingest::Applied(_))),
+                        "{outcome:?}"
+                    );
+                }
+            }
+        });
+        took.push(started.elapsed());
+        let after = hub.with_store(|s| s.op_count().expect("n"));
+        assert_eq!((after - before) as usize, ops.len());
+    }
+    took.sort();
+    let hub = took[took.len() / 2];
+    let rate = |d: Duration| ops.len() as f64 / d.as_secs_f64();
+    println!(
+        "hub merge {:>7} ops (log layer only, encrypted store): {:>8.0} ops/s ({:.1} µs/op) | raw insert {:>8.0} ops/s | hub/raw rate {:.2}× (median of 3)",
+        ops.len(),
+        rate(hub),
+        hub.as_secs_f64() * 1e6 / ops.len() as f64,
+        rate(raw),
+        rate(hub) / rate(raw)
     );
 }
 
@@ -482,12 +552,19 @@ fn main() {
     let quick = std::env::args().all(|a| a != "--bench");
     let s = if quick { 0.01 } else { scale() };
     let n = |x: f64| ((x * s) as usize).max(200);
-    // RELEVO_BENCH_ONLY=merge|wire|hub runs one part (for profiling).
+    // RELEVO_BENCH_ONLY=merge|wire|hub|hub-merge runs one part (for profiling).
     let only = std::env::var("RELEVO_BENCH_ONLY").unwrap_or_default();
     let part = |name: &str| only.is_empty() || only == name;
     if part("merge") {
         merge(n(10_000.0));
         merge(n(100_000.0));
+    }
+    if only == "hub-merge" {
+        // The hub's merge alone (for profiling).
+        let net = network(20, n(100_000.0) / 20 - 1);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let raw = raw_insert(dir.path(), &net.device_ops);
+        hub_merge(&net, raw);
     }
     if part("wire") {
         wire();

@@ -140,6 +140,33 @@ fn three_devices_work_offline_sync_and_agree_conflict_included() {
         log.contains("device enrolled") && log.contains("sync page"),
         "{log}"
     );
+
+    // The hub keeps the log layer alone: every op went through it, and it
+    // built no request, task, register, note, flow or alert.
+    let db = dir.path().join("hub.db");
+    let conn = rusqlite::Connection::open(&db).expect("open the hub's file");
+    hub_key(&db).apply(&conn).expect("key");
+    let count = |table: &str| -> i64 {
+        conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .expect("count")
+    };
+    assert!(count("ops") > 10 && count("grants") == 3);
+    for table in [
+        "persons",
+        "crises",
+        "requests",
+        "tasks",
+        "task_links",
+        "registers",
+        "superseded",
+        "conflicts",
+        "notes",
+        "fulfilments",
+        "flow_counts",
+        "alerts",
+    ] {
+        assert_eq!(count(table), 0, "the hub projected into {table}");
+    }
 }
 
 /// A device set up alone as a regional director creates a task, then enrols

@@ -346,6 +346,15 @@ impl Store {
         if found > 0 && found < schema::LATEST {
             // Projections changed shape: recompute them from the log.
             store.rebuild_projections()?;
+        } else if store.net.is_hub && project::has_views(&store.conn)? {
+            // A hub keeps the log layer alone; older versions projected
+            // everything there too. Only tidying: a hub whose file cannot be
+            // written now still serves, and tidies at its next start.
+            let _ = (|| -> Result<()> {
+                let tx = store.conn.transaction()?;
+                project::clear_views(&tx)?;
+                Ok(tx.commit()?)
+            })();
         }
         // Keep the query planner's statistics fresh (cheap: SQLite only
         // analyses tables whose statistics are missing or stale). Only an

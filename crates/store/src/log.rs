@@ -481,7 +481,11 @@ fn apply_decoded(
             seen.load.remove(&r.device);
             seen.total = None;
         }
-        project::project(tx, op, &payload)?;
+        if net.is_hub {
+            project::facts(tx, op, &payload)?;
+        } else {
+            project::project(tx, op, &payload)?;
+        }
     }
     Ok(())
 }
@@ -503,7 +507,11 @@ pub(crate) fn rejudge(tx: &Transaction, op: &Op, net: Net) -> Result<()> {
             verdict.as_ref().err()
         ])?;
     if let Ok(Some(payload)) = verdict {
-        project::project(tx, op, &payload)?;
+        if net.is_hub {
+            project::facts(tx, op, &payload)?;
+        } else {
+            project::project(tx, op, &payload)?;
+        }
     }
     Ok(())
 }
@@ -1369,6 +1377,9 @@ pub enum Waits {
         tag: String,
         seq: u64,
     },
+    /// A signed later op of its own device that covers it: its own
+    /// signature does not verify (damaged on the way, or forged).
+    Signature,
     /// Nothing any more: it is taken in at the next sync.
     Nothing,
 }
@@ -1384,6 +1395,9 @@ impl std::fmt::Display for Waits {
                 crate::review::format_ms(*wall_ms)
             ),
             Waits::Op { tag, seq, .. } => write!(f, "op {tag}#{seq}, which it names"),
+            Waits::Signature => f.write_str(
+                "a signed later op of its device that covers it (its own signature does not verify)",
+            ),
             Waits::Nothing => f.write_str("nothing (it is taken in at the next sync)"),
         }
     }
@@ -1396,7 +1410,16 @@ pub(crate) fn waits_for(tx: &Connection, op: &Op, net: Net) -> Result<Waits> {
     if op.body.seq > have + 1 {
         return Ok(Waits::Predecessor { seq: have + 1 });
     }
+    let authentic: bool = tx
+        .prepare_cached("SELECT authentic FROM pending_ops WHERE device = ?1 AND seq = ?2")?
+        .query_row(
+            params![op.body.device.as_bytes(), op.body.seq as i64],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(true);
     Ok(match lacks(tx, &mut seen, op, &decode(op), net) {
+        Ok(None) if !authentic => Waits::Signature,
         Ok(None) => Waits::Nothing,
         Ok(Some(Lack::Time(wall_ms))) => Waits::Time { wall_ms },
         Ok(Some(Lack::Op(d))) => Waits::Op {

@@ -688,7 +688,7 @@ impl Store {
     /// Ops held in quarantine, of one device or of all.
     pub fn forks_of(&self, device: Option<&DeviceId>) -> Result<Vec<ForkView>> {
         let mut stmt = self.conn.prepare(
-            "SELECT f.device, f.seq, f.kind, p.name, f.received_at, f.reason
+            "SELECT f.device, f.seq, f.kind, COALESCE(g.name, p.name), f.received_at, f.reason
              FROM forks f LEFT JOIN grants g ON g.device = f.device
              LEFT JOIN persons p ON p.id = COALESCE(g.person, f.author)
              WHERE ?1 IS NULL OR f.device = ?1
@@ -731,7 +731,7 @@ impl Store {
     /// [`Store::waiting`], of one device or of all.
     pub fn waiting_of(&self, device: Option<&DeviceId>, limit: u64) -> Result<Vec<WaitingView>> {
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT {} , p2.name FROM pending_ops p
+            "SELECT {} , COALESCE(g.name, p2.name) FROM pending_ops p
              LEFT JOIN grants g ON g.device = p.device
              LEFT JOIN persons p2 ON p2.id = COALESCE(g.person, p.author)
              WHERE ?1 IS NULL OR p.device = ?1

@@ -228,6 +228,73 @@ fn text(v: &Value) -> Option<String> {
     }
 }
 
+/// What the log layer keeps of an op besides the op itself: the facts the
+/// rules judge later ops by (grants and revocations, demo devices). The hub
+/// keeps these alone; devices keep them and every projection.
+pub(crate) fn facts(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()> {
+    match payload {
+        Payload::PersonDeclare(p) if p.demo => {
+            exec(
+                tx,
+                "INSERT OR IGNORE INTO demo_devices (device) VALUES (?1)",
+                [op.body.device.as_bytes()],
+            )?;
+        }
+        Payload::DeviceGrant(g) => {
+            exec(
+                tx,
+                "INSERT INTO grants (device, person, name, role, country, org, hub_seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (device) DO NOTHING",
+                params![
+                    g.device.as_bytes(),
+                    g.person.as_bytes(),
+                    g.name,
+                    g.role.slug(),
+                    g.country.slug(),
+                    g.org,
+                    op.body.seq as i64
+                ],
+            )?;
+        }
+        Payload::DeviceRevoke(r) => {
+            exec(
+                tx,
+                "UPDATE grants SET revoked_upto = ?2, revoked_why = ?3 WHERE device = ?1",
+                params![r.device.as_bytes(), r.upto as i64, r.reason],
+            )?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The tables [`facts`] writes: the log layer's, kept on the hub.
+const FACT_TABLES: &[&str] = &["grants", "demo_devices"];
+
+/// Empties every projection but the log layer's facts (a hub's store that
+/// an older version projected into).
+pub(crate) fn clear_views(tx: &Transaction) -> Result<()> {
+    for table in TABLES.iter().filter(|t| !FACT_TABLES.contains(t)) {
+        exec(tx, &format!("DELETE FROM {table}"), [])?;
+    }
+    Ok(())
+}
+
+/// Whether any projection but the facts holds a row.
+pub(crate) fn has_views(conn: &Connection) -> Result<bool> {
+    for table in TABLES.iter().filter(|t| !FACT_TABLES.contains(t)) {
+        let any: bool =
+            conn.query_row(&format!("SELECT EXISTS (SELECT 1 FROM {table})"), [], |r| {
+                r.get(0)
+            })?;
+        if any {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Applies an op to the facts and to every projection (on devices).
 pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()> {
     let b = &op.body;
     let (device, seq, wall, counter) = (
@@ -237,15 +304,9 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
         b.hlc.counter,
     );
     let author = b.author.as_bytes();
+    facts(tx, op, payload)?;
     match payload {
         Payload::PersonDeclare(p) => {
-            if p.demo {
-                exec(
-                    tx,
-                    "INSERT OR IGNORE INTO demo_devices (device) VALUES (?1)",
-                    [device],
-                )?;
-            }
             let granted: Option<i64> = tx
                 .prepare_cached("SELECT 1 FROM grants WHERE device = ?1")?
                 .query_row([device], |r| r.get(0))
@@ -267,20 +328,6 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
             )?;
         }
         Payload::DeviceGrant(g) => {
-            exec(
-                tx,
-                "INSERT INTO grants (device, person, name, role, country, org, hub_seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (device) DO NOTHING",
-                params![
-                    g.device.as_bytes(),
-                    g.person.as_bytes(),
-                    g.name,
-                    g.role.slug(),
-                    g.country.slug(),
-                    g.org,
-                    seq
-                ],
-            )?;
             // The grant, not the device's own declaration, names the person.
             exec(
                 tx,
@@ -301,14 +348,7 @@ pub(crate) fn project(tx: &Transaction, op: &Op, payload: &Payload) -> Result<()
                 ],
             )?;
         }
-        Payload::DeviceRevoke(r) => {
-            exec(
-                tx,
-                "UPDATE grants SET revoked_upto = ?2, revoked_why = ?3 WHERE device = ?1",
-                params![r.device.as_bytes(), r.upto as i64, r.reason],
-            )?;
-        }
-        Payload::HubDeclare(_) => {}
+        Payload::DeviceRevoke(_) | Payload::HubDeclare(_) => {}
         Payload::RosterPerson(p) => {
             upsert_person(
                 tx,
@@ -1100,6 +1140,8 @@ impl Store {
     /// when each op was taken in. Grants and declarations of demo devices
     /// come first: every op is projected after the grant it was judged with.
     pub fn rebuild_projections(&mut self) -> Result<()> {
+        // A hub keeps the log layer alone (see `facts`).
+        let hub = self.net.is_hub;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -1115,7 +1157,11 @@ impl Store {
                 // Ops of kinds this version does not know are skipped, as
                 // when they were first applied.
                 if let Ok(Some(payload)) = Payload::decode(&op.body.kind, &op.body.payload) {
-                    project(&tx, &op, &payload)?;
+                    if hub {
+                        facts(&tx, &op, &payload)?;
+                    } else {
+                        project(&tx, &op, &payload)?;
+                    }
                 }
             }
         }

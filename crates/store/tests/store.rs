@@ -512,6 +512,11 @@ fn ingest_rules() {
     let mut forged = signed_request(&key, 5, op3.hash(), &format!("REQ-{tag}-4"));
     forged.signature[0] ^= 1;
     assert_eq!(store.ingest(&forged).expect("waits"), Ingest::Pending);
+    let waiting = store.waiting(10).expect("waiting");
+    assert!(
+        matches!(waiting[..], [ref w] if w.waits == relevo_store::Waits::Signature),
+        "{waiting:?}"
+    );
     assert_eq!(
         store.op_count().expect("n"),
         4,

@@ -1289,6 +1289,11 @@ export type Waits =
 { kind: "time"; wall_ms: number } | 
 /**  An op it names (`device tag#seq`), not held yet. */
 { kind: "op"; device: string; tag: string; seq: number } | 
+/**
+ *  A signed later op of its own device that covers it: its own
+ *  signature does not verify (damaged on the way, or forged).
+ */
+{ kind: "signature" } | 
 /**  Nothing any more: it is taken in at the next sync. */
 { kind: "nothing" };
 

@@ -67,6 +67,8 @@ const enText = {
   'sync.waits.grant': "its device's enrolment with the hub",
   'sync.waits.time': "its time ({time}), more than an hour ahead of this computer's clock",
   'sync.waits.op': 'op {tag}#{seq}, which it names',
+  'sync.waits.signature':
+    "a later op of its device whose signature covers it (its own signature does not verify)",
   'sync.waits.nothing': 'nothing: it goes in at the next sync',
   'sync.bundleTitle': 'USB bundle, for places with no network',
   'sync.bundlePath': 'Bundle file',
@@ -598,6 +600,8 @@ export const catalogues: Record<Lang, Catalogue> = {
       'sync.waits.grant': 'la inscripción de su equipo en el hub',
       'sync.waits.time': 'su hora ({time}), más de una hora por delante del reloj de este equipo',
       'sync.waits.op': 'la operación {tag}#{seq}, que nombra',
+      'sync.waits.signature':
+        'una operación posterior de su equipo cuya firma la cubra (su propia firma no es válida)',
       'sync.waits.nothing': 'nada: entra en la próxima sincronización',
       'sync.bundleTitle': 'Paquete USB, para lugares sin red',
       'sync.bundlePath': 'Archivo del paquete',
