@@ -196,9 +196,14 @@ pub fn verify_batch<R: rand_core::RngCore + rand_core::CryptoRng>(
 /// What a replica knows of one op of a page after [`authenticate_page`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Authenticity {
-    /// The op is authentic: its own signature verifies, or it lies under an
-    /// op of the page, in its device's hash chain, whose signature verifies.
-    Authentic(OpHash),
+    /// Its own signature verifies.
+    Signed(OpHash),
+    /// It lies under the op at index `anchor` of the page, in its device's
+    /// hash chain, whose own signature verifies; its own signature was not
+    /// checked. It is authentic for as long as it travels with that op: a
+    /// replica takes it into its log only together with `anchor` (or checks
+    /// its own signature).
+    Covered { hash: OpHash, anchor: usize },
     /// Its signature does not verify and no op above it in the page covers
     /// it. A later signed op of its chain may still cover it, so it may
     /// wait for one; it is never stored in the log, relayed or quarantined
@@ -209,8 +214,14 @@ pub enum Authenticity {
 impl Authenticity {
     pub fn hash(self) -> OpHash {
         match self {
-            Authenticity::Authentic(h) | Authenticity::Unsigned(h) => h,
+            Authenticity::Signed(h) | Authenticity::Unsigned(h) => h,
+            Authenticity::Covered { hash, .. } => hash,
         }
+    }
+
+    /// Signed, or covered by a signed op of the page.
+    pub fn is_authentic(self) -> bool {
+        !matches!(self, Authenticity::Unsigned(_))
     }
 }
 
@@ -225,14 +236,16 @@ impl Authenticity {
 /// run beneath it, as a signed Git tip or a signed tree head does.
 ///
 /// In a page, only the ops nothing above covers (each device run's last op,
-/// usually) have their signatures checked, as one batch; an op whose check
-/// fails has the op below it checked next, and so on. Ops with a bad shape
-/// or device key are refused outright ([`OpFault`]).
+/// usually) have their signatures checked, as one batch; when a check fails
+/// the op below is checked next, and so on. Copies of one op with different
+/// signatures are one node, good when any copy's signature verifies. Ops
+/// with a bad shape or device key are refused outright ([`OpFault`]).
 ///
 /// The verdict on an op depends only on the op and the ops of its chain,
-/// never on how they were cut into pages: an op left [`Authenticity::Unsigned`]
-/// here becomes authentic when a later op covering it arrives, which the
-/// store checks against the ops it keeps waiting.
+/// never on how they were cut into pages: an op left
+/// [`Authenticity::Unsigned`] here becomes authentic when a later op
+/// covering it arrives, which the store checks against the ops it keeps
+/// waiting.
 pub fn authenticate_page<R: rand_core::RngCore + rand_core::CryptoRng>(
     ops: &[Op],
     rng: &mut R,
@@ -241,9 +254,10 @@ pub fn authenticate_page<R: rand_core::RngCore + rand_core::CryptoRng>(
     let mut keys: HashMap<DeviceId, Result<(), SignatureError>> = HashMap::new();
     // Each op's canonical bytes and hash, or its fault.
     let mut shaped: Vec<Result<(Vec<u8>, OpHash), OpFault>> = Vec::with_capacity(ops.len());
-    // Ops by (device, seq, hash): a node of the chain. Copies of one op in
-    // a page are one node.
-    let mut nodes: HashMap<(DeviceId, u64, OpHash), usize> = HashMap::new();
+    // The chain's nodes, by (device, seq, hash); each holds the page's
+    // copies of that op with distinct signatures.
+    let mut node_of: HashMap<(DeviceId, u64, OpHash), usize> = HashMap::new();
+    let mut copies: Vec<Vec<usize>> = Vec::new();
     for (i, op) in ops.iter().enumerate() {
         let checked = op.body.check_shape().and_then(|()| {
             keys.entry(op.body.device)
@@ -253,69 +267,87 @@ pub fn authenticate_page<R: rand_core::RngCore + rand_core::CryptoRng>(
         shaped.push(checked.map(|()| {
             let bytes = canonical_bytes(&op.body);
             let hash = OpHash(Sha256::digest(&bytes).into());
-            nodes
+            let node = *node_of
                 .entry((op.body.device, op.body.seq, hash))
-                .or_insert(i);
+                .or_insert_with(|| {
+                    copies.push(Vec::new());
+                    copies.len() - 1
+                });
+            if copies[node]
+                .iter()
+                .all(|&c| ops[c].signature != op.signature)
+            {
+                copies[node].push(i);
+            }
             (bytes, hash)
         }));
     }
-    // The node each node lies directly under, and how many nodes lie
-    // directly on each.
-    let mut below: HashMap<usize, usize> = HashMap::new();
-    let mut above_count: HashMap<usize, usize> = HashMap::new();
-    for (&(device, seq, _), &i) in &nodes {
+    // The node each node lies directly under, and how many lie on each.
+    let mut below: Vec<Option<usize>> = vec![None; copies.len()];
+    let mut above_count: Vec<usize> = vec![0; copies.len()];
+    for (&(device, seq, _), &node) in &node_of {
         if seq > 1 {
-            if let Some(&under) = nodes.get(&(device, seq - 1, ops[i].body.prev)) {
-                below.insert(i, under);
-                *above_count.entry(under).or_default() += 1;
+            let prev = ops[copies[node][0]].body.prev;
+            if let Some(&under) = node_of.get(&(device, seq - 1, prev)) {
+                below[node] = Some(under);
+                above_count[under] += 1;
             }
         }
     }
-    // Decided nodes: authentic or not.
-    let mut decided: HashMap<usize, bool> = HashMap::new();
+    // Per node: the copy whose own signature verified and covers it, or
+    // `usize::MAX` when none does.
+    const NONE: usize = usize::MAX;
+    let mut anchor: Vec<Option<usize>> = vec![None; copies.len()];
+    // Copies whose own signature verified.
+    let mut signed: Vec<bool> = vec![false; ops.len()];
     let mut undecided_above = above_count.clone();
-    let mut frontier: Vec<usize> = nodes
-        .values()
-        .copied()
-        .filter(|i| !above_count.contains_key(i))
-        .collect();
+    let mut frontier: Vec<usize> = (0..copies.len()).filter(|&n| above_count[n] == 0).collect();
     while !frontier.is_empty() {
-        frontier.sort_unstable();
         let mut batch = Verifier::new();
         let mut queued: Vec<(usize, Item)> = Vec::new();
-        for &i in &frontier {
-            if decided.contains_key(&i) {
+        for &node in &frontier {
+            if anchor[node].is_some() {
                 continue;
             }
-            let Ok((bytes, _)) = &shaped[i] else { continue };
-            let item = Item::from((
-                ed25519_zebra::VerificationKeyBytes::from(*ops[i].body.device.as_bytes()),
-                ed25519_zebra::Signature::from_bytes(&ops[i].signature),
-                &bytes[..],
-            ));
-            batch.queue(item.clone());
-            queued.push((i, item));
+            for &c in &copies[node] {
+                let Ok((bytes, _)) = &shaped[c] else { continue };
+                let item = Item::from((
+                    ed25519_zebra::VerificationKeyBytes::from(*ops[c].body.device.as_bytes()),
+                    ed25519_zebra::Signature::from_bytes(&ops[c].signature),
+                    &bytes[..],
+                ));
+                batch.queue(item.clone());
+                queued.push((c, item));
+            }
         }
         let all_good = batch.verify(&mut *rng).is_ok();
+        for (c, item) in queued {
+            signed[c] = all_good || item.verify_single().is_ok();
+        }
         let mut next = Vec::new();
-        for (i, item) in queued {
-            let good = all_good || item.verify_single().is_ok();
-            if good {
-                // Everything beneath is authentic too.
-                let mut at = Some(i);
-                while let Some(n) = at {
-                    if decided.insert(n, true) == Some(true) {
-                        break;
+        for &node in &frontier {
+            if anchor[node].is_some() {
+                continue;
+            }
+            match copies[node].iter().copied().find(|&c| signed[c]) {
+                Some(good) => {
+                    // It and everything beneath are covered by `good`.
+                    let mut at = Some(node);
+                    while let Some(n) = at {
+                        if anchor[n].is_some_and(|a| a != NONE) {
+                            break;
+                        }
+                        anchor[n] = Some(good);
+                        at = below[n];
                     }
-                    at = below.get(&n).copied();
                 }
-            } else {
-                decided.entry(i).or_insert(false);
-                if let Some(&under) = below.get(&i) {
-                    let left = undecided_above.get_mut(&under).expect("counted above");
-                    *left -= 1;
-                    if *left == 0 && !decided.contains_key(&under) {
-                        next.push(under);
+                None => {
+                    anchor[node] = Some(NONE);
+                    if let Some(under) = below[node] {
+                        undecided_above[under] -= 1;
+                        if undecided_above[under] == 0 && anchor[under].is_none() {
+                            next.push(under);
+                        }
                     }
                 }
             }
@@ -324,13 +356,19 @@ pub fn authenticate_page<R: rand_core::RngCore + rand_core::CryptoRng>(
     }
     ops.iter()
         .zip(shaped)
-        .map(|(op, shaped)| {
+        .enumerate()
+        .map(|(i, (op, shaped))| {
             let (_, hash) = shaped?;
-            let node = nodes[&(op.body.device, op.body.seq, hash)];
-            Ok(if decided.get(&node) == Some(&true) {
-                Authenticity::Authentic(hash)
-            } else {
-                Authenticity::Unsigned(hash)
+            let node = node_of[&(op.body.device, op.body.seq, hash)];
+            // A copy left out as a repeat of a signature checked above.
+            let own = signed[i]
+                || copies[node]
+                    .iter()
+                    .any(|&c| signed[c] && ops[c].signature == op.signature);
+            Ok(match anchor[node] {
+                _ if own => Authenticity::Signed(hash),
+                Some(a) if a != NONE => Authenticity::Covered { hash, anchor: a },
+                _ => Authenticity::Unsigned(hash),
             })
         })
         .collect()

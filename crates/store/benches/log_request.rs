@@ -107,7 +107,7 @@ fn bench(c: &mut Criterion) {
 /// rounds' ratios is the figure. A durable commit's time varies with the
 /// disk, so the rounds are many.
 fn paired() {
-    const ROUNDS: usize = 31;
+    const ROUNDS: usize = 101;
     let base = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
     let dir = tempfile::tempdir_in(base).expect("tempdir");
     let mut stores = [

@@ -818,26 +818,69 @@ impl Store {
     /// and not stored, without stopping the others. Only a failure of the
     /// database itself fails the whole page (and then nothing of it is kept).
     pub fn ingest_batch(&mut self, ops: &[Op]) -> Result<Vec<Result<Ingest>>> {
+        // One signature per device run, not one per op (see
+        // `authenticate_page`).
+        let verdicts = relevo_core::op::authenticate_page(ops, &mut OsRng);
+        // Ops taken in on the strength of a signed op above them must have
+        // that op in the log too when the page commits, or a signature of
+        // their own: those with neither are taken again as unsigned (they
+        // wait for their cover), in a second pass over the page.
+        let mut distrusted: std::collections::HashSet<usize> = Default::default();
+        loop {
+            let (outcomes, failing) = self.ingest_page(ops, &verdicts, &distrusted)?;
+            if failing.is_empty() {
+                return Ok(outcomes);
+            }
+            // Nothing was committed; each pass distrusts at least one more
+            // op, so this ends.
+            distrusted.extend(failing);
+        }
+    }
+
+    /// One pass of [`Store::ingest_batch`]: commits and returns the outcomes,
+    /// unless some op went in on the strength of a signed op above it that
+    /// did not, and its own signature fails: then nothing is committed and
+    /// those ops are returned.
+    fn ingest_page(
+        &mut self,
+        ops: &[Op],
+        verdicts: &[std::result::Result<Authenticity, OpFault>],
+        distrusted: &std::collections::HashSet<usize>,
+    ) -> Result<(Vec<Result<Ingest>>, Vec<usize>)> {
         let net = self.net;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut seen = Seen::default();
         let mut outcomes = Vec::with_capacity(ops.len());
+        // Ops applied as covered, with the op covering them.
+        let mut covered: Vec<(usize, usize)> = Vec::new();
         let clock = &mut self.clock;
-        // One signature per device run, not one per op (see
-        // `authenticate_page`).
-        let verdicts = relevo_core::op::authenticate_page(ops, &mut OsRng);
-        for (op, verdict) in ops.iter().zip(verdicts) {
-            let outcome = match verdict {
-                Err(fault) => Err(Error::BadOp {
+        for (i, (op, verdict)) in ops.iter().zip(verdicts).enumerate() {
+            let outcome = match *verdict {
+                Err(ref fault) => Err(Error::BadOp {
                     label: op.label(),
-                    fault,
+                    fault: fault.clone(),
                 }),
-                Ok(auth) => match ingest_verified(&tx, &mut seen, op, auth, clock, net) {
-                    Err(e) if e.is_storage() => return Err(e),
-                    other => other,
-                },
+                Ok(auth) => {
+                    let auth = match auth {
+                        Authenticity::Covered { hash, .. } if distrusted.contains(&i) => {
+                            Authenticity::Unsigned(hash)
+                        }
+                        other => other,
+                    };
+                    match ingest_verified(&tx, &mut seen, op, auth, clock, net) {
+                        Err(e) if e.is_storage() => return Err(e),
+                        other => {
+                            if let (Authenticity::Covered { anchor, .. }, Ok(Ingest::Applied(_))) =
+                                (auth, &other)
+                            {
+                                covered.push((i, anchor));
+                            }
+                            other
+                        }
+                    }
+                }
             };
             outcomes.push(outcome);
         }
@@ -869,8 +912,27 @@ impl Store {
                 }
             }
         }
-        tx.commit()?;
-        Ok(outcomes)
+        // Ops whose covering op did not go in need a signature of their own.
+        let mut failing = Vec::new();
+        let mut anchored: HashMap<usize, bool> = HashMap::new();
+        for (i, anchor) in covered {
+            let in_log = match anchored.get(&anchor) {
+                Some(&known) => known,
+                None => {
+                    let top = &ops[anchor].body;
+                    let known = logged_hash(&tx, &top.device, top.seq)? == Some(ops[anchor].hash());
+                    anchored.insert(anchor, known);
+                    known
+                }
+            };
+            if !in_log && ops[i].verify().is_err() {
+                failing.push(i);
+            }
+        }
+        if failing.is_empty() {
+            tx.commit()?;
+        }
+        Ok((outcomes, failing))
     }
 
     /// Highest gapless seq held per device.
@@ -1025,36 +1087,68 @@ fn quarantine(tx: &Transaction, op: &Op, reason: &str) -> Result<()> {
 }
 
 /// The op held for this device and number, in the log or waiting: its hash
-/// and whether it is authentic (every op in the log is; a waiting op may
-/// still wait for a signed op to cover it).
-fn held(tx: &Transaction, device: &DeviceId, seq: u64) -> Result<Option<(OpHash, bool)>> {
-    let logged: Option<Vec<u8>> = tx
-        .prepare_cached("SELECT hash FROM ops WHERE device = ?1 AND seq = ?2")?
-        .query_row(params![device.as_bytes(), seq as i64], |r| r.get(0))
+/// and whether it is known authentic (every op in the log is; a waiting op
+/// when its own signature verified).
+fn held(tx: &Transaction, device: &DeviceId, seq: u64) -> Result<Option<HeldOp>> {
+    let logged: Option<(Vec<u8>, Vec<u8>)> = tx
+        .prepare_cached("SELECT hash, signature FROM ops WHERE device = ?1 AND seq = ?2")?
+        .query_row(params![device.as_bytes(), seq.min(MAX_SEQ) as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?;
-    if let Some(hash) = logged {
-        return Ok(Some((op_hash(&hash)?, true)));
+    if let Some((hash, signature)) = logged {
+        return Ok(Some(HeldOp {
+            hash: op_hash(&hash)?,
+            logged: true,
+            signed: true,
+            signature,
+        }));
     }
-    Ok(waiting_at(tx, device, seq)?.map(|(op, authentic)| (op.hash(), authentic)))
+    Ok(waiting_at(tx, device, seq)?.map(|(op, signed)| HeldOp {
+        hash: op.hash(),
+        logged: false,
+        signed,
+        signature: op.signature.to_vec(),
+    }))
 }
 
-/// Drops the waiting ops of `device` (or of every device) that nothing
-/// authenticated yet.
+/// An op held at a device and number (see [`held`]).
+struct HeldOp {
+    hash: OpHash,
+    /// In the log, or waiting.
+    logged: bool,
+    /// Known authentic: in the log, or waiting with a signature that
+    /// verifies.
+    signed: bool,
+    signature: Vec<u8>,
+}
+
+/// The hash of the op in the log at this device and number.
+fn logged_hash(tx: &Transaction, device: &DeviceId, seq: u64) -> Result<Option<OpHash>> {
+    let logged: Option<Vec<u8>> = tx
+        .prepare_cached("SELECT hash FROM ops WHERE device = ?1 AND seq = ?2")?
+        .query_row(params![device.as_bytes(), seq.min(MAX_SEQ) as i64], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    logged.map(|h| op_hash(&h)).transpose()
+}
+
+/// Drops the waiting ops of `device` (or of every device) whose own
+/// signatures do not verify.
 fn evict_unsigned(tx: &Transaction, seen: &mut Seen, device: Option<&DeviceId>) -> Result<()> {
-    let unsigned: Vec<Op> = {
-        let mut stmt = tx.prepare_cached(&format!(
-            "SELECT {OP_COLUMNS} FROM pending_ops
-             WHERE authentic = 0 AND (?1 IS NULL OR device = ?1)"
-        ))?;
-        let rows = stmt.query_map([device.map(|d| d.as_bytes().to_vec())], RawOp::read)?;
-        let raws: Vec<RawOp> = rows.collect::<rusqlite::Result<_>>()?;
-        raws.into_iter()
-            .map(RawOp::into_op)
-            .collect::<Result<_>>()?
-    };
-    for op in &unsigned {
-        forget_pending(tx, op, seen)?;
+    tx.prepare_cached(
+        "DELETE FROM pending_ops WHERE authentic = 0 AND (?1 IS NULL OR device = ?1)",
+    )?
+    .execute([device.map(|d| d.as_bytes().to_vec())])?;
+    match device {
+        Some(d) => {
+            seen.load.remove(d);
+        }
+        None => seen.load.clear(),
     }
+    seen.total = None;
+    seen.waiting = None;
     Ok(())
 }
 
@@ -1066,32 +1160,39 @@ fn yield_place(tx: &Transaction, seen: &mut Seen, device: &DeviceId, seq: u64) -
     Ok(())
 }
 
-/// Whether a waiting op is authentic: it was when it came, or a waiting op
-/// above it in its device's hash chain is. The ops walked are then marked
-/// authentic, so each is walked once.
-fn covered(tx: &Transaction, op: &Op, authentic: bool) -> Result<bool> {
-    if authentic {
-        return Ok(true);
+/// The number of the waiting op, at or above `op` (itself waiting) in its
+/// device's hash chain, whose own signature verifies and so covers it; the
+/// walk follows the waiting ops one number at a time while each names the
+/// one below. `None` when nothing covers it yet.
+fn waiting_cover(tx: &Transaction, op: &Op, signed: bool) -> Result<Option<u64>> {
+    if signed {
+        return Ok(Some(op.body.seq));
     }
     let device = &op.body.device;
     let (mut seq, mut hash) = (op.body.seq, op.hash());
     loop {
         seq = seq.saturating_add(1);
-        let Some((above, authentic)) = waiting_at(tx, device, seq)? else {
-            return Ok(false);
+        let Some((above, signed)) = waiting_at(tx, device, seq)? else {
+            return Ok(None);
         };
         if above.body.prev != hash {
-            return Ok(false);
+            return Ok(None);
         }
-        if authentic {
-            tx.prepare_cached(
-                "UPDATE pending_ops SET authentic = 1 WHERE device = ?1 AND seq >= ?2 AND seq < ?3",
-            )?
-            .execute(params![device.as_bytes(), op.body.seq as i64, seq as i64])?;
-            return Ok(true);
+        if signed {
+            return Ok(Some(seq));
         }
         hash = above.hash();
     }
+}
+
+/// What the ops waiting above number `seq` of `device` say it holds: the
+/// `prev` of the op waiting at `seq + 1`, when a signed waiting op covers
+/// that one. `None` when no signed op says anything yet.
+fn named_above(tx: &Transaction, device: &DeviceId, seq: u64) -> Result<Option<OpHash>> {
+    let Some((above, signed)) = waiting_at(tx, device, seq.saturating_add(1))? else {
+        return Ok(None);
+    };
+    Ok(waiting_cover(tx, &above, signed)?.map(|_| above.body.prev))
 }
 
 /// The ingest rules, inside an open transaction. The clock observes every
@@ -1105,9 +1206,12 @@ fn ingest_verified(
     net: Net,
 ) -> Result<Ingest> {
     let device = &op.body.device;
-    let (hash, authentic) = match auth {
-        Authenticity::Authentic(h) => (h, true),
-        Authenticity::Unsigned(h) => (h, false),
+    // Authentic: signed, or covered by a signed op of its page. Its own
+    // signature verified: signed.
+    let (hash, authentic, signed) = match auth {
+        Authenticity::Signed(h) => (h, true, true),
+        Authenticity::Covered { hash, .. } => (hash, true, false),
+        Authenticity::Unsigned(h) => (h, false, false),
     };
     // Only an op its device made may be kept as a fork.
     let not_made = || Error::BadOp {
@@ -1122,23 +1226,24 @@ fn ingest_verified(
     } else {
         None
     };
-    // What an authentic op waiting one place above says this place holds.
-    let named_above = if authentic || !seen.waiting(tx)? {
-        None
-    } else {
-        match waiting_at(tx, device, op.body.seq.saturating_add(1))? {
-            Some((above, true)) => Some(above.body.prev),
-            _ => None,
-        }
-    };
-    match held {
-        // The same op: a copy whose signature checks out takes the place of
-        // one that waited for a signed op to cover it.
-        Some((held, held_authentic)) if held == hash => {
-            if held_authentic || !authentic {
-                return Ok(Ingest::Duplicate);
+    match held.as_ref().map(|h| (h.hash, h.signed)) {
+        Some((held_hash, _)) if held_hash == hash => {
+            let held = held.expect("matched above");
+            // A copy whose own signature verifies replaces a kept one that
+            // differs (kept on the strength of a signature above it).
+            if held.signature != op.signature && (signed || op.verify().is_ok()) {
+                let sql = if held.logged {
+                    "UPDATE ops SET signature = ?3 WHERE device = ?1 AND seq = ?2"
+                } else {
+                    "UPDATE pending_ops SET signature = ?3, authentic = 1 WHERE device = ?1 AND seq = ?2"
+                };
+                tx.prepare_cached(sql)?.execute(params![
+                    device.as_bytes(),
+                    op.body.seq as i64,
+                    op.signature
+                ])?;
             }
-            yield_place(tx, seen, device, op.body.seq)?;
+            return Ok(Ingest::Duplicate);
         }
         Some((_, true)) if authentic => {
             quarantine(
@@ -1149,20 +1254,25 @@ fn ingest_verified(
             return Ok(Ingest::Forked);
         }
         Some((_, true)) => return Err(not_made()),
-        // Two ops wait at one place and nothing authenticated either: the
-        // one an authentic op above names stays; an authentic op always
-        // takes the place.
+        // Two ops wait at one place and no signature covers the one held:
+        // an authentic op takes the place, and so does the one the signed
+        // ops waiting above name.
         Some((_, false)) => {
-            if !authentic && named_above != Some(hash) {
+            if !authentic && named_above(tx, device, op.body.seq)? != Some(hash) {
                 return Err(not_made());
             }
             yield_place(tx, seen, device, op.body.seq)?;
         }
-        None => {}
-    }
-    if named_above.is_some_and(|named| named != hash) {
-        // The device signed an op above that names another one here.
-        return Err(not_made());
+        None => {
+            if !authentic && seen.waiting(tx)? {
+                if let Some(named) = named_above(tx, device, op.body.seq)? {
+                    if named != hash {
+                        // Its device signed an op above that names another.
+                        return Err(not_made());
+                    }
+                }
+            }
+        }
     }
     if op.body.seq == have + 1 && op.body.prev != head_hash {
         if !authentic {
@@ -1210,7 +1320,11 @@ fn ingest_verified(
         }
         *load = (load.0 + 1, load.1 + size);
         seen.total = Some((total.0 + 1, total.1 + size));
-        if authentic && seen.waiting(tx)? {
+        // A waiting op is kept as signed only when its own signature
+        // verifies: the op above that covered it in its page may never go
+        // in (see `release`).
+        let signed = signed || (authentic && op.verify().is_ok());
+        if signed && seen.waiting(tx)? {
             // An op waiting below that this one does not name was not made
             // by its device.
             if let Some((below, false)) = waiting_at(tx, device, op.body.seq - 1)? {
@@ -1220,7 +1334,7 @@ fn ingest_verified(
             }
         }
         let mut values = op_values(op);
-        values.push(Value::Integer(authentic.into()));
+        values.push(Value::Integer(signed.into()));
         tx.prepare_cached(&format!(
             "INSERT OR IGNORE INTO pending_ops ({OP_COLUMNS}, authentic) VALUES ({})",
             placeholders(values.len())
@@ -1253,7 +1367,10 @@ fn drain_pending(
     let mut work: std::collections::VecDeque<Op> = {
         let mut stmt = tx.prepare_cached(&format!(
             "SELECT {} FROM pending_ops p LEFT JOIN device_heads h ON h.device = p.device
-             WHERE p.seq = COALESCE(h.seq, 0) + 1",
+             WHERE p.seq = COALESCE(h.seq, 0) + 1
+               AND (p.authentic = 1 OR EXISTS (
+                     SELECT 1 FROM pending_ops q
+                     WHERE q.device = p.device AND q.seq > p.seq AND q.authentic = 1))",
             op_columns_of("p")
         ))?;
         let rows = stmt.query_map([], RawOp::read)?;
@@ -1267,11 +1384,16 @@ fn drain_pending(
     let mut applied = Vec::new();
     while let Some(op) = work.pop_front() {
         match release(tx, seen, &op, net)? {
-            Released::Applied => {
-                clock.observe(op.body.hlc);
-                applied.push(op.op_ref());
+            Released::Applied(went) => {
+                let Some(last) = went.last().map(|o| o.body.seq) else {
+                    continue;
+                };
+                for o in &went {
+                    clock.observe(o.body.hlc);
+                    applied.push(o.op_ref());
+                }
                 let device = op.body.device;
-                if let Some((next, _)) = waiting_at(tx, &device, op.body.seq + 1)? {
+                if let Some((next, _)) = waiting_at(tx, &device, last + 1)? {
                     work.push_back(next);
                 }
                 if let Some(waiters) = blocked.remove(&device) {
@@ -1287,7 +1409,8 @@ fn drain_pending(
 
 /// What [`release`] did with a waiting op.
 enum Released {
-    Applied,
+    /// It went in, with the ops above it that had to go in with it.
+    Applied(Vec<Op>),
     /// It still waits for an op of this device.
     WaitsFor(DeviceId),
     /// It still waits (for its grant or its time), or left waiting for
@@ -1315,7 +1438,7 @@ fn waiting_at(tx: &Transaction, device: &DeviceId, seq: u64) -> Result<Option<(O
 fn release(tx: &Transaction, seen: &mut Seen, op: &Op, net: Net) -> Result<Released> {
     let (_, head_hash) = seen.head(tx, &op.body.device)?;
     let chained = op.body.prev == head_hash;
-    let authentic: bool = tx
+    let signed: bool = tx
         .prepare_cached("SELECT authentic FROM pending_ops WHERE device = ?1 AND seq = ?2")?
         .query_row(
             params![op.body.device.as_bytes(), op.body.seq as i64],
@@ -1323,14 +1446,14 @@ fn release(tx: &Transaction, seen: &mut Seen, op: &Op, net: Net) -> Result<Relea
         )
         .optional()?
         .unwrap_or(false);
-    if !covered(tx, op, authentic)? {
+    if !signed {
         if !chained {
             // Not the history held here, and nothing says its device made
             // it: it can never go in.
             forget_pending(tx, op, seen)?;
+            return Ok(Released::Stays);
         }
-        // It waits for a signed op of its device to cover it.
-        return Ok(Released::Stays);
+        return release_covered(tx, seen, op, net);
     }
     let decoded = decode(op);
     if chained {
@@ -1357,7 +1480,56 @@ fn release(tx: &Transaction, seen: &mut Seen, op: &Op, net: Net) -> Result<Relea
         return Ok(Released::Stays);
     }
     apply_decoded(tx, seen, op, op.hash(), decoded, now_ms(), net)?;
-    Ok(Released::Applied)
+    Ok(Released::Applied(vec![op.clone()]))
+}
+
+/// Takes in a waiting op whose own signature does not verify, with the
+/// waiting ops above it up to the signed one that covers it, all or none:
+/// an op goes into the log only with a signature over it in the log. The
+/// run is applied under a savepoint and rolled back if any of it cannot go
+/// in yet.
+fn release_covered(tx: &Transaction, seen: &mut Seen, op: &Op, net: Net) -> Result<Released> {
+    let device = op.body.device;
+    let Some(top) = waiting_cover(tx, op, false)? else {
+        // It waits for a signed op of its device to cover it.
+        return Ok(Released::Stays);
+    };
+    tx.execute_batch("SAVEPOINT covered_run")?;
+    let mut applied = Vec::new();
+    let mut whole = true;
+    for seq in op.body.seq..=top {
+        let Some((next, _)) = waiting_at(tx, &device, seq)? else {
+            whole = false;
+            break;
+        };
+        let (_, head_hash) = seen.head(tx, &device)?;
+        let decoded = decode(&next);
+        let can = next.body.prev == head_hash
+            && match lacks(tx, seen, &next, &decoded, net) {
+                Ok(lack) => lack.is_none(),
+                Err(e) if e.is_storage() => return Err(e),
+                Err(_) => false,
+            };
+        if !can {
+            whole = false;
+            break;
+        }
+        forget_pending(tx, &next, seen)?;
+        apply_decoded(tx, seen, &next, next.hash(), decoded, now_ms(), net)?;
+        applied.push(next);
+    }
+    if whole {
+        tx.execute_batch("RELEASE covered_run")?;
+        return Ok(Released::Applied(applied));
+    }
+    tx.execute_batch("ROLLBACK TO covered_run; RELEASE covered_run")?;
+    // What was read while the run was applied no longer holds.
+    seen.heads.remove(&device);
+    seen.load.remove(&device);
+    seen.total = None;
+    seen.grants.clear();
+    seen.waiting = None;
+    Ok(Released::Stays)
 }
 
 /// What a waiting op waits for.

@@ -507,11 +507,14 @@ const MIGRATIONS: &[&str] = &[
     //   leaves out (on 20,000 requests, a status held by 98% of them was
     //   listed in 32 ms through the status index, which made SQLite sort
     //   them all).
-    // - Waiting ops whose own signature does not verify, and which no
-    //   signed op above them covers yet, wait for one that does
-    //   (`relevo_core::op::authenticate_page`): `authentic` says which.
+    // - Waiting ops whose own signature does not verify wait for a signed
+    //   op of their chain to cover them (`relevo_core::op::authenticate_page`):
+    //   `authentic` is 1 when the op's own signature verifies. The partial
+    //   index finds a signed op waiting above another without reading the
+    //   unsigned ones.
     r#"
     ALTER TABLE pending_ops ADD COLUMN authentic INTEGER NOT NULL DEFAULT 1;
+    CREATE INDEX pending_signed ON pending_ops (device, seq) WHERE authentic = 1;
     DROP TABLE local_counters;
     DROP INDEX requests_by_status;
     DROP INDEX requests_by_crisis;

@@ -35,6 +35,14 @@ enum Fate {
     AlsoBodyFlipped,
     /// Arrives as made, and also as another body signed by another key.
     AlsoWrongKey,
+    /// Arrives as made, and also with a damaged signature.
+    AlsoSignatureFlipped,
+    /// Arrives only with a damaged signature, beside another body made up
+    /// for its place (unsigned, naming the same predecessor).
+    SignatureFlippedBesideJunk,
+    /// Arrives as made, stamped days ahead of every clock, like every later
+    /// op of its device: it waits for its time, which never comes here.
+    Future,
     /// Never arrives.
     Lost,
 }
@@ -45,6 +53,9 @@ fn fate() -> impl Strategy<Value = Fate> {
         4 => Just(Fate::SignatureFlipped),
         2 => Just(Fate::AlsoBodyFlipped),
         1 => Just(Fate::AlsoWrongKey),
+        2 => Just(Fate::AlsoSignatureFlipped),
+        2 => Just(Fate::SignatureFlippedBesideJunk),
+        1 => Just(Fate::Future),
         1 => Just(Fate::Lost),
     ]
 }
@@ -63,22 +74,31 @@ impl Rng {
 
 type Accepted = BTreeSet<(DeviceId, u64, [u8; 32])>;
 
-/// The chains' ops as the network carries them, and what the rule accepts.
-fn network(chains: &[Vec<Fate>]) -> (Vec<Op>, Accepted) {
+/// The chains' ops as the network carries them, what the rule accepts, and
+/// the hashes of the ops that arrive at least once with their genuine
+/// signature.
+fn network(chains: &[Vec<Fate>]) -> (Vec<Op>, Accepted, BTreeSet<[u8; 32]>) {
     let attacker = DeviceKey::from_secret([0xAA; 32]);
     let mut messages = Vec::new();
     let mut accepted = Accepted::new();
+    let mut genuine = BTreeSet::new();
     for (d, fates) in chains.iter().enumerate() {
         let key = DeviceKey::from_secret([d as u8 + 1; 32]);
         let device = key.device_id();
         let mut prev = OpHash::GENESIS;
         let mut ops = Vec::new();
+        // From the first op stamped in the future on, every op is.
+        let future = fates.iter().position(|f| matches!(f, Fate::Future));
         for (i, _) in fates.iter().enumerate() {
+            let base = match future {
+                Some(f) if i >= f => 4_000_000_000_000,
+                _ => 1_700_000_000_000,
+            };
             let op = UnsignedOp {
                 device,
                 seq: i as u64 + 1,
                 hlc: Hlc {
-                    wall_ms: 1_700_000_000_000 + i as u64,
+                    wall_ms: base + i as u64,
                     counter: 0,
                 },
                 author: EntityId::from_bytes([d as u8; 16]),
@@ -91,13 +111,20 @@ fn network(chains: &[Vec<Fate>]) -> (Vec<Op>, Accepted) {
             prev = op.hash();
             ops.push(op);
         }
+        let damaged = |op: &Op| {
+            let mut damaged = op.clone();
+            damaged.signature[7] ^= 0x10;
+            damaged
+        };
         for (op, fate) in ops.iter().zip(fates) {
             match fate {
-                Fate::Genuine => messages.push(op.clone()),
-                Fate::SignatureFlipped => {
-                    let mut damaged = op.clone();
-                    damaged.signature[7] ^= 0x10;
-                    messages.push(damaged);
+                Fate::Genuine | Fate::Future => messages.push(op.clone()),
+                Fate::SignatureFlipped => messages.push(damaged(op)),
+                Fate::AlsoSignatureFlipped => messages.extend([op.clone(), damaged(op)]),
+                Fate::SignatureFlippedBesideJunk => {
+                    let mut junk = op.clone();
+                    junk.body.payload = b"junk".to_vec();
+                    messages.extend([damaged(op), junk]);
                 }
                 Fate::AlsoBodyFlipped => {
                     let mut forged = op.clone();
@@ -114,22 +141,31 @@ fn network(chains: &[Vec<Fate>]) -> (Vec<Op>, Accepted) {
             }
         }
         // The rule: op k is accepted when every op up to it arrives with
-        // its genuine body and some op at or above it, reached without a
-        // gap, arrives with its genuine signature.
-        for k in 0..fates.len() {
-            if fates[..=k].iter().any(|f| matches!(f, Fate::Lost)) {
-                break;
-            }
-            let covered = fates[k..]
+        // its genuine body, and some op at or above it that can go in too
+        // (reached without a gap, its time come) arrives with its genuine
+        // signature.
+        let stop = fates
+            .iter()
+            .position(|f| matches!(f, Fate::Lost | Fate::Future))
+            .unwrap_or(fates.len());
+        for k in 0..stop {
+            let covered = fates[k..stop]
                 .iter()
-                .take_while(|f| !matches!(f, Fate::Lost))
-                .any(|f| !matches!(f, Fate::SignatureFlipped));
+                .any(|f| !matches!(f, Fate::SignatureFlipped | Fate::SignatureFlippedBesideJunk));
             if covered {
                 accepted.insert((device, ops[k].body.seq, ops[k].hash().0));
             }
         }
+        for (op, fate) in ops.iter().zip(fates) {
+            if !matches!(
+                fate,
+                Fate::SignatureFlipped | Fate::SignatureFlippedBesideJunk | Fate::Lost
+            ) {
+                genuine.insert(op.hash().0);
+            }
+        }
     }
-    (messages, accepted)
+    (messages, accepted, genuine)
 }
 
 fn held(store: &Store) -> Accepted {
@@ -186,7 +222,7 @@ proptest! {
         replicas in 2usize..4,
         seed in any::<u64>(),
     ) {
-        let (messages, expected) = network(&chains);
+        let (messages, expected, genuine) = network(&chains);
         let mut rng = Rng(seed | 1);
         for _ in 0..replicas {
             let mut store = Store::open_in_memory().expect("store");
@@ -204,6 +240,12 @@ proptest! {
             prop_assert_eq!(held(&store), expected.clone());
             let report = store.verify().expect("verify");
             prop_assert!(report.intact(), "{:?}", report);
+            // An op that ever arrived with its own signature keeps that one.
+            for op in store.ops().expect("ops") {
+                if genuine.contains(&op.hash().0) {
+                    prop_assert!(op.verify().is_ok(), "{} kept a damaged signature", op.label());
+                }
+            }
         }
     }
 }

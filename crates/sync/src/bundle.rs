@@ -261,12 +261,17 @@ pub fn open(store: &Store, data: &[u8]) -> Result<(Vec<Op>, String), SyncError> 
         _ => {}
     }
     let ops = unrun(body.runs, WHAT)?;
-    let verdicts = relevo_core::op::verify_batch(&ops, &mut rand_core::OsRng);
-    if let Some((op, fault)) = ops
-        .iter()
-        .zip(verdicts)
-        .find_map(|(op, v)| v.err().map(|f| (op, f)))
-    {
+    // Every op signed, or under a signed op of its chain in the bundle (the
+    // acceptance rule, `relevo_core::op::authenticate_page`).
+    let verdicts = relevo_core::op::authenticate_page(&ops, &mut rand_core::OsRng);
+    if let Some((op, fault)) = ops.iter().zip(verdicts).find_map(|(op, v)| match v {
+        Err(fault) => Some((op, fault)),
+        Ok(relevo_core::op::Authenticity::Unsigned(_)) => Some((
+            op,
+            relevo_core::op::OpFault::Signature(relevo_core::identity::SignatureError::Mismatch),
+        )),
+        Ok(_) => None,
+    }) {
         return Err(SyncError::Bundle(format!(
             "op {} in this bundle does not check out ({fault}): the bundle was altered or damaged and nothing was imported",
             op.label()
