@@ -258,6 +258,7 @@ pub fn authenticate_page<R: rand_core::RngCore + rand_core::CryptoRng>(
     // copies of that op with distinct signatures.
     let mut node_of: HashMap<(DeviceId, u64, OpHash), usize> = HashMap::new();
     let mut copies: Vec<Vec<usize>> = Vec::new();
+    let mut signatures: std::collections::HashSet<(usize, [u8; 64])> = Default::default();
     for (i, op) in ops.iter().enumerate() {
         let checked = op.body.check_shape().and_then(|()| {
             keys.entry(op.body.device)
@@ -273,10 +274,7 @@ pub fn authenticate_page<R: rand_core::RngCore + rand_core::CryptoRng>(
                     copies.push(Vec::new());
                     copies.len() - 1
                 });
-            if copies[node]
-                .iter()
-                .all(|&c| ops[c].signature != op.signature)
-            {
+            if signatures.insert((node, op.signature)) {
                 copies[node].push(i);
             }
             (bytes, hash)
@@ -354,6 +352,16 @@ pub fn authenticate_page<R: rand_core::RngCore + rand_core::CryptoRng>(
         }
         frontier = next;
     }
+    let signed_sigs: std::collections::HashSet<(usize, [u8; 64])> = (0..ops.len())
+        .filter(|&i| signed[i])
+        .filter_map(|i| {
+            let (_, hash) = shaped[i].as_ref().ok()?;
+            Some((
+                node_of[&(ops[i].body.device, ops[i].body.seq, *hash)],
+                ops[i].signature,
+            ))
+        })
+        .collect();
     ops.iter()
         .zip(shaped)
         .enumerate()
@@ -361,10 +369,7 @@ pub fn authenticate_page<R: rand_core::RngCore + rand_core::CryptoRng>(
             let (_, hash) = shaped?;
             let node = node_of[&(op.body.device, op.body.seq, hash)];
             // A copy left out as a repeat of a signature checked above.
-            let own = signed[i]
-                || copies[node]
-                    .iter()
-                    .any(|&c| signed[c] && ops[c].signature == op.signature);
+            let own = signed[i] || (signed_sigs.contains(&(node, op.signature)));
             Ok(match anchor[node] {
                 _ if own => Authenticity::Signed(hash),
                 Some(a) if a != NONE => Authenticity::Covered { hash, anchor: a },

@@ -23,7 +23,7 @@ use rusqlite::{
     params, params_from_iter, Connection, OptionalExtension, Transaction, TransactionBehavior,
 };
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Ops of one device that may wait at once (for earlier ops of its device,
 /// the ops they name, its grant or their time): a device that sends ops
@@ -824,37 +824,52 @@ impl Store {
         // Ops taken in on the strength of a signed op above them must have
         // that op in the log too when the page commits, or a signature of
         // their own: those with neither are taken again as unsigned (they
-        // wait for their cover), in a second pass over the page.
-        let mut distrusted: std::collections::HashSet<usize> = Default::default();
-        loop {
-            let (outcomes, failing) = self.ingest_page(ops, &verdicts, &distrusted)?;
-            if failing.is_empty() {
+        // wait for their cover), in another pass over the page.
+        let mut verdicts = verdicts;
+        for pass in 0..3 {
+            let (outcomes, unanchored) = self.ingest_page(ops, &verdicts)?;
+            let Some(unanchored) = unanchored else {
                 return Ok(outcomes);
+            };
+            // Nothing was committed. The next pass judges by their own
+            // signatures the covered ops whose covering op did not go in
+            // (the third, every covered op, so it cannot fail this way).
+            for (i, verdict) in verdicts.iter_mut().enumerate() {
+                if let Ok(Authenticity::Covered { hash, .. }) = *verdict {
+                    if pass >= 1 || unanchored.contains(&i) {
+                        *verdict = Ok(match ops[i].verify() {
+                            Ok(()) => Authenticity::Signed(hash),
+                            Err(_) => Authenticity::Unsigned(hash),
+                        });
+                    }
+                }
             }
-            // Nothing was committed; each pass distrusts at least one more
-            // op, so this ends.
-            distrusted.extend(failing);
         }
+        Err(damaged(
+            "a page of received ops could not be taken in after three passes",
+        ))
     }
 
     /// One pass of [`Store::ingest_batch`]: commits and returns the outcomes,
     /// unless some op went in on the strength of a signed op above it that
-    /// did not, and its own signature fails: then nothing is committed and
-    /// those ops are returned.
+    /// did not, and its own signature fails: then nothing is committed, and
+    /// the covered ops whose covering op is not in the log are returned.
+    #[allow(clippy::type_complexity)]
     fn ingest_page(
         &mut self,
         ops: &[Op],
         verdicts: &[std::result::Result<Authenticity, OpFault>],
-        distrusted: &std::collections::HashSet<usize>,
-    ) -> Result<(Vec<Result<Ingest>>, Vec<usize>)> {
+    ) -> Result<(Vec<Result<Ingest>>, Option<HashSet<usize>>)> {
         let net = self.net;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut seen = Seen::default();
         let mut outcomes = Vec::with_capacity(ops.len());
-        // Ops applied as covered, with the op covering them.
+        // Ops applied as covered, and all covered ops, with the op covering
+        // them.
         let mut covered: Vec<(usize, usize)> = Vec::new();
+        let mut all_covered: Vec<(usize, usize)> = Vec::new();
         let clock = &mut self.clock;
         for (i, (op, verdict)) in ops.iter().zip(verdicts).enumerate() {
             let outcome = match *verdict {
@@ -863,12 +878,9 @@ impl Store {
                     fault: fault.clone(),
                 }),
                 Ok(auth) => {
-                    let auth = match auth {
-                        Authenticity::Covered { hash, .. } if distrusted.contains(&i) => {
-                            Authenticity::Unsigned(hash)
-                        }
-                        other => other,
-                    };
+                    if let Authenticity::Covered { anchor, .. } = auth {
+                        all_covered.push((i, anchor));
+                    }
                     match ingest_verified(&tx, &mut seen, op, auth, clock, net) {
                         Err(e) if e.is_storage() => return Err(e),
                         other => {
@@ -913,26 +925,34 @@ impl Store {
             }
         }
         // Ops whose covering op did not go in need a signature of their own.
-        let mut failing = Vec::new();
         let mut anchored: HashMap<usize, bool> = HashMap::new();
-        for (i, anchor) in covered {
-            let in_log = match anchored.get(&anchor) {
-                Some(&known) => known,
-                None => {
-                    let top = &ops[anchor].body;
-                    let known = logged_hash(&tx, &top.device, top.seq)? == Some(ops[anchor].hash());
-                    anchored.insert(anchor, known);
-                    known
-                }
-            };
-            if !in_log && ops[i].verify().is_err() {
-                failing.push(i);
+        let mut in_log = |anchor: usize| -> Result<bool> {
+            if let Some(&known) = anchored.get(&anchor) {
+                return Ok(known);
+            }
+            let top = &ops[anchor].body;
+            let known = logged_hash(&tx, &top.device, top.seq)? == Some(ops[anchor].hash());
+            anchored.insert(anchor, known);
+            Ok(known)
+        };
+        let mut failed = false;
+        for &(i, anchor) in &covered {
+            if !in_log(anchor)? && ops[i].verify().is_err() {
+                failed = true;
+                break;
             }
         }
-        if failing.is_empty() {
+        if !failed {
             tx.commit()?;
+            return Ok((outcomes, None));
         }
-        Ok((outcomes, failing))
+        let mut unanchored = HashSet::new();
+        for (i, anchor) in all_covered {
+            if !in_log(anchor)? {
+                unanchored.insert(i);
+            }
+        }
+        Ok((outcomes, Some(unanchored)))
     }
 
     /// Highest gapless seq held per device.
@@ -1161,28 +1181,40 @@ fn yield_place(tx: &Transaction, seen: &mut Seen, device: &DeviceId, seq: u64) -
 }
 
 /// The number of the waiting op, at or above `op` (itself waiting) in its
-/// device's hash chain, whose own signature verifies and so covers it; the
-/// walk follows the waiting ops one number at a time while each names the
-/// one below. `None` when nothing covers it yet.
+/// device's hash chain, whose own signature verifies and so covers it:
+/// the nearest signed waiting op above, found through `pending_signed`,
+/// when the waiting ops from it down to `op` each name the one below.
+/// `None` when nothing covers it yet. Made-up ops in between stop the walk
+/// at once: the signed op names the hash of its true predecessor.
 fn waiting_cover(tx: &Transaction, op: &Op, signed: bool) -> Result<Option<u64>> {
     if signed {
         return Ok(Some(op.body.seq));
     }
     let device = &op.body.device;
-    let (mut seq, mut hash) = (op.body.seq, op.hash());
-    loop {
-        seq = seq.saturating_add(1);
-        let Some((above, signed)) = waiting_at(tx, device, seq)? else {
+    let top: Option<i64> = tx
+        .prepare_cached(
+            "SELECT seq FROM pending_ops INDEXED BY pending_signed
+             WHERE device = ?1 AND seq > ?2 AND authentic = 1 ORDER BY seq LIMIT 1",
+        )?
+        .query_row(params![device.as_bytes(), op.body.seq as i64], |r| r.get(0))
+        .optional()?;
+    let Some(top) = top else {
+        return Ok(None);
+    };
+    let top = top as u64;
+    let Some((mut above, _)) = waiting_at(tx, device, top)? else {
+        return Ok(None);
+    };
+    for seq in (op.body.seq + 1..top).rev() {
+        let Some((below, _)) = waiting_at(tx, device, seq)? else {
             return Ok(None);
         };
-        if above.body.prev != hash {
+        if below.hash() != above.body.prev {
             return Ok(None);
         }
-        if signed {
-            return Ok(Some(seq));
-        }
-        hash = above.hash();
+        above = below;
     }
+    Ok((above.body.prev == op.hash()).then_some(top))
 }
 
 /// What the ops waiting above number `seq` of `device` say it holds: the
@@ -1254,11 +1286,24 @@ fn ingest_verified(
             return Ok(Ingest::Forked);
         }
         Some((_, true)) => return Err(not_made()),
-        // Two ops wait at one place and no signature covers the one held:
-        // an authentic op takes the place, and so does the one the signed
-        // ops waiting above name.
-        Some((_, false)) => {
-            if !authentic && named_above(tx, device, op.body.seq)? != Some(hash) {
+        // The op waiting here has no signature of its own. If the signed
+        // ops waiting above name it, it is its device's: another op here
+        // is a fork, or not its device's. Otherwise an authentic op takes
+        // the place, and so does the one the signed ops above name.
+        Some((held_hash, false)) => {
+            let named = named_above(tx, device, op.body.seq)?;
+            if named == Some(held_hash) {
+                if !authentic {
+                    return Err(not_made());
+                }
+                quarantine(
+                    tx,
+                    op,
+                    "another op is held under the same device and number (a cloned or restored device?)",
+                )?;
+                return Ok(Ingest::Forked);
+            }
+            if !authentic && named != Some(hash) {
                 return Err(not_made());
             }
             yield_place(tx, seen, device, op.body.seq)?;
@@ -1494,6 +1539,21 @@ fn release_covered(tx: &Transaction, seen: &mut Seen, op: &Op, net: Net) -> Resu
         // It waits for a signed op of its device to cover it.
         return Ok(Released::Stays);
     };
+    // What the run lacks from outside it, the covering op first: its own
+    // earlier ops count as held, since they go in before it.
+    for seq in std::iter::once(top).chain(op.body.seq..top) {
+        let Some((next, _)) = waiting_at(tx, &device, seq)? else {
+            return Ok(Released::Stays);
+        };
+        match lacks(tx, seen, &next, &decode(&next), net) {
+            Ok(None) => {}
+            Ok(Some(Lack::Op(d))) if d.device == device && d.seq < next.body.seq => {}
+            Ok(Some(Lack::Op(d))) => return Ok(Released::WaitsFor(d.device)),
+            Ok(Some(Lack::Grant | Lack::Time(_))) => return Ok(Released::Stays),
+            Err(e) if e.is_storage() => return Err(e),
+            Err(_) => return Ok(Released::Stays),
+        }
+    }
     tx.execute_batch("SAVEPOINT covered_run")?;
     let mut applied = Vec::new();
     let mut whole = true;

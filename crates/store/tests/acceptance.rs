@@ -294,3 +294,52 @@ fn unsigned_ops_never_keep_a_signed_one_from_waiting() {
     );
     assert_eq!(store.pending_count().expect("waiting"), 1);
 }
+
+/// A device that signs several histories at once, each op with a damaged
+/// signature under a signed op not due for years: nothing of it enters the
+/// log, one history waits and the others are shown as forks.
+#[test]
+fn histories_under_covers_not_yet_due_wait_or_are_forks() {
+    let key = DeviceKey::from_secret([11; 32]);
+    let device = key.device_id();
+    let make = |seq: u64, prev: OpHash, wall_ms: u64, payload: &str| {
+        UnsignedOp {
+            device,
+            seq,
+            hlc: Hlc {
+                wall_ms,
+                counter: 0,
+            },
+            author: EntityId::from_bytes([11; 16]),
+            kind: KIND.into(),
+            payload: payload.as_bytes().to_vec(),
+            prev,
+        }
+        .sign(&key)
+        .expect("sign")
+    };
+    let first = make(1, OpHash::GENESIS, 1_700_000_000_000, "first");
+    let mut store = Store::open_in_memory().expect("store");
+    store.ingest(&first).expect("first");
+    let mut page = Vec::new();
+    for i in 0..6 {
+        let mut below = make(2, first.hash(), 1_700_000_000_001, &format!("below {i}"));
+        let cover = make(3, below.hash(), 4_000_000_000_000, &format!("cover {i}"));
+        below.signature[3] ^= 0x40;
+        page.extend([below, cover]);
+    }
+    store
+        .ingest_batch(&page)
+        .expect("the store itself never fails");
+    assert_eq!(store.op_count().expect("n"), 1, "nothing entered the log");
+    assert_eq!(
+        store.pending_count().expect("waiting"),
+        2,
+        "one history waits"
+    );
+    assert!(
+        !store.forks().expect("forks").is_empty(),
+        "the others are forks"
+    );
+    assert!(store.verify().expect("verify").intact());
+}
