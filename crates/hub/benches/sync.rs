@@ -306,6 +306,22 @@ fn merge(n: usize) {
     );
 }
 
+/// An invitation to the hub for field coordinator number `i`.
+fn invite(hub: &relevo_hub::Hub, i: usize) -> String {
+    hub.with_store(|s| {
+        s.invite(
+            &relevo_core::domain::IdentityDraft {
+                name: format!("Persona {i}"),
+                role: "field-coordinator".into(),
+                country: "GT".into(),
+                org: String::new(),
+            },
+            relevo_store::INVITE_TTL_MS,
+        )
+    })
+    .expect("invite")
+}
+
 /// A hub (its encrypted store, as `relevo-hub` runs it, which keeps the
 /// log layer alone) taking in the same ops from the same devices, enrolled
 /// with it, against the same raw insert.
@@ -323,19 +339,7 @@ fn hub_merge(net: &Network, raw: Duration) {
         .expect("hub");
         let hub = relevo_hub::Hub::new(store, relevo_hub::Limits::default()).expect("hub");
         for (i, (key, person)) in net.devices.iter().enumerate() {
-            let code = hub
-                .with_store(|s| {
-                    s.invite(
-                        &relevo_core::domain::IdentityDraft {
-                            name: format!("Persona {i}"),
-                            role: "field-coordinator".into(),
-                            country: "GT".into(),
-                            org: String::new(),
-                        },
-                        relevo_store::INVITE_TTL_MS,
-                    )
-                })
-                .expect("invite");
+            let code = invite(&hub, i);
             let request =
                 EnrolRequest::signed(&hub.id(), &code, key.device_id(), *person, |m| key.sign(m));
             hub.enrol(&serde_json::to_vec(&request).expect("json"))
@@ -441,19 +445,7 @@ fn hub_load(devices: usize, per_device: usize) {
     // Enrol every device over HTTP and let each log its requests.
     let mut stores = Vec::new();
     for i in 0..devices {
-        let code = hub
-            .with_store(|s| {
-                s.invite(
-                    &relevo_core::domain::IdentityDraft {
-                        name: format!("Persona {i}"),
-                        role: "field-coordinator".into(),
-                        country: "GT".into(),
-                        org: String::new(),
-                    },
-                    relevo_store::INVITE_TTL_MS,
-                )
-            })
-            .expect("invite");
+        let code = invite(&hub, i);
         let mut s = Store::open_in_memory().expect("open");
         let (key, person) = relevo_store::new_device_identity();
         let client = Client::new(&url).expect("url");

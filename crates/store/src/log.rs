@@ -1478,19 +1478,24 @@ fn waiting_at(tx: &Transaction, device: &DeviceId, seq: u64) -> Result<Option<(O
         .transpose()
 }
 
-/// Takes a waiting op that follows its device's head out of waiting if it
-/// can go now, and applies it.
-fn release(tx: &Transaction, seen: &mut Seen, op: &Op, net: Net) -> Result<Released> {
-    let (_, head_hash) = seen.head(tx, &op.body.device)?;
-    let chained = op.body.prev == head_hash;
-    let signed: bool = tx
+/// Whether `op`, waiting, carries a signature of its own that verifies;
+/// `None` when it does not wait.
+fn waiting_signed(tx: &Connection, op: &Op) -> Result<Option<bool>> {
+    Ok(tx
         .prepare_cached("SELECT authentic FROM pending_ops WHERE device = ?1 AND seq = ?2")?
         .query_row(
             params![op.body.device.as_bytes(), op.body.seq as i64],
             |r| r.get(0),
         )
-        .optional()?
-        .unwrap_or(false);
+        .optional()?)
+}
+
+/// Takes a waiting op that follows its device's head out of waiting if it
+/// can go now, and applies it.
+fn release(tx: &Transaction, seen: &mut Seen, op: &Op, net: Net) -> Result<Released> {
+    let (_, head_hash) = seen.head(tx, &op.body.device)?;
+    let chained = op.body.prev == head_hash;
+    let signed = waiting_signed(tx, op)?.unwrap_or(false);
     if !signed {
         if !chained {
             // Not the history held here, and nothing says its device made
@@ -1642,14 +1647,7 @@ pub(crate) fn waits_for(tx: &Connection, op: &Op, net: Net) -> Result<Waits> {
     if op.body.seq > have + 1 {
         return Ok(Waits::Predecessor { seq: have + 1 });
     }
-    let authentic: bool = tx
-        .prepare_cached("SELECT authentic FROM pending_ops WHERE device = ?1 AND seq = ?2")?
-        .query_row(
-            params![op.body.device.as_bytes(), op.body.seq as i64],
-            |r| r.get(0),
-        )
-        .optional()?
-        .unwrap_or(true);
+    let authentic = waiting_signed(tx, op)?.unwrap_or(true);
     Ok(match lacks(tx, &mut seen, op, &decode(op), net) {
         Ok(None) if !authentic => Waits::Signature,
         Ok(None) => Waits::Nothing,
