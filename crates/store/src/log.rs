@@ -1258,9 +1258,8 @@ fn ingest_verified(
     } else {
         None
     };
-    match held.as_ref().map(|h| (h.hash, h.signed)) {
-        Some((held_hash, _)) if held_hash == hash => {
-            let held = held.expect("matched above");
+    if let Some(held) = held {
+        if held.hash == hash {
             // A copy whose own signature verifies replaces a kept one that
             // differs (kept on the strength of a signature above it).
             if held.signature != op.signature && (signed || op.verify().is_ok()) {
@@ -1277,7 +1276,17 @@ fn ingest_verified(
             }
             return Ok(Ingest::Duplicate);
         }
-        Some((_, true)) if authentic => {
+        // Whether the op held here is its device's: in the log, waiting with
+        // a signature of its own, or named by the signed ops waiting above.
+        // Another op at its place is then a fork, or not its device's.
+        let named = match held.signed {
+            true => None,
+            false => named_above(tx, device, op.body.seq)?,
+        };
+        if held.signed || named == Some(held.hash) {
+            if !authentic {
+                return Err(not_made());
+            }
             quarantine(
                 tx,
                 op,
@@ -1285,37 +1294,17 @@ fn ingest_verified(
             )?;
             return Ok(Ingest::Forked);
         }
-        Some((_, true)) => return Err(not_made()),
-        // The op waiting here has no signature of its own. If the signed
-        // ops waiting above name it, it is its device's: another op here
-        // is a fork, or not its device's. Otherwise an authentic op takes
-        // the place, and so does the one the signed ops above name.
-        Some((held_hash, false)) => {
-            let named = named_above(tx, device, op.body.seq)?;
-            if named == Some(held_hash) {
-                if !authentic {
-                    return Err(not_made());
-                }
-                quarantine(
-                    tx,
-                    op,
-                    "another op is held under the same device and number (a cloned or restored device?)",
-                )?;
-                return Ok(Ingest::Forked);
-            }
-            if !authentic && named != Some(hash) {
-                return Err(not_made());
-            }
-            yield_place(tx, seen, device, op.body.seq)?;
+        // Otherwise an authentic op takes the place, and so does the one
+        // the signed ops above name.
+        if !authentic && named != Some(hash) {
+            return Err(not_made());
         }
-        None => {
-            if !authentic && seen.waiting(tx)? {
-                if let Some(named) = named_above(tx, device, op.body.seq)? {
-                    if named != hash {
-                        // Its device signed an op above that names another.
-                        return Err(not_made());
-                    }
-                }
+        yield_place(tx, seen, device, op.body.seq)?;
+    } else if !authentic && seen.waiting(tx)? {
+        if let Some(named) = named_above(tx, device, op.body.seq)? {
+            if named != hash {
+                // Its device signed an op above that names another.
+                return Err(not_made());
             }
         }
     }
