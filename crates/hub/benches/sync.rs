@@ -121,11 +121,14 @@ fn network(devices: usize, per_device: usize) -> Network {
             }
             .validate()
             .expect("valid");
-            let mut rid = [0u8; 16];
-            rid[..8].copy_from_slice(&(i as u64).to_be_bytes());
-            rid[8..].copy_from_slice(&(n as u64).to_be_bytes());
+            // A UUIDv7 of the moment the request is logged (its op's clock,
+            // see `chain`), as a device makes it.
+            let mut random = [0u8; 10];
+            random[..2].copy_from_slice(&(i as u16).to_be_bytes());
+            random[2..].copy_from_slice(&(n as u64).to_be_bytes());
+            let logged = start + 10_000 + i as u64 + n as u64 * 1000;
             payloads.push(Payload::RequestCreate(RequestCreated {
-                id: EntityId::from_bytes(rid),
+                id: EntityId::new_v7(logged, random),
                 reference: format!("REQ-{tag}-{n}"),
                 crisis,
                 request,

@@ -59,14 +59,14 @@ pub(crate) struct Found {
 
 /// The query that finds a record of `table` by its id or by its reference
 /// as a person typed it, in any case (served by the `*_by_reference`
-/// indexes on `upper(reference)`).
+/// indexes on `(length(reference), upper(reference))`).
 pub(crate) fn find_sql(table: &str, by_id: bool) -> String {
     format!(
         "SELECT id, device, seq FROM {table} WHERE {} LIMIT 1",
         if by_id {
             "id = ?1"
         } else {
-            "upper(reference) = upper(?1)"
+            "length(reference) = length(?1) AND upper(reference) = upper(?1)"
         }
     )
 }
