@@ -200,7 +200,7 @@ fn verify_names_a_tampered_op_and_exits_as_corrupt() {
     key.apply(&conn).expect("key");
     let changed = conn
         .execute(
-            "UPDATE ops SET payload = CAST(replace(CAST(payload AS TEXT), 'XYZZY', 'XYZZK') AS BLOB)
+            "UPDATE op_rows SET payload = CAST(replace(CAST(payload AS TEXT), 'XYZZY', 'XYZZK') AS BLOB)
              WHERE CAST(payload AS TEXT) LIKE '%XYZZY%'",
             [],
         )

@@ -88,7 +88,7 @@ fn devices_keep_hub_receipts_and_signed_heads_that_verify() {
     let conn = raw_device(&path);
     let changed = conn
         .execute(
-            "UPDATE ops SET payload = CAST(replace(CAST(payload AS TEXT), 'Albergue 2', 'Albergue 9') AS BLOB)
+            "UPDATE op_rows SET payload = CAST(replace(CAST(payload AS TEXT), 'Albergue 2', 'Albergue 9') AS BLOB)
              WHERE kind = 'request.create' AND CAST(payload AS TEXT) LIKE '%Albergue 2%'",
             [],
         )
@@ -195,8 +195,8 @@ fn an_alternative_history_signed_with_a_cloned_key_is_caught_by_the_hub_heads() 
         .expect("sign");
         prev = op.hash();
         tx.execute(
-            "UPDATE ops SET payload = ?3, prev = ?4, hash = ?5, signature = ?6
-             WHERE device = ?1 AND seq = ?2",
+            "UPDATE op_rows SET payload = ?3, prev = ?4, hash = ?5, signature = ?6
+             WHERE device = (SELECT id FROM devices WHERE key = ?1) AND seq = ?2",
             rusqlite::params![
                 device.as_bytes(),
                 seq,

@@ -443,12 +443,13 @@ fn apply_decoded(
         Err(e) => Err(e),
     };
     let b = &op.body;
-    tx.prepare_cached(
-        "INSERT INTO ops (device, seq, hlc_wall, hlc_counter, author, kind, payload, prev, signature,
-                          hash, received_at, refused)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?
-    .execute(params![
+    if b.seq == 1 {
+        // The device's first op: it gets its id (see `op_rows`), and the op
+        // stored next is its head (see `device_heads`).
+        tx.prepare_cached("INSERT OR IGNORE INTO devices (key) VALUES (?1)")?
+            .execute([b.device.as_bytes()])?;
+    }
+    tx.prepare_cached(INSERT_OP)?.execute(params![
         b.device.as_bytes(),
         b.seq as i64,
         b.hlc.wall_ms as i64,
@@ -462,11 +463,6 @@ fn apply_decoded(
         received_at as i64,
         verdict.as_ref().err()
     ])?;
-    if b.seq == 1 {
-        // The op just stored is now this device's head (see `device_heads`).
-        tx.prepare_cached("INSERT OR IGNORE INTO devices (key) VALUES (?1)")?
-            .execute([b.device.as_bytes()])?;
-    }
     seen.heads.insert(b.device, (b.seq, hash));
     if let Ok(Some(payload)) = verdict {
         if payload.is_hub_kind() {
@@ -500,12 +496,15 @@ pub(crate) fn rejudge(tx: &Transaction, op: &Op, net: Net) -> Result<()> {
         Ok(None) => Ok(None),
         Err(e) => Err(e.to_string()),
     };
-    tx.prepare_cached("UPDATE ops SET refused = ?3 WHERE device = ?1 AND seq = ?2")?
-        .execute(params![
-            op.body.device.as_bytes(),
-            op.body.seq as i64,
-            verdict.as_ref().err()
-        ])?;
+    tx.prepare_cached(
+        "UPDATE op_rows SET refused = ?3
+         WHERE device = (SELECT id FROM devices WHERE key = ?1) AND seq = ?2",
+    )?
+    .execute(params![
+        op.body.device.as_bytes(),
+        op.body.seq as i64,
+        verdict.as_ref().err()
+    ])?;
     if let Ok(Some(payload)) = verdict {
         if net.is_hub {
             project::facts(tx, op, &payload)?;
@@ -528,6 +527,14 @@ pub(crate) struct RawOp {
     prev: Vec<u8>,
     signature: Vec<u8>,
 }
+
+/// Stores an op in the log: the device's key (`?1`) becomes its id in
+/// `devices`, which its first op wrote; then [`OP_COLUMNS`] from `?2`, the
+/// hash, the time received and why it was refused (NULL when it was not).
+pub(crate) const INSERT_OP: &str =
+    "INSERT INTO op_rows (device, seq, hlc_wall, hlc_counter, author, kind, payload, prev, signature,
+                          hash, received_at, refused)
+     VALUES ((SELECT id FROM devices WHERE key = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 
 pub(crate) const OP_COLUMNS: &str =
     "device, seq, hlc_wall, hlc_counter, author, kind, payload, prev, signature";
@@ -1264,7 +1271,8 @@ fn ingest_verified(
             // differs (kept on the strength of a signature above it).
             if held.signature != op.signature && (signed || op.verify().is_ok()) {
                 let sql = if held.logged {
-                    "UPDATE ops SET signature = ?3 WHERE device = ?1 AND seq = ?2"
+                    "UPDATE op_rows SET signature = ?3
+                     WHERE device = (SELECT id FROM devices WHERE key = ?1) AND seq = ?2"
                 } else {
                     "UPDATE pending_ops SET signature = ?3, authentic = 1 WHERE device = ?1 AND seq = ?2"
                 };

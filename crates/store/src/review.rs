@@ -593,10 +593,7 @@ impl Store {
         {
             let tx = copy.conn.transaction()?;
             {
-                let mut insert = tx.prepare(&format!(
-                    "INSERT INTO ops ({OP_COLUMNS}, hash, received_at, refused)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
-                ))?;
+                let mut insert = tx.prepare(crate::log::INSERT_OP)?;
                 let mut devices = tx.prepare("INSERT OR IGNORE INTO devices (key) VALUES (?1)")?;
                 let mut stmt = self.conn.prepare(&format!(
                     "SELECT {OP_COLUMNS}, hash, received_at, refused FROM ops WHERE {column} <= ?1"

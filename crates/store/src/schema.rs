@@ -539,8 +539,13 @@ const MIGRATIONS: &[&str] = &[
     // `ops` ended with, 1.89 for `requests` (WAL frames counted per table).
     // In a rowid table the row goes at the end; only the narrow unique index
     // that finds it by key is written in many places.
-    // - `ops` keeps every column and gets its rowid in arrival order (the
-    //   old rows are copied in the order they were received).
+    // - The log's rows move to `op_rows`, in arrival order (the old rows
+    //   are copied in the order they were received). A device is named
+    //   there by its small integer id in `devices` instead of its 32-byte
+    //   key, in the row and in both indexes. `ops` becomes a view giving
+    //   every op with its device's key, as before: everything reads the log
+    //   through it, and only the log's writers (`log::INSERT_OP` and the
+    //   updates beside it) name `op_rows`.
     // - `requests`, `tasks` and `flow_counts` are projections: they are
     //   recreated empty with the same columns and filled again from the log
     //   when the store opens (every migration rebuilds the projections).
@@ -551,8 +556,9 @@ const MIGRATIONS: &[&str] = &[
     //   4.4 times over while merging).
     r#"
     DROP VIEW device_heads;
-    CREATE TABLE ops_arrived (
-        device      BLOB NOT NULL,
+    INSERT OR IGNORE INTO devices (key) SELECT DISTINCT device FROM ops ORDER BY device;
+    CREATE TABLE op_rows (
+        device      INTEGER NOT NULL,
         seq         INTEGER NOT NULL,
         hlc_wall    INTEGER NOT NULL,
         hlc_counter INTEGER NOT NULL,
@@ -565,18 +571,27 @@ const MIGRATIONS: &[&str] = &[
         received_at INTEGER NOT NULL,
         refused     TEXT
     );
-    INSERT INTO ops_arrived
-        SELECT device, seq, hlc_wall, hlc_counter, author, kind, payload, prev, hash,
-               signature, received_at, refused
-        FROM ops ORDER BY received_at, device, seq;
+    INSERT INTO op_rows
+        SELECT d.id, o.seq, o.hlc_wall, o.hlc_counter, o.author, o.kind, o.payload, o.prev,
+               o.hash, o.signature, o.received_at, o.refused
+        FROM ops o JOIN devices d ON d.key = o.device
+        ORDER BY o.received_at, o.device, o.seq;
     DROP TABLE ops;
-    ALTER TABLE ops_arrived RENAME TO ops;
-    CREATE UNIQUE INDEX ops_by_device ON ops (device, seq);
-    CREATE INDEX ops_by_clock ON ops (hlc_wall, hlc_counter, device, seq);
+    CREATE UNIQUE INDEX ops_by_device ON op_rows (device, seq);
+    CREATE INDEX ops_by_clock ON op_rows (hlc_wall, hlc_counter, device, seq);
+    CREATE VIEW ops AS
+        SELECT d.key AS device, o.seq AS seq, o.hlc_wall AS hlc_wall,
+               o.hlc_counter AS hlc_counter, o.author AS author, o.kind AS kind,
+               o.payload AS payload, o.prev AS prev, o.hash AS hash,
+               o.signature AS signature, o.received_at AS received_at,
+               o.refused AS refused
+        FROM op_rows o JOIN devices d ON d.id = o.device;
+    -- CROSS JOIN keeps SQLite from scanning the log for the heads: it
+    -- walks the devices and reads each one's last op through its index.
     CREATE VIEW device_heads AS
         SELECT d.key AS device, o.seq AS seq, o.hash AS hash
-        FROM devices d JOIN ops o ON o.device = d.key
-        AND o.seq = (SELECT max(m.seq) FROM ops m WHERE m.device = d.key);
+        FROM devices d CROSS JOIN op_rows o ON o.device = d.id
+        AND o.seq = (SELECT max(m.seq) FROM op_rows m WHERE m.device = d.id);
 
     DROP TABLE requests;
     CREATE TABLE requests (

@@ -393,7 +393,7 @@ fn tampering_with_one_byte_is_found_and_named() {
         let conn = raw(&path);
         // 100 people becomes 900: one byte of op #3's payload.
         let changed = conn
-            .execute("UPDATE ops SET payload = CAST(replace(CAST(payload AS TEXT), '\"total\":100', '\"total\":900') AS BLOB) WHERE seq = 3", [])
+            .execute("UPDATE op_rows SET payload = CAST(replace(CAST(payload AS TEXT), '\"total\":100', '\"total\":900') AS BLOB) WHERE seq = 3", [])
             .expect("tamper");
         assert_eq!(changed, 1);
     }

@@ -16,9 +16,9 @@ use std::path::Path;
 
 const PASSPHRASE: &str = "fixture-passphrase";
 
-/// Every row of every table (SQLite's own aside), as text, each table's
-/// rows sorted by all its columns: what the file holds, whatever the
-/// order of its rows or the shape of its indexes.
+/// Every row of every table and view (SQLite's own aside), as text, each
+/// one's rows sorted by all its columns: what the file holds, whatever the
+/// order of its rows or the shape of its tables and indexes.
 fn contents(path: &Path, key: &relevo_store::DbKey) -> (i64, BTreeMap<String, Vec<String>>) {
     let conn = Connection::open(path).expect("open");
     key.apply(&conn).expect("key");
@@ -26,7 +26,7 @@ fn contents(path: &Path, key: &relevo_store::DbKey) -> (i64, BTreeMap<String, Ve
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .expect("version");
     let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        .prepare("SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'")
         .expect("tables")
         .query_map([], |r| r.get(0))
         .expect("rows")
@@ -98,11 +98,11 @@ fn a_schema_9_store_opens_with_its_log_and_every_projection_unchanged() {
 
     let (version, after) = contents(&path, &key);
     assert_eq!(version, relevo_store::SCHEMA_VERSION);
-    assert_eq!(
-        before.keys().collect::<Vec<_>>(),
-        after.keys().collect::<Vec<_>>(),
-        "the same tables"
-    );
+    // The log's rows moved to `op_rows`; `ops` shows them as before.
+    let mut tables: Vec<&String> = after.keys().filter(|t| *t != "op_rows").collect();
+    tables.sort();
+    assert_eq!(before.keys().collect::<Vec<_>>(), tables, "the same tables");
+    assert_eq!(after["op_rows"].len(), before["ops"].len());
     for (table, rows) in &before {
         // Row by row, so that a difference names its table and row.
         let gone: Vec<&String> = rows.iter().filter(|r| !after[table].contains(r)).collect();
@@ -112,10 +112,11 @@ fn a_schema_9_store_opens_with_its_log_and_every_projection_unchanged() {
             "{table}: rows gone {gone:#?}, rows new {new:#?}"
         );
     }
-    // The big tables are kept in arrival order now (schema 10).
+    // The big tables are kept in arrival order now (schema 10), the log's
+    // devices named by their ids.
     let conn = Connection::open(&path).expect("open");
     key.apply(&conn).expect("key");
-    for table in ["ops", "requests", "tasks", "flow_counts"] {
+    for table in ["op_rows", "requests", "tasks", "flow_counts"] {
         let sql: String = conn
             .query_row(
                 "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1",
@@ -125,6 +126,14 @@ fn a_schema_9_store_opens_with_its_log_and_every_projection_unchanged() {
             .expect("schema");
         assert!(!sql.contains("WITHOUT ROWID"), "{table}: {sql}");
     }
+    let unnamed: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM op_rows WHERE device NOT IN (SELECT id FROM devices)",
+            [],
+            |r| r.get(0),
+        )
+        .expect("ids");
+    assert_eq!(unnamed, 0, "every op's device has an id");
     drop(conn);
 
     let mut store = Store::open(&path, &key).expect("reopen");
