@@ -90,6 +90,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
         .typ::<relevo_core::domain::Rule>()
         .typ::<relevo_core::domain::Holder>()
         .typ::<ExportProgress>()
+        .typ::<relevo_store::Progress>()
         // A failure rejects the promise with the ApiError, as `invoke` does.
         .error_handling(tauri_specta::ErrorHandlingMode::Throw)
         // Counts and times in ms are integers well below 2^53.
@@ -676,7 +677,11 @@ async fn review_as_of(
 ) -> Reply<AsOfView> {
     let at = at.get("moment (ms since 1970)")?;
     let basis = basis.or_default("time basis (made or received)")?;
-    with_store(&state, |s| s.as_of_view(current(s)?, at, basis))
+    with_store(&state, |s| {
+        // Taken while the store is held, always in this order.
+        let mut past = state.past.lock().unwrap_or_else(|p| p.into_inner());
+        s.as_of_view_cached(&mut past, current(s)?, at, basis)
+    })
 }
 
 #[tauri::command]

@@ -15,7 +15,7 @@ use relevo_store::settings::{Settings, WindowSize};
 use relevo_store::{keys, DbKey, Prompt, Store};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
-use tauri::Manager;
+use tauri::{Emitter, Manager};
 
 /// The thread opening the store at start: the store and its background
 /// sync, or why it could not be opened.
@@ -32,6 +32,8 @@ pub struct AppState {
     opening: Mutex<Option<Opening>>,
     /// The background sync, once the store is open.
     sync: OnceLock<sync::Syncer>,
+    /// The review's view of the past, moved along as the slider moves.
+    past: Mutex<relevo_store::PastCache>,
     /// The data folder, or why there is none.
     dir: Result<PathBuf, ApiError>,
 }
@@ -144,6 +146,7 @@ fn main() {
                     store: Mutex::new(Err(nothing.clone())),
                     opening: Mutex::new(None),
                     sync: OnceLock::new(),
+                    past: Mutex::default(),
                     dir: Err(nothing),
                 });
                 return Ok(());
@@ -156,6 +159,13 @@ fn main() {
                     let _ = window.set_size(tauri::LogicalSize::new(size.width, size.height));
                 }
             }
+            // A full rebuild of the views (after an upgrade, when the store
+            // opens; for an as-of view) shows its progress on the start
+            // screen and in the review.
+            let handle = app.handle().clone();
+            relevo_store::observe_rebuilds(move |p| {
+                let _ = handle.emit("rebuild-progress", p);
+            });
             // The store opens on its own thread while the window loads; the
             // first command that needs it waits (`commands::ready`).
             let opening = dir.clone().ok().map(|dir| {
@@ -181,6 +191,7 @@ fn main() {
                 store: Mutex::new(store),
                 opening: Mutex::new(opening),
                 sync: OnceLock::new(),
+                past: Mutex::default(),
                 dir,
             });
             Ok(())

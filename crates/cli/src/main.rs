@@ -812,7 +812,50 @@ fn task(store: &mut Store, cmd: TaskCommand) -> Result<(), Error> {
     Ok(())
 }
 
+/// Rebuilds smaller than this pass in about a second and show nothing.
+const LARGE_REBUILD: u64 = 20_000;
+
+/// Shows the progress of a large full rebuild of the views (after an
+/// upgrade, at enrolment, for an as-of) on stderr: a bar on a terminal, and
+/// for a script a line when it starts and one when it ends.
+fn show_rebuilds() {
+    use indicatif::{ProgressBar, ProgressStyle};
+    use std::io::IsTerminal;
+    let terminal = std::io::stderr().is_terminal();
+    let bar: std::sync::Mutex<Option<ProgressBar>> = std::sync::Mutex::new(None);
+    relevo_store::observe_rebuilds(move |p| {
+        if p.total < LARGE_REBUILD {
+            return;
+        }
+        let Ok(mut bar) = bar.lock() else { return };
+        if p.done == 0 {
+            if terminal {
+                let shown = ProgressBar::new(p.total).with_style(
+                    ProgressStyle::with_template(
+                        "Rebuilding the views from the log [{bar:30}] {percent}% ({human_pos} of {human_len} ops, {eta} left)",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+                );
+                *bar = Some(shown);
+            } else {
+                eprintln!("Rebuilding the views from the log ({} ops)...", p.total);
+            }
+        }
+        if let Some(shown) = bar.as_ref() {
+            shown.set_position(p.done);
+        }
+        if p.done == p.total {
+            if let Some(shown) = bar.take() {
+                shown.finish_and_clear();
+            }
+            eprintln!("The views are rebuilt from {} ops.", p.total);
+        }
+    });
+}
+
 fn run(cli: Cli) -> Result<ExitCode, Error> {
+    show_rebuilds();
     let (mut store, _) = Store::unlock_dir(&data_dir(cli.data_dir)?, &mut ask_passphrase)?;
     match cli.command {
         Command::Init {

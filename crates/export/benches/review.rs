@@ -1,9 +1,10 @@
 //! Review benchmarks on fixed, generated crises, each against a plain
 //! sequential read of the same rows in the same run:
 //!
-//! 1. as-of: rebuilding the board as of a moment from about 1M ops (copy
-//!    the ops up to then into a fresh store, project them), against reading
-//!    those op rows with one SELECT;
+//! 1. the past, from about 1M ops: rebuilding every projection; the board
+//!    as of five moments, the first time and again from checkpoints; a
+//!    neighbouring moment on the slider, forward and back; each against
+//!    reading the op rows up to its moment with one SELECT;
 //! 2. Excel export of about 200k requests (the whole workbook: requests,
 //!    tasks, timeline, measures, 3W), against reading the request rows.
 //!
@@ -82,7 +83,7 @@ fn read_rows(db: &std::path::Path, sql: &str, arg: i64) -> (Duration, u64) {
 fn as_of() {
     let s = scale();
     let dir = tempfile::tempdir().expect("tmp");
-    let (store, crisis) = scenario(
+    let (mut store, crisis) = scenario(
         dir.path(),
         (520_000.0 * s) as usize,
         (52_000.0 * s) as usize,
@@ -94,20 +95,78 @@ fn as_of() {
             Ok((r.get(0)?, r.get(1)?))
         })
         .expect("span");
-    for (label, at) in [("end", last), ("half-way", first + (last - first) / 2)] {
-        let (base, rows) = read_rows(
+    let read = |at: i64| {
+        read_rows(
             &db,
             "SELECT device, seq, hlc_wall, hlc_counter, author, kind, payload, prev, signature, hash, received_at, refused FROM ops WHERE hlc_wall <= ?1",
             at,
-        );
+        )
+    };
+
+    // Rebuilding every projection of the live store from the whole log.
+    let (base, rows) = read(last);
+    let started = Instant::now();
+    store.rebuild_projections().expect("rebuild");
+    ratio("rebuild every projection", started.elapsed(), base, rows);
+
+    // Five moments: the first time (no checkpoint yet: each view makes the
+    // ones it passes), then again (each from its nearest checkpoint).
+    let moments: Vec<(String, i64)> = [10, 30, 50, 70, 90]
+        .iter()
+        .map(|p| (format!("{p}%"), first + (last - first) * p / 100))
+        .collect();
+    for round in ["first time", "from checkpoints"] {
+        for (label, at) in &moments {
+            let (base, rows) = read(*at);
+            let started = Instant::now();
+            let then = store.as_of(crisis, *at as u64, Basis::Made).expect("as of");
+            let board = then
+                .board(crisis, &relevo_store::TaskFilter::default())
+                .expect("board");
+            let ours = started.elapsed();
+            assert!(!board.columns.is_empty());
+            ratio(&format!("as-of {label} ({round})"), ours, base, rows);
+        }
+    }
+    let kept = store.checkpoints().expect("checkpoints");
+    let bytes: i64 = conn
+        .query_row(
+            "SELECT COALESCE(sum(length(image)), 0) FROM checkpoints",
+            [],
+            |r| r.get(0),
+        )
+        .expect("bytes");
+    let file = std::fs::metadata(&db).expect("size").len();
+    println!(
+        "  checkpoints: {} kept, {:.1} MB compressed in all ({:.0}% of the {:.0} MB database)",
+        kept.len(),
+        bytes as f64 / 1e6,
+        100.0 * bytes as f64 / file as f64,
+        file as f64 / 1e6
+    );
+
+    // The slider: a neighbouring moment (a hundredth of the crisis away)
+    // after the first, forward and back, through the view the app keeps.
+    let mut cache = relevo_store::PastCache::default();
+    let half = first + (last - first) / 2;
+    let step = (last - first) / 100;
+    store
+        .as_of_view_cached(&mut cache, crisis, half as u64, Basis::Made)
+        .expect("first moment");
+    for (label, at) in [("forward", half + step), ("back", half)] {
+        let (base, rows) = read(at);
         let started = Instant::now();
-        let then = store.as_of(crisis, at as u64, Basis::Made).expect("as of");
-        let board = then
-            .board(crisis, &relevo_store::TaskFilter::default())
-            .expect("board");
+        let view = store
+            .as_of_view_cached(&mut cache, crisis, at as u64, Basis::Made)
+            .expect("neighbour");
         let ours = started.elapsed();
-        assert!(!board.columns.is_empty());
-        ratio(&format!("as-of rebuild ({label})"), ours, base, rows);
+        assert!(!view.requests.is_empty());
+        ratio(
+            &format!("as-of neighbouring moment, {label}"),
+            ours,
+            base,
+            rows,
+        );
     }
 }
 

@@ -100,6 +100,11 @@ impl DbKey {
         DbKey(Zeroizing::new(bytes))
     }
 
+    /// A second copy, for a store that opens more connections to its file.
+    pub(crate) fn duplicate(&self) -> DbKey {
+        DbKey(Zeroizing::new(*self.0))
+    }
+
     fn from_hex(text: &str) -> Option<DbKey> {
         let mut bytes = Zeroizing::new([0u8; 32]);
         hex::decode_to_slice(text.trim(), bytes.as_mut_slice()).ok()?;

@@ -17,7 +17,9 @@ mod heads;
 pub mod keys;
 mod log;
 mod net;
+mod past;
 mod private;
+mod progress;
 mod project;
 mod queries;
 mod review;
@@ -42,10 +44,12 @@ pub use net::{
     new_device_identity, AuthFailure, Enrolled, Enrolment, ForkView, Range, SyncState, SyncStatus,
     Vector, WaitingView, INVITE_TTL_MS, WAITING_SHOWN,
 };
+pub use progress::{observe_rebuilds, Progress};
 pub use queries::{CrisisView, IdentityView, LogEntry, RequestView, Snapshot};
 pub use review::{
     format_ms, AlertTimes, AreaCount, AsOfView, Basis, DeviceLag, Event, Handovers, Measures,
-    PeopleSum, Place, Places, RecordRef, ResponseTimes, Span, Stat, TimelineFilter, WhoWhatWhere,
+    PastCache, PeopleSum, Place, Places, RecordRef, ResponseTimes, Span, Stat, TimelineFilter,
+    WhoWhatWhere,
 };
 pub use schema::LATEST as SCHEMA_VERSION;
 pub use views::{
@@ -82,6 +86,14 @@ pub struct Store {
     /// The last reference number each of this device's keys gave, read
     /// from their chains (see [`log::Numbers`]).
     numbers: log::Numbers,
+    /// The file's key, for the other connections a view of the past opens
+    /// on it (`None` for a plaintext or in-memory store).
+    key: Option<DbKey>,
+    /// For a view of the past: which time it counts by and the moment its
+    /// projections stand at (see [`past`]).
+    past: Option<past::Past>,
+    /// How many ops apart views of the past keep checkpoints.
+    checkpoint_every: u64,
 }
 
 impl std::fmt::Debug for Store {
@@ -176,7 +188,7 @@ impl Store {
                         | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
                 )?;
                 keyed(&conn, key)?;
-                Store::configure(conn, Some(path.to_owned()))
+                Store::configure(conn, Some(path.to_owned()), key)
             }
             other => other,
         }
@@ -210,7 +222,7 @@ impl Store {
                 detail: format!("could not switch to WAL (got {mode})"),
             });
         }
-        Store::configure(conn, Some(path.to_owned()))
+        Store::configure(conn, Some(path.to_owned()), key)
     }
 
     /// Encrypts a plaintext Relevo database in place, with nothing lost.
@@ -311,10 +323,14 @@ impl Store {
 
     /// A throwaway store for tests and tools.
     pub fn open_in_memory() -> Result<Store> {
-        Store::configure(Connection::open_in_memory()?, None)
+        Store::configure(Connection::open_in_memory()?, None, None)
     }
 
-    fn configure(mut conn: Connection, path: Option<PathBuf>) -> Result<Store> {
+    fn configure(
+        mut conn: Connection,
+        path: Option<PathBuf>,
+        key: Option<&DbKey>,
+    ) -> Result<Store> {
         // FULL: a commit that returned is durable even if power is lost
         // straight after; NORMAL in WAL mode could lose the last commits.
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -342,6 +358,9 @@ impl Store {
             net,
             as_of: None,
             numbers: log::Numbers::default(),
+            key: key.map(DbKey::duplicate),
+            past: None,
+            checkpoint_every: past::CHECKPOINT_EVERY,
         };
         if found > 0 && found < schema::LATEST {
             // Projections changed shape: recompute them from the log.

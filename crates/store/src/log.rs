@@ -463,6 +463,10 @@ fn apply_decoded(
         received_at as i64,
         verdict.as_ref().err()
     ])?;
+    // A checkpoint of the past made without this op no longer stands
+    // (see `past`); an op made now is later than every checkpoint.
+    tx.prepare_cached("DELETE FROM checkpoints WHERE upto >= ?1")?
+        .execute([i64::try_from(b.hlc.wall_ms).unwrap_or(i64::MAX)])?;
     seen.heads.insert(b.device, (b.seq, hash));
     if let Ok(Some(payload)) = verdict {
         if payload.is_hub_kind() {

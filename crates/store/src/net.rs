@@ -555,13 +555,16 @@ impl Store {
 
     /// Recomputes every verdict and projection from the log, in an order
     /// where each op comes after what it relies on: the hub's grants first,
-    /// then by clock.
+    /// then by clock. Reports its progress as a rebuild does
+    /// ([`crate::observe_rebuilds`]).
     pub fn replay(&mut self) -> Result<()> {
         let net = self.net;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         crate::project::clear(&tx)?;
+        // Verdicts may change: checkpoints of the past go (see `past`).
+        tx.execute("DELETE FROM checkpoints", [])?;
         let hub = net.hub.map(|h| h.as_bytes().to_vec()).unwrap_or_default();
         let raws: Vec<RawOp> = {
             let mut stmt = tx.prepare(&format!(
@@ -570,11 +573,14 @@ impl Store {
             let rows = stmt.query_map([hub], RawOp::read)?;
             rows.collect::<rusqlite::Result<_>>()?
         };
-        for raw in raws {
+        let mut progress = crate::progress::Reporter::start(raws.len() as u64);
+        for (done, raw) in raws.into_iter().enumerate() {
+            progress.tick(done as u64);
             let op = raw.into_op()?;
             log::rejudge(&tx, &op, net)?;
         }
         tx.commit()?;
+        progress.finish();
         Ok(())
     }
 

@@ -11,7 +11,6 @@
 //! order ops arrive in, and [`Store::rebuild_projections`] reproduces it.
 
 use crate::error::Result;
-use crate::log::{RawOp, OP_COLUMNS};
 use crate::Store;
 use relevo_core::domain::{Holder, TaskScope};
 use relevo_core::payload::{ChangeKind, Payload};
@@ -1135,10 +1134,11 @@ fn json_text<T: serde::Serialize>(x: &T) -> String {
 
 impl Store {
     /// Throws the projections away and recomputes them from the log, in one
-    /// transaction. The result must equal the incrementally kept tables.
-    /// Recomputes every projection from the log with the verdicts recorded
-    /// when each op was taken in. Grants and declarations of demo devices
-    /// come first: every op is projected after the grant it was judged with.
+    /// transaction, with the verdicts recorded when each op was taken in.
+    /// The result must equal the incrementally kept tables. Grants and
+    /// declarations of demo devices come first: every op is projected after
+    /// the grant it was judged with. Its progress goes to the process's
+    /// observer ([`crate::observe_rebuilds`]).
     pub fn rebuild_projections(&mut self) -> Result<()> {
         // A hub keeps the log layer alone (see `facts`).
         let hub = self.net.is_hub;
@@ -1146,26 +1146,20 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         clear(&tx)?;
-        {
-            let mut stmt = tx.prepare(&format!(
-                "SELECT {OP_COLUMNS} FROM ops WHERE refused IS NULL
-                 ORDER BY kind NOT IN ('device.grant', 'device.revoke'), hlc_wall, hlc_counter, device, seq"
-            ))?;
-            let mut rows = stmt.query([])?;
-            while let Some(row) = rows.next()? {
-                let op = RawOp::read(row)?.into_op()?;
-                // Ops of kinds this version does not know are skipped, as
-                // when they were first applied.
-                if let Ok(Some(payload)) = Payload::decode(&op.body.kind, &op.body.payload) {
-                    if hub {
-                        facts(&tx, &op, &payload)?;
-                    } else {
-                        project(&tx, &op, &payload)?;
-                    }
-                }
-            }
-        }
+        // Checkpoints of the past were made from the projections as they
+        // were: they go with them.
+        exec(&tx, "DELETE FROM checkpoints", [])?;
+        let all = u64::MAX;
+        let mut replay = crate::past::Replay::start(crate::past::count_window(
+            &tx,
+            "main",
+            crate::Basis::Made,
+            None,
+            all,
+        )?);
+        crate::past::project_window(&tx, "main", crate::Basis::Made, None, all, hub, &mut replay)?;
         tx.commit()?;
+        replay.finish();
         Ok(())
     }
 

@@ -9,7 +9,7 @@ use crate::{now_ms, Store, TaskView};
 use relevo_core::domain::{Country, Priority, RequestStatus, Sector, TaskScope};
 use relevo_core::payload::{link_field, ChangeKind, Payload};
 use relevo_core::EntityId;
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use specta::Type;
@@ -99,6 +99,11 @@ pub struct Span {
     pub last_ms: u64,
     pub ops: u64,
 }
+
+/// A view of the past kept between calls of [`Store::as_of_view_cached`]
+/// (empty at first).
+#[derive(Debug, Default)]
+pub struct PastCache(Option<((EntityId, Basis, i64), Store)>);
 
 /// The requests and the task board as they stood at a moment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
@@ -563,65 +568,100 @@ impl Store {
         }
     }
 
-    /// The whole store as it stood at `at_ms`: a new in-memory store holding
-    /// only the ops made (or received, by `basis`) by then, with the verdicts
-    /// every replica reached, and projections rebuilt from them. Views of it
-    /// (requests, board, measures) show the crisis exactly as it was.
+    /// The whole store as it stood at `at_ms`: a view of the past (an
+    /// in-memory store, see `past`) whose projections hold only the ops
+    /// made (or received, by `basis`) by then, with the verdicts every
+    /// replica reached. Views of it (requests, board, measures) show the
+    /// crisis exactly as it was; [`Store::move_to`] moves it to another
+    /// moment, reusing what it holds.
     pub fn as_of(&self, crisis: EntityId, at_ms: u64, basis: Basis) -> Result<Store> {
-        let span = self.span(crisis, basis)?;
+        self.check_moment(crisis, at_ms, basis)?;
+        self.past(basis, at_ms)
+    }
+
+    /// Whether a crisis can be seen as of `at_ms`: not before it opened,
+    /// not in the future.
+    pub fn check_moment(&self, crisis: EntityId, at_ms: u64, basis: Basis) -> Result<()> {
         let shown = format_ms;
-        if at_ms < span.first_ms {
+        let opened = self.opened(crisis, basis)?;
+        if at_ms < opened {
             return Err(Error::Invalid(format!(
                 "{} is before the crisis began ({}): pick a moment between then and {}",
                 shown(at_ms),
-                shown(span.first_ms),
-                shown(span.last_ms.max(now_ms()))
+                shown(opened),
+                shown(now_ms())
             )));
         }
         if at_ms > now_ms() {
             return Err(Error::Invalid(format!(
                 "{} is in the future: pick a moment between {} and now",
                 shown(at_ms),
-                shown(span.first_ms)
+                shown(opened)
             )));
         }
-        let column = match basis {
-            Basis::Made => "hlc_wall",
-            Basis::Received => "received_at",
-        };
-        let mut copy = Store::open_in_memory()?;
-        {
-            let tx = copy.conn.transaction()?;
-            {
-                let mut insert = tx.prepare(crate::log::INSERT_OP)?;
-                let mut devices = tx.prepare("INSERT OR IGNORE INTO devices (key) VALUES (?1)")?;
-                let mut stmt = self.conn.prepare(&format!(
-                    "SELECT {OP_COLUMNS}, hash, received_at, refused FROM ops WHERE {column} <= ?1"
-                ))?;
-                let mut rows = stmt.query([at_ms as i64])?;
-                while let Some(r) = rows.next()? {
-                    let values: Vec<rusqlite::types::Value> =
-                        (0..12).map(|i| r.get(i)).collect::<rusqlite::Result<_>>()?;
-                    devices.execute([&values[0]])?;
-                    insert.execute(rusqlite::params_from_iter(values))?;
-                }
-            }
-            tx.commit()?;
-        }
-        copy.rebuild_projections()?;
-        copy.as_of = Some(at_ms);
-        Ok(copy)
+        Ok(())
+    }
+
+    /// When a crisis was opened (or its opening received, by `basis`).
+    fn opened(&self, crisis: EntityId, basis: Basis) -> Result<u64> {
+        let at: Option<i64> = self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT o.{} FROM crises c JOIN ops o ON o.device = c.device AND o.seq = c.seq
+                     WHERE c.id = ?1",
+                    match basis {
+                        Basis::Made => "hlc_wall",
+                        Basis::Received => "received_at",
+                    }
+                ),
+                [crisis.as_bytes()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        at.map(|t| t.max(0) as u64).ok_or_else(|| {
+            Error::Invalid(
+                "this crisis has nothing recorded yet: there is nothing to review".into(),
+            )
+        })
     }
 
     /// The requests and the board of a crisis as they stood at `at_ms`.
     pub fn as_of_view(&self, crisis: EntityId, at_ms: u64, basis: Basis) -> Result<AsOfView> {
-        let then = self.as_of(crisis, at_ms, basis)?;
-        Ok(AsOfView {
+        self.as_of_view_cached(&mut PastCache::default(), crisis, at_ms, basis)
+    }
+
+    /// [`Store::as_of_view`], reusing the view of the past an earlier call
+    /// left in `cache` while it still stands for the same crisis, basis and
+    /// log (no op taken in since): moved to the new moment (see
+    /// [`Store::move_to`]) instead of built again. A reviewer dragging the
+    /// slider waits for the ops between two moments, not for the crisis.
+    pub fn as_of_view_cached(
+        &self,
+        cache: &mut PastCache,
+        crisis: EntityId,
+        at_ms: u64,
+        basis: Basis,
+    ) -> Result<AsOfView> {
+        self.check_moment(crisis, at_ms, basis)?;
+        let arrived: i64 =
+            self.conn
+                .query_row("SELECT COALESCE(max(rowid), 0) FROM op_rows", [], |r| {
+                    r.get(0)
+                })?;
+        let key = (crisis, basis, arrived);
+        let reused = match cache.0.take() {
+            Some((k, mut then)) if k == key => then.move_to(at_ms).map(|()| then),
+            _ => self.past(basis, at_ms),
+        }?;
+        let view = AsOfView {
             at_ms,
             basis,
-            requests: then.requests(crisis)?,
-            board: then.board(crisis, &crate::TaskFilter::default())?,
-        })
+            requests: reused.requests(crisis)?,
+            board: reused.board(crisis, &crate::TaskFilter::default())?,
+        };
+        cache.0 = Some((key, reused));
+        Ok(view)
     }
 
     /// Response-time measures, overdue tasks, handovers, requests nobody

@@ -549,6 +549,9 @@ const MIGRATIONS: &[&str] = &[
     // - `requests`, `tasks` and `flow_counts` are projections: they are
     //   recreated empty with the same columns and filled again from the log
     //   when the store opens (every migration rebuilds the projections).
+    // - Views of the past start from checkpoints of the projections
+    //   (`checkpoints`, see `past`), and a rebuild finds the grants it
+    //   projects first through a partial index instead of sorting the log.
     // - References are indexed by (length, upper case): among one key's
     //   references of one length, text order is number order, so a device's
     //   new references go at the end of its run instead of between
@@ -579,6 +582,19 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE ops;
     CREATE UNIQUE INDEX ops_by_device ON op_rows (device, seq);
     CREATE INDEX ops_by_clock ON op_rows (hlc_wall, hlc_counter, device, seq);
+    -- The few grants and revocations, which a rebuild projects first.
+    CREATE INDEX ops_granting ON op_rows (hlc_wall)
+        WHERE kind IN ('device.grant', 'device.revoke');
+    -- Checkpoints of the projections for views of the past (`past`):
+    -- derived data, each the projections of every op made at or before
+    -- `upto`, as a compressed image of `bytes` bytes.
+    CREATE TABLE checkpoints (
+        upto   INTEGER PRIMARY KEY,
+        schema INTEGER NOT NULL,
+        ops    INTEGER NOT NULL,
+        bytes  INTEGER NOT NULL,
+        image  BLOB NOT NULL
+    );
     CREATE VIEW ops AS
         SELECT d.key AS device, o.seq AS seq, o.hlc_wall AS hlc_wall,
                o.hlc_counter AS hlc_counter, o.author AS author, o.kind AS kind,

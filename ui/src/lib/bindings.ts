@@ -831,6 +831,12 @@ export type PointFlow = {
 /**  How urgent a need is. */
 export type Priority = "critical" | "high" | "medium" | "low";
 
+/**  How far a full rebuild has gone: `done` of `total` ops read. */
+export type Progress = {
+	done: number,
+	total: number,
+};
+
 /**  A record the measures point at. */
 export type RecordRef = {
 	reference: string,

@@ -40,6 +40,7 @@ interface Catalogue {
 const enText = {
   'app.tagline': 'Migration crisis coordination',
   'app.loading': 'Opening the database…',
+  'app.rebuilding': 'Rebuilding the views from the log: {percent}% ({done} of {total} ops)…',
   'app.localOnly': 'Saved on this device',
   'app.localOnlyHint': 'Everything you log is stored on this computer and works without a network.',
   'sync.alone': 'On this device only',
@@ -573,6 +574,7 @@ export const catalogues: Record<Lang, Catalogue> = {
     text: {
       'app.tagline': 'Coordinación de crisis migratorias',
       'app.loading': 'Abriendo la base de datos…',
+      'app.rebuilding': 'Reconstruyendo las vistas a partir del registro: {percent} % ({done} de {total} operaciones)…',
       'app.localOnly': 'Guardado en este equipo',
       'app.localOnlyHint': 'Todo lo que registra se guarda en esta computadora y funciona sin red.',
       'sync.alone': 'Solo en este equipo',
