@@ -49,7 +49,7 @@ pub use queries::{CrisisView, IdentityView, LogEntry, RequestView, Snapshot};
 pub use review::{
     format_ms, AlertTimes, AreaCount, AsOfView, Basis, DeviceLag, Event, Handovers, Measures,
     PastCache, PeopleSum, Place, Places, RecordRef, ResponseTimes, Span, Stat, TimelineFilter,
-    WhoWhatWhere,
+    WhoWhatWhere, AS_OF_SHOWN,
 };
 pub use schema::LATEST as SCHEMA_VERSION;
 pub use views::{

@@ -110,9 +110,17 @@ pub struct PastCache(Option<((EntityId, Basis, i64), Store)>);
 pub struct AsOfView {
     pub at_ms: u64,
     pub basis: Basis,
+    /// How many requests the crisis had then.
+    pub request_count: u64,
+    /// The newest of them (at most [`AS_OF_SHOWN`]), newest first: a crisis
+    /// of half a million requests is counted, not sent whole at every move
+    /// of the slider.
     pub requests: Vec<crate::RequestView>,
     pub board: crate::Board,
 }
+
+/// The most requests an [`AsOfView`] lists.
+pub const AS_OF_SHOWN: u32 = 40;
 
 /// Median and 90th percentile of a set of durations.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Type)]
@@ -654,10 +662,16 @@ impl Store {
             Some((k, mut then)) if k == key => then.move_to(at_ms).map(|()| then),
             _ => self.past(basis, at_ms),
         }?;
+        let request_count: i64 = reused.conn.query_row(
+            "SELECT count(*) FROM requests WHERE crisis = ?1",
+            [crisis.as_bytes()],
+            |r| r.get(0),
+        )?;
         let view = AsOfView {
             at_ms,
             basis,
-            requests: reused.requests(crisis)?,
+            request_count: request_count as u64,
+            requests: reused.find_requests(crisis, &Default::default(), AS_OF_SHOWN)?,
             board: reused.board(crisis, &crate::TaskFilter::default())?,
         };
         cache.0 = Some((key, reused));

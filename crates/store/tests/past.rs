@@ -152,6 +152,8 @@ proptest! {
         let mut a = ready_store("regional-director", "GT");
         let mut b = joined("national-director", "GT", &a);
         exchange(&mut a, &mut b);
+        // She has logged a request before the rest begins, at least.
+        b.add_request(&request("Paso fronterizo", 35)).expect("offline request");
         for (offline, action) in steps {
             let s = if offline { &mut b } else { &mut a };
             work(s, action, &mut rng);

@@ -266,6 +266,13 @@ export type ArrivalView = {
 export type AsOfView = {
 	at_ms: number,
 	basis: Basis,
+	/**  How many requests the crisis had then. */
+	request_count: number,
+	/**
+	 *  The newest of them (at most [`AS_OF_SHOWN`]), newest first: a crisis
+	 *  of half a million requests is counted, not sent whole at every move
+	 *  of the slider.
+	 */
 	requests: RequestView[],
 	board: Board,
 };
