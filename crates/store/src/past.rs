@@ -197,11 +197,23 @@ impl Store {
             Basis::Made => self.checkpoint_before(at_ms)?,
             Basis::Received => None,
         };
+        self.view_from(basis, start, at_ms)
+    }
+
+    /// A view of the past by `basis` at `at_ms`, from a checkpoint of this
+    /// store's (or from nothing), over this store's log.
+    fn view_from(&self, basis: Basis, start: Option<Checkpoint>, at_ms: u64) -> Result<Store> {
         let mut then = match &start {
             Some(c) => self.restore(c)?,
             None => Store::open_in_memory()?,
         };
-        self.attach_log(&mut then)?;
+        if self.past.is_some() {
+            // The log stays where it is: this view gives its attachment to
+            // the new one by the same path (or, in memory, by copying it).
+            self.handover_log(&mut then)?;
+        } else {
+            self.attach_log(&mut then)?;
+        }
         then.checkpoint_every = self.checkpoint_every;
         then.past = Some(Past {
             basis,
@@ -229,21 +241,7 @@ impl Store {
             Basis::Made => self.checkpoint_in_log(at_ms)?,
             Basis::Received => None,
         };
-        let mut then = match &start {
-            Some(c) => self.restore(c)?,
-            None => Store::open_in_memory()?,
-        };
-        // The log stays where it is: this connection gives its attachment
-        // to the new one by the same path (or, in memory, by copying it).
-        self.handover_log(&mut then)?;
-        then.checkpoint_every = self.checkpoint_every;
-        then.past = Some(Past {
-            basis,
-            at: start.as_ref().map(|c| c.upto).unwrap_or(0),
-            arrived: last_arrival(&then.conn)?,
-        });
-        then.reach(at_ms, start.is_none())?;
-        *self = then;
+        *self = self.view_from(basis, start, at_ms)?;
         Ok(())
     }
 
